@@ -1,0 +1,14 @@
+/** Native ESM jest (run with --experimental-vm-modules) transforming TypeScript with swc. */
+export default {
+  testEnvironment: "node",
+  roots: ["<rootDir>/services", "<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  extensionsToTreatAsEsm: [".ts"],
+  transform: {
+    "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } }],
+  },
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  testTimeout: 30000,
+  // Integration suites share one Postgres server; each uses its own database, so two workers suit 2 cores.
+  maxWorkers: 2,
+};

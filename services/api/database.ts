@@ -1,0 +1,19 @@
+import type { Logger } from "../shared/log.js";
+import { createDb, migrate, type Knex } from "./store/db.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./store/embedded-postgres.js";
+import type { ApiConfig } from "./config.js";
+
+/** Connects to DATABASE_URL, or starts the embedded one, and applies migrations. */
+export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db: Knex; embedded?: EmbeddedPostgres }> {
+  let url = config.databaseUrl;
+  let embedded: EmbeddedPostgres | undefined;
+  if (url === undefined) {
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    url = embedded.url;
+    log.info({ dataDir: config.dataDir }, "DATABASE_URL not set: using embedded Postgres (PGlite)");
+  }
+  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax });
+  const applied = await migrate(db);
+  log.info({ applied }, "migrations applied");
+  return { db, embedded };
+}

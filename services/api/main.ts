@@ -1,0 +1,41 @@
+import { createLogger } from "../shared/log.js";
+import { createMetricsServer } from "../shared/rpc/index.js";
+import { ConfigError } from "../shared/config.js";
+import { loadConfig } from "./config.js";
+import { openDatabase } from "./database.js";
+import { createServer } from "./server.js";
+import { createDbProbe } from "./store/db.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const log = createLogger("api", config.logLevel);
+  const { db, embedded } = await openDatabase(config, log);
+  const probe = createDbProbe(db);
+  const { server, metrics } = createServer({ db, log, clusterAdapters: config.clusterAdapters, dbHealthy: probe.healthy });
+  const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
+  const port = await server.listen(config.port, config.host);
+  const metricsPort = await metricsServer.listen(config.metricsPort, config.host);
+  log.info({ url: `http://${config.host}:${port}`, metrics: `http://${config.host}:${metricsPort}/metrics` }, "api listening");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    probe.stop();
+    await server.close();
+    await metricsServer.close();
+    await db.destroy();
+    await embedded?.stop();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(JSON.stringify({ level: 60, service: "api", msg: "failed to start", err: String(err?.stack ?? err) }));
+  process.exit(1);
+});

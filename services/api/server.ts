@@ -1,0 +1,44 @@
+import { v7 as uuidv7 } from "uuid";
+import { Counter } from "prom-client";
+import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
+import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
+import type { Logger } from "../shared/log.js";
+import { errorInterceptor } from "./errors.js";
+import { API_SERVICES, routes } from "./routes.js";
+import { createClusterStore } from "./store/cluster-store.js";
+import { createStatusStore } from "./store/status-store.js";
+import type { Knex } from "./store/db.js";
+
+export interface ApiDeps {
+  db: Knex;
+  log: Logger;
+  clusterAdapters: readonly string[];
+  now?: () => Date;
+  newId?: () => string;
+  /** False while the database is unreachable: health answers NOT_SERVING. */
+  dbHealthy?: () => boolean;
+}
+
+/** An unstarted API server and its metrics registry. */
+export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMetrics } {
+  const metrics = createRpcMetrics("hyperfleet_api");
+  const reports = new Counter({
+    name: "hyperfleet_api_status_reports_total",
+    help: "Adapter status reports by outcome (Created, Updated, Discarded*).",
+    labelNames: ["outcome"] as const,
+    registers: [metrics.registry],
+  });
+  const server = createRpcServer({
+    services: API_SERVICES,
+    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    health: () => (deps.dbHealthy?.() === false ? ServingStatus.NOT_SERVING : ServingStatus.SERVING),
+    routes: routes({
+      clusters: createClusterStore(deps.db, deps.clusterAdapters),
+      statuses: createStatusStore(deps.db, deps.clusterAdapters),
+      now: deps.now ?? (() => new Date()),
+      newId: deps.newId ?? (() => uuidv7()),
+      onReport: (outcome) => reports.inc({ outcome }),
+    }),
+  });
+  return { server, metrics };
+}

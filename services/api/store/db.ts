@@ -1,0 +1,76 @@
+import knexModule from "knex";
+import type { Knex } from "knex";
+
+const knex = knexModule.knex ?? (knexModule as unknown as typeof knexModule.knex);
+import pg from "pg";
+import { UnavailableError, AlreadyExistsError } from "../core/domain-errors.js";
+import { migrationSource } from "./migrations/index.js";
+
+export type { Knex };
+
+/** Connection settings; every query and connection attempt has a timeout. */
+export interface DbOptions {
+  url: string;
+  poolMax?: number;
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/** A knex instance on Postgres with int8 parsed as numbers (generations fit easily in 2^53). */
+export function createDb(opts: DbOptions): Knex {
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  return knex({
+    client: "pg",
+    connection: {
+      connectionString: opts.url,
+      statement_timeout: opts.statementTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 3_000,
+    },
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    acquireConnectionTimeout: opts.connectTimeoutMs ?? 3_000,
+  });
+}
+
+/** Applies pending migrations; safe to run concurrently from several API replicas (knex takes a lock). */
+export async function migrate(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "53300"]);
+
+/**
+ * Translates driver errors into domain errors: connection trouble → UnavailableError, unique
+ * violations → AlreadyExistsError; anything else is rethrown as is (and becomes Internal).
+ */
+export function translateDbError(err: unknown, uniqueMessage = "already exists"): never {
+  if (err instanceof UnavailableError || err instanceof AlreadyExistsError) throw err;
+  const e = err as { code?: string; name?: string; message?: string };
+  if (e?.code === "23505") throw new AlreadyExistsError(uniqueMessage);
+  const text = String(e?.message ?? "");
+  if (
+    (e?.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) ||
+    e?.name === "KnexTimeoutError" ||
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(text)
+  ) {
+    throw new UnavailableError("database unavailable, retry later", { cause: err });
+  }
+  if (e?.code === "57014") throw new UnavailableError("database query timed out, retry later", { cause: err });
+  throw err;
+}
+
+/** Pings the database every `intervalMs` so health reflects it; `stop` ends the timer. */
+export function createDbProbe(db: Knex, intervalMs = 5000) {
+  let healthy = true;
+  const ping = async () => {
+    try {
+      await db.raw("select 1");
+      healthy = true;
+    } catch {
+      healthy = false;
+    }
+  };
+  const timer = setInterval(ping, intervalMs);
+  timer.unref();
+  return { healthy: () => healthy, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,13 @@
+import type { Knex } from "knex";
+import * as m0001 from "./0001_clusters_and_statuses.js";
+
+const migrations: Record<string, Knex.Migration> = {
+  "0001_clusters_and_statuses": m0001,
+};
+
+/** Migrations compiled in (no directory scanning), applied in name order. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

@@ -1,0 +1,167 @@
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ClusterSchema, type Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
+import { ConditionSchema, ConditionStatus as PbConditionStatus, type Condition as PbCondition } from "../../../gen/hyperfleet/v1/condition_pb.js";
+import { Phase as PbPhase, ResourceStatusSchema, type ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
+import { AdapterStatusSchema, type AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
+import type { Condition, ConditionStatus } from "../core/condition.js";
+import type { AdapterReport, ResourceStatus } from "../core/aggregate.js";
+
+/** A clusters row as pg returns it (int8 parsed as number, timestamptz as Date). */
+export interface ClusterRow {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  spec: JsonObject;
+  generation: number;
+  phase: "Ready" | "NotReady";
+  observed_generation: number;
+  last_transition_time: Date;
+  last_updated_time: Date;
+  status_conditions: StoredCondition[];
+  created_time: Date;
+  updated_time: Date;
+  deleted_time: Date | null;
+  created_by: string;
+  updated_by: string;
+  deleted_by: string | null;
+}
+
+/** An adapter_statuses row. */
+export interface AdapterStatusRow {
+  resource_id: string;
+  adapter: string;
+  resource_kind: string;
+  observed_generation: number;
+  observed_time: Date;
+  conditions: StoredCondition[];
+  data: JsonObject | null;
+  created_time: Date;
+  last_report_time: Date;
+}
+
+/** A condition as kept in jsonb (times as ISO strings). */
+export interface StoredCondition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export function toStoredConditions(conditions: readonly Condition[]): StoredCondition[] {
+  return conditions.map((c) => ({ ...c, lastTransitionTime: c.lastTransitionTime.toISOString() }));
+}
+
+export function fromStoredConditions(conditions: readonly StoredCondition[]): Condition[] {
+  return conditions.map((c) => ({ ...c, lastTransitionTime: new Date(c.lastTransitionTime) }));
+}
+
+/** The computed status held in a clusters row. */
+export function statusOfRow(row: ClusterRow): ResourceStatus {
+  return {
+    phase: row.phase,
+    observedGeneration: row.observed_generation,
+    lastTransitionTime: row.last_transition_time,
+    lastUpdatedTime: row.last_updated_time,
+    conditions: fromStoredConditions(row.status_conditions),
+  };
+}
+
+/** Columns that store a computed status. */
+export function statusColumns(s: ResourceStatus) {
+  return {
+    phase: s.phase,
+    observed_generation: s.observedGeneration,
+    last_transition_time: s.lastTransitionTime,
+    last_updated_time: s.lastUpdatedTime,
+    // knex sends strings to jsonb as is; an array would be sent as a Postgres array literal.
+    status_conditions: JSON.stringify(toStoredConditions(s.conditions)) as unknown as StoredCondition[],
+  };
+}
+
+export function reportOfRow(row: AdapterStatusRow): AdapterReport {
+  return {
+    adapter: row.adapter,
+    observedGeneration: row.observed_generation,
+    conditions: row.conditions,
+    lastReportTime: row.last_report_time,
+  };
+}
+
+const STATUS_TO_PB: Record<ConditionStatus, PbConditionStatus> = {
+  True: PbConditionStatus.TRUE,
+  False: PbConditionStatus.FALSE,
+  Unknown: PbConditionStatus.UNKNOWN,
+};
+
+/** Maps the wire enum to the stored word; undefined for UNSPECIFIED or unknown numbers. */
+export function conditionStatusFromPb(s: PbConditionStatus): ConditionStatus | undefined {
+  return (Object.keys(STATUS_TO_PB) as ConditionStatus[]).find((k) => STATUS_TO_PB[k] === s);
+}
+
+function conditionToPb(c: StoredCondition | Condition): PbCondition {
+  const ltt = typeof c.lastTransitionTime === "string" ? new Date(c.lastTransitionTime) : c.lastTransitionTime;
+  return create(ConditionSchema, {
+    type: c.type,
+    status: STATUS_TO_PB[c.status],
+    reason: c.reason,
+    message: c.message,
+    lastTransitionTime: timestampFromDate(ltt),
+    observedGeneration: BigInt(c.observedGeneration ?? 0),
+  });
+}
+
+export function resourceStatusToPb(s: ResourceStatus): PbResourceStatus {
+  return create(ResourceStatusSchema, {
+    phase: s.phase === "Ready" ? PbPhase.READY : PbPhase.NOT_READY,
+    observedGeneration: BigInt(s.observedGeneration),
+    lastTransitionTime: timestampFromDate(s.lastTransitionTime),
+    lastUpdatedTime: timestampFromDate(s.lastUpdatedTime),
+    conditions: s.conditions.map(conditionToPb),
+  });
+}
+
+export function clusterToPb(row: ClusterRow): Cluster {
+  return create(ClusterSchema, {
+    id: row.id,
+    href: `/api/hyperfleet/v1/clusters/${row.id}`,
+    kind: "Cluster",
+    name: row.name,
+    labels: row.labels,
+    spec: row.spec,
+    generation: BigInt(row.generation),
+    status: resourceStatusToPb(statusOfRow(row)),
+    createdTime: timestampFromDate(row.created_time),
+    updatedTime: timestampFromDate(row.updated_time),
+    deletedTime: row.deleted_time ? timestampFromDate(row.deleted_time) : undefined,
+    createdBy: row.created_by,
+    updatedBy: row.updated_by,
+    deletedBy: row.deleted_by ?? "",
+  });
+}
+
+export function adapterStatusToPb(row: AdapterStatusRow): AdapterStatus {
+  return create(AdapterStatusSchema, {
+    resourceId: row.resource_id,
+    adapter: row.adapter,
+    resourceKind: row.resource_kind,
+    observedGeneration: BigInt(row.observed_generation),
+    observedTime: timestampFromDate(row.observed_time),
+    conditions: row.conditions.map(conditionToPb),
+    data: row.data ?? undefined,
+    createdTime: timestampFromDate(row.created_time),
+    lastReportTime: timestampFromDate(row.last_report_time),
+  });
+}
+
+/** JSON with object keys sorted, so two equal values compare equal as text (jsonb reorders keys). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,99 @@
+/** Pure parsers from one environment variable to a typed value, each naming the variable on error. */
+export type Parsed<T> = { value: T } | { error: string };
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/** A TCP port 0-65535 (0 = any free port). */
+export function port(env: Env, name: string, fallback: number): Parsed<number> {
+  const v = raw(env, name);
+  if (v === undefined) return { value: fallback };
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) return { error: `${name}=${JSON.stringify(v)}: must be a port number 0-65535` };
+  return { value: n };
+}
+
+/** A positive integer. */
+export function positiveInt(env: Env, name: string, fallback: number): Parsed<number> {
+  const v = raw(env, name);
+  if (v === undefined) return { value: fallback };
+  if (!/^\d+$/.test(v) || Number(v) < 1) return { error: `${name}=${JSON.stringify(v)}: must be a positive integer` };
+  return { value: Number(v) };
+}
+
+/** A plain string. */
+export function str(env: Env, name: string, fallback: string): Parsed<string> {
+  return { value: raw(env, name) ?? fallback };
+}
+
+/** An optional string: undefined when unset. */
+export function optional(env: Env, name: string): Parsed<string | undefined> {
+  return { value: raw(env, name) };
+}
+
+/** A comma-separated list of non-empty items. */
+export function list(env: Env, name: string, fallback: string[]): Parsed<string[]> {
+  const v = raw(env, name);
+  if (v === undefined) return { value: fallback };
+  return { value: v.split(",").map((s) => s.trim()).filter((s) => s !== "") };
+}
+
+/** One of a closed set of words. */
+export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): Parsed<T> {
+  const v = raw(env, name);
+  if (v === undefined) return { value: fallback };
+  if (!(allowed as readonly string[]).includes(v)) {
+    return { error: `${name}=${JSON.stringify(v)}: must be one of ${allowed.join(", ")}` };
+  }
+  return { value: v as T };
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses "150ms", "10s", "30m", "1h", "1m30s" into milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * units[m[2]];
+    end = re.lastIndex;
+  }
+  return end === text.length && end > 0 ? total : undefined;
+}
+
+/** A duration such as "10s" or "150ms", in milliseconds. */
+export function duration(env: Env, name: string, fallbackMs: number): Parsed<number> {
+  const v = raw(env, name);
+  if (v === undefined) return { value: fallbackMs };
+  const ms = parseDuration(v);
+  if (ms === undefined) return { error: `${name}=${JSON.stringify(v)}: must be a duration like 150ms, 10s, 30m, 1h` };
+  return { value: ms };
+}
+
+/** Thrown by loadConfig with every problem found, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Collects parsed fields into one object, or throws ConfigError listing every bad variable at once
+ * (an operator fixes them all in one go).
+ */
+export function collect<T extends object>(fields: { [K in keyof T]: Parsed<T[K]> }): T {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, parsed] of Object.entries(fields) as [string, Parsed<unknown>][]) {
+    if ("error" in parsed) problems.push(parsed.error);
+    else out[key] = parsed.value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as T;
+}

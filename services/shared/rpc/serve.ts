@@ -1,0 +1,120 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { DescService } from "@bufbuild/protobuf";
+import type { Registry } from "prom-client";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { registerHealth, type HealthCheck } from "./health.js";
+import { registerReflection } from "./reflection.js";
+
+/** What a service contributes to its server. */
+export interface ServeOptions {
+  /** Registers the service's own handlers. */
+  routes: (router: ConnectRouter) => void;
+  /** The services `routes` registers, advertised by health and reflection. */
+  services: DescService[];
+  interceptors?: Interceptor[];
+  /** Per-service health; SERVING when omitted. */
+  health?: HealthCheck;
+}
+
+/** A server that has not started listening yet; `listen` resolves with the bound port. */
+export interface RpcServer {
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, gives in-flight calls `graceMs` to finish, then drops the remaining connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const H2_PREFACE = "PRI * HTTP/2.0";
+
+/**
+ * One port for Connect, gRPC and gRPC-Web over HTTP/2 cleartext (prior knowledge), and Connect/gRPC-Web
+ * over HTTP/1.1 for plain curl and browsers: the first bytes of each connection pick the protocol.
+ * Health and reflection are always served.
+ */
+export function createRpcServer(opts: ServeOptions): RpcServer {
+  const handler = connectNodeAdapter({
+    interceptors: opts.interceptors,
+    routes(router) {
+      opts.routes(router);
+      registerHealth(router, opts.services.map((s) => s.typeName), opts.health ?? (() => undefined));
+      registerReflection(router, [...opts.services, Health]);
+    },
+  });
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("data", (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE.slice(0, chunk.length)) {
+        // The HTTP/2 session reads what is buffered on the next tick; resuming here would race it.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
+    });
+  });
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.off("error", reject);
+          resolve((front.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close(graceMs = 5000) {
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      for (const s of sessions) s.close();
+      h1.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A plain HTTP listener for /metrics (Prometheus text format) and /healthz. */
+export function createMetricsServer(registry: Registry, ready: () => boolean = () => true): RpcServer {
+  const server = http.createServer(async (req, res) => {
+    if (req.url === "/metrics") {
+      res.setHeader("Content-Type", registry.contentType);
+      res.end(await registry.metrics());
+    } else if (req.url === "/healthz") {
+      res.statusCode = ready() ? 200 : 503;
+      res.end(ready() ? "ok\n" : "not ready\n");
+    } else {
+      res.statusCode = 404;
+      res.end("not found\n");
+    }
+  });
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      });
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
