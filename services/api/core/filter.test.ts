@@ -1,0 +1,55 @@
+import { compileFilter, FilterError, type FilterSchema } from "./filter.js";
+
+const schema: FilterSchema = {
+  labelsColumn: "labels",
+  fields: {
+    name: { column: "name", type: "text" },
+    generation: { column: "generation", type: "int" },
+    "status.phase": { column: "phase", type: "phase" },
+    "status.observed_generation": { column: "observed_generation", type: "int" },
+    "status.last_updated_time": { column: "last_updated_time", type: "time" },
+  },
+};
+
+describe("compileFilter: accepted expressions become parameterised SQL", () => {
+  test.each([
+    ["empty → true", "", "true", []],
+    ["label equality uses containment (GIN index)", "labels.env = 'prod'", "labels @> ?::jsonb", ['{"env":"prod"}']],
+    ["prefixed label key", "labels.app.kubernetes.io/name = 'hf'", "labels @> ?::jsonb", ['{"app.kubernetes.io/name":"hf"}']],
+    ["label inequality", "labels.env != 'prod'", "(not labels @> ?::jsonb)", ['{"env":"prod"}']],
+    ["and of label and phase", "labels.env='prod' and status.phase='NotReady'", "(labels @> ?::jsonb and phase = ?)", ['{"env":"prod"}', "NotReady"]],
+    ["time comparison normalises to ISO", "status.last_updated_time < '2026-01-01T00:00:00Z'", "last_updated_time < ?", ["2026-01-01T00:00:00.000Z"]],
+    ["column against column: generation ahead", "generation > status.observed_generation", "generation > observed_generation", []],
+    ["value on the left flips the operator", "3 < generation", "generation > ?", [3]],
+    ["in list", "name in ('a', 'b')", "name in (?, ?)", ["a", "b"]],
+    ["or, not, parentheses", "not (generation = 1 or status.phase = 'PHASE_READY')", "(not (generation = ? or phase = ?))", [1, "Ready"]],
+    ["a quote inside a string stays a bound value", "name = 'x\\' or 1=1 --'", "name = ?", ["x' or 1=1 --"]],
+  ])("%s", (_name, text, sql, bindings) => {
+    expect(compileFilter(text, schema)).toEqual({ sql, bindings });
+  });
+});
+
+describe("compileFilter: rejected expressions name the problem and its position", () => {
+  test.each([
+    ["unknown field", "color = 'red'", /unknown field 'color'/, 0],
+    ["dangling operator", "name = ", /expected a field or a value but found end of filter/, 7],
+    ["double operator", "labels.env = = 3", /found '='/, 13],
+    ["integer expected", "generation = 'two'", /expected an integer/, 13],
+    ["bad time", "status.last_updated_time < 'yesterday'", /RFC 3339/, 27],
+    ["bad phase", "status.phase = 'Done'", /expected a phase/, 15],
+    ["unterminated string", "name = 'abc", /unterminated string/, 7],
+    ["stray character", "name ; drop table clusters", /unexpected character ";"/, 5],
+    ["different types compared", "generation < status.last_updated_time", /different types/, 13],
+    ["trailing tokens", "name = 'a' name", /unexpected 'name'/, 11],
+  ])("%s", (_name, text, message, position) => {
+    let err: unknown;
+    try {
+      compileFilter(text, schema);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FilterError);
+    expect((err as FilterError).message).toMatch(message);
+    expect((err as FilterError).position).toBe(position);
+  });
+});

@@ -1,0 +1,63 @@
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
+import { createServer } from "../../services/api/server.js";
+import { createDb, migrate, type Knex } from "../../services/api/store/db.js";
+import { silentLogger } from "../../services/shared/log.js";
+import { createTempDatabase, type TempDatabase } from "./temp-database.js";
+
+/** An API server on a real port over its own temporary database, with typed clients. */
+export interface TestApi {
+  baseUrl: string;
+  port: number;
+  db: Knex;
+  clusters: Client<typeof ClusterService>;
+  statuses: Client<typeof StatusService>;
+  grpc: Transport;
+  metricsText(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StartApiOptions {
+  /** Use this database instead of a fresh temporary one. */
+  databaseUrl?: string;
+  now?: () => Date;
+  clusterAdapters?: string[];
+}
+
+/** Starts createServer(deps) on 127.0.0.1:0 as main.ts would, minus the process. */
+export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
+  let temp: TempDatabase | undefined;
+  let url = opts.databaseUrl;
+  if (url === undefined) {
+    temp = await createTempDatabase();
+    url = temp.url;
+  }
+  const db = createDb({ url, connectTimeoutMs: 1000, poolMax: 10 });
+  await migrate(db);
+  const { server, metrics } = createServer({
+    db,
+    log: silentLogger(),
+    clusterAdapters: opts.clusterAdapters ?? ["validation", "dns", "placement"],
+    now: opts.now,
+  });
+  const port = await server.listen(0, "127.0.0.1");
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const connect = createConnectTransport({ baseUrl, httpVersion: "2" });
+  const grpc = createGrpcTransport({ baseUrl });
+  return {
+    baseUrl,
+    port,
+    db,
+    clusters: createClient(ClusterService, connect),
+    statuses: createClient(StatusService, grpc),
+    grpc,
+    metricsText: () => metrics.registry.metrics(),
+    async close() {
+      await server.close(100);
+      await db.destroy();
+      await temp?.drop();
+    },
+  };
+}
