@@ -12,7 +12,7 @@ export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db
     url = embedded.url;
     log.info({ dataDir: config.dataDir }, "DATABASE_URL not set: using embedded Postgres (PGlite)");
   }
-  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax });
+  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, log });
   const applied = await migrate(db);
   log.info({ applied }, "migrations applied");
   return { db, embedded };

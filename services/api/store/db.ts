@@ -14,6 +14,8 @@ export interface DbOptions {
   poolMax?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Receives knex's own warnings (pool errors) instead of the console. */
+  log?: { warn(obj: object, msg: string): void };
 }
 
 /** A knex instance on Postgres with int8 parsed as numbers (generations fit easily in 2^53). */
@@ -28,6 +30,12 @@ export function createDb(opts: DbOptions): Knex {
     },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     acquireConnectionTimeout: opts.connectTimeoutMs ?? 3_000,
+    log: {
+      warn: (m: unknown) => opts.log?.warn({ knex: String(m) }, "database warning"),
+      error: (m: unknown) => opts.log?.warn({ knex: String(m) }, "database error"),
+      deprecate: () => undefined,
+      debug: () => undefined,
+    },
   });
 }
 

@@ -7,6 +7,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Registry } from "prom-client";
 import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { respecHeaders } from "./grpc-message.js";
 import { registerHealth, type HealthCheck } from "./health.js";
 import { registerReflection } from "./reflection.js";
 
@@ -36,7 +37,7 @@ const H2_PREFACE = "PRI * HTTP/2.0";
  * Health and reflection are always served.
  */
 export function createRpcServer(opts: ServeOptions): RpcServer {
-  const handler = connectNodeAdapter({
+  const connectHandler = connectNodeAdapter({
     interceptors: opts.interceptors,
     routes(router) {
       opts.routes(router);
@@ -44,6 +45,14 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
       registerReflection(router, [...opts.services, Health]);
     },
   });
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    const r = res as http.ServerResponse;
+    const writeHead = r.writeHead.bind(r) as (status: number, headers?: Record<string, string>) => http.ServerResponse;
+    const addTrailers = r.addTrailers.bind(r);
+    r.writeHead = ((status: number, headers?: Record<string, string>) => writeHead(status, respecHeaders(headers))) as typeof r.writeHead;
+    r.addTrailers = (headers) => addTrailers(respecHeaders(headers as Record<string, string>));
+    connectHandler(req as http.IncomingMessage, r);
+  };
   const h2 = http2.createServer({}, handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import { createInterface } from "node:readline";
+
+/** One service of the local stack, run as a child process. */
+export interface ProcessSpec {
+  name: string;
+  /** The service's entry module, run with `node --import tsx`. */
+  entry: string;
+  env: Record<string, string>;
+  /** Ready once this port accepts connections. */
+  readyPort: number;
+  /** Printed once ready. */
+  endpoints: string[];
+}
+
+export interface RunningProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
+
+/** Starts a child with its stdout/stderr prefixed by its name, one line at a time. */
+export function startProcess(spec: ProcessSpec, index: number, tty: boolean): RunningProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", spec.entry], {
+    env: { ...process.env, ...spec.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const label = spec.name.padEnd(10);
+  const prefix = tty ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m| ` : `${label}| `;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${line}\n`));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { name: spec.name, child, exited };
+}
+
+/** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs` or if the process exits first. */
+export async function waitForPort(port: number, proc: RunningProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void proc.exited.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${proc.name} exited before it was ready`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+/** SIGTERM to every child (reverse start order), SIGKILL to any still running after `graceMs`. */
+export async function stopAll(procs: RunningProcess[], graceMs = 10_000): Promise<void> {
+  for (const p of [...procs].reverse()) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+    const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs);
+    await p.exited;
+    clearTimeout(timer);
+  }
+}
