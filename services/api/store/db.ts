@@ -14,6 +14,8 @@ export interface DbOptions {
   poolMax?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** How long a query may queue for a pooled connection (bursts queue; a dead server fails fast). */
+  acquireTimeoutMs?: number;
   /** Receives knex's own warnings (pool errors) instead of the console. */
   log?: { warn(obj: object, msg: string): void };
 }
@@ -29,7 +31,7 @@ export function createDb(opts: DbOptions): Knex {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 3_000,
     },
     pool: { min: 0, max: opts.poolMax ?? 10 },
-    acquireConnectionTimeout: opts.connectTimeoutMs ?? 3_000,
+    acquireConnectionTimeout: opts.acquireTimeoutMs ?? 10_000,
     log: {
       warn: (m: unknown) => opts.log?.warn({ knex: String(m) }, "database warning"),
       error: (m: unknown) => opts.log?.warn({ knex: String(m) }, "database error"),
