@@ -9,6 +9,8 @@ export default {
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testTimeout: 30000,
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   // Integration suites share one Postgres server; each uses its own database, so two workers suit 2 cores.
   maxWorkers: 2,
 };

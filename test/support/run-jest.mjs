@@ -9,7 +9,8 @@ const out = join(tmpdir(), `hyperfleet-jest-${process.pid}.json`);
 const jestBin = join(process.cwd(), "node_modules", "jest", "bin", "jest.js");
 const result = spawnSync(process.execPath, [jestBin, "--json", `--outputFile=${out}`, ...process.argv.slice(2)], {
   stdio: "inherit",
-  env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() },
+  // METADATA_SERVER_DETECTION=none: no GCE metadata probing (and its warnings) when talking to the emulator.
+  env: { METADATA_SERVER_DETECTION: "none", ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() },
 });
 let passed = 0;
 let failed = 0;
