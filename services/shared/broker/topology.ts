@@ -36,3 +36,8 @@ export function buildTopology(namespace: string, adapters: Partial<Record<Resour
     }),
   };
 }
+
+/** One topic and a subscription per adapter on it. */
+export function topicTopology(topic: string, adapters: readonly string[]): Topology {
+  return { topics: [{ name: topic, subscriptions: adapters.map((a) => subscriptionSpec(topic, a)) }] };
+}

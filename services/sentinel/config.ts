@@ -1,0 +1,64 @@
+import { collect, duration, list, oneOf, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
+import { parseLabelSelector, type LabelRequirement } from "./core/due-query.js";
+
+/** The Sentinel's configuration (README, "Configuration"). */
+export interface SentinelConfig {
+  host: string;
+  port: number;
+  metricsPort: number;
+  apiUrl: string;
+  apiTimeoutMs: number;
+  kind: ResourceKind;
+  pollIntervalMs: number;
+  maxAgeNotReadyMs: number;
+  maxAgeReadyMs: number;
+  labelSelector: string;
+  selector: LabelRequirement[];
+  pageSize: number;
+  topic: string;
+  /** Adapters whose subscriptions the Sentinel provisions with its topic at startup. */
+  adapters: string[];
+  broker: BrokerConfig;
+  logLevel: string;
+}
+
+const DEFAULTS: Record<ResourceKind, { port: number; metricsPort: number; adapters: string[] }> = {
+  clusters: { port: 8001, metricsPort: 9001, adapters: ["validation", "dns", "placement"] },
+  nodepools: { port: 8002, metricsPort: 9002, adapters: ["nodepool"] },
+};
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): SentinelConfig {
+  const kindParsed = oneOf(env, "RESOURCE_KIND", ["clusters", "nodepools"] as const, "clusters");
+  const kind = "value" in kindParsed ? kindParsed.value : "clusters";
+  const d = DEFAULTS[kind];
+  const namespace = str(env, "TOPIC_NAMESPACE", "hyperfleet") as { value: string };
+  const selectorText = str(env, "LABEL_SELECTOR", "") as { value: string };
+  const parsedSelector = parseLabelSelector(selectorText.value);
+  const selector: Parsed<LabelRequirement[]> = parsedSelector.ok
+    ? { value: parsedSelector.requirements }
+    : { error: `LABEL_SELECTOR=${JSON.stringify(selectorText.value)}: ${parsedSelector.error}` };
+  return collect<SentinelConfig>({
+    host: str(env, "SENTINEL_HOST", "127.0.0.1"),
+    port: port(env, "SENTINEL_PORT", d.port),
+    metricsPort: port(env, "SENTINEL_METRICS_PORT", d.metricsPort),
+    apiUrl: str(env, "API_URL", "http://127.0.0.1:8000"),
+    apiTimeoutMs: duration(env, "API_TIMEOUT", 5000),
+    kind: kindParsed,
+    pollIntervalMs: positive(duration(env, "POLL_INTERVAL", 10_000), "POLL_INTERVAL"),
+    maxAgeNotReadyMs: duration(env, "MAX_AGE_NOT_READY", 10_000),
+    maxAgeReadyMs: duration(env, "MAX_AGE_READY", 30 * 60_000),
+    labelSelector: selectorText,
+    selector,
+    pageSize: positiveInt(env, "PAGE_SIZE", 500),
+    topic: str(env, "TOPIC", topicName(namespace.value, kind)),
+    adapters: list(env, "ADAPTERS", d.adapters),
+    broker: brokerConfig(env),
+    logLevel: str(env, "LOG_LEVEL", "info"),
+  });
+}
+
+function positive(p: Parsed<number>, name: string): Parsed<number> {
+  return "value" in p && p.value <= 0 ? { error: `${name}: must be greater than zero` } : p;
+}

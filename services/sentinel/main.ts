@@ -1,0 +1,44 @@
+import { ConfigError } from "../shared/config.js";
+import { createLogger } from "../shared/log.js";
+import { createApiClient } from "../shared/api-client.js";
+import { createBroker, topicTopology } from "../shared/broker/index.js";
+import { createMetricsServer } from "../shared/rpc/index.js";
+import { loadConfig } from "./config.js";
+import { createClusterLister } from "./resource-lister.js";
+import { createServer } from "./server.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const log = createLogger(`sentinel-${config.kind}`, config.logLevel);
+  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
+  // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured here.
+  await broker.provision(topicTopology(config.topic, config.adapters));
+  const lister = createClusterLister(createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs }));
+  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log });
+  const metricsServer = createMetricsServer(metrics.registry, healthy);
+  const port = await server.listen(config.port, config.host);
+  await metricsServer.listen(config.metricsPort, config.host);
+  poller.start();
+  log.info({ url: `http://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs }, "sentinel polling");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    await poller.stop();
+    await server.close();
+    await metricsServer.close();
+    await broker.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(JSON.stringify({ level: 60, service: "sentinel", msg: "failed to start", err: String(err?.stack ?? err) }));
+  process.exit(1);
+});

@@ -1,0 +1,153 @@
+import type { Logger } from "../shared/log.js";
+import type { Publisher } from "../shared/broker/index.js";
+import { CLOUDEVENTS_CONTENT_TYPE, encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
+import { decide, type DecideConfig, type DecisionReason, type LastPublished } from "./core/decide.js";
+import { dueFilter, type LabelRequirement } from "./core/due-query.js";
+import type { ResourceLister } from "./resource-lister.js";
+
+export interface PollConfig extends DecideConfig {
+  pollIntervalMs: number;
+  pageSize: number;
+  selector: readonly LabelRequirement[];
+  topic: string;
+}
+
+/** Hooks for metrics; every argument is from a closed set. */
+export interface PollObserver {
+  pollDone(result: "ok" | "error", seconds: number, due: number): void;
+  published(reason: DecisionReason): void;
+  error(stage: "list" | "publish"): void;
+}
+
+export interface PollDeps {
+  lister: ResourceLister;
+  publisher: Publisher;
+  config: PollConfig;
+  log: Logger;
+  now: () => Date;
+  newId: () => string;
+  observer?: PollObserver;
+}
+
+/** The outcome of one poll. */
+export interface PollResult {
+  startedAt: Date;
+  seen: number;
+  due: number;
+  published: number;
+  failed: number;
+  ok: boolean;
+  durationMs: number;
+}
+
+export interface PollStats {
+  lastSuccessfulPoll?: Date;
+  last?: PollResult;
+  polls: number;
+  published: number;
+  errors: number;
+  lastError?: { message: string; time: Date };
+}
+
+/**
+ * The Sentinel's loop: every interval, list the due resources (all pages, one `now` per poll),
+ * decide, publish. A failed API call or publish is logged and counted; the next poll retries.
+ */
+export function createPoller(deps: PollDeps) {
+  const { config, log } = deps;
+  const stats: PollStats = { polls: 0, published: 0, errors: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PollResult> | undefined;
+  let stopped = true;
+  // Soft state only: losing it on restart costs at most one extra event per resource.
+  const lastPublished = new Map<string, LastPublished>();
+
+  const fail = (stage: "list" | "publish", err: unknown, extra: object = {}) => {
+    stats.errors++;
+    stats.lastError = { message: `${stage}: ${err instanceof Error ? err.message : String(err)}`, time: deps.now() };
+    deps.observer?.error(stage);
+    log.warn({ stage, err: err instanceof Error ? err.message : String(err), ...extra }, "poll step failed; retrying next poll");
+  };
+
+  /** Publishes one event for `ref`; resolves false (logged, counted) when the broker refuses. */
+  async function publishOne(ref: ReconcileData, reason: DecisionReason | "Manual", now: Date): Promise<string | undefined> {
+    const event = newReconcileEvent(ref, deps.newId(), now);
+    try {
+      await deps.publisher.publish(config.topic, { data: encodeReconcileEvent(event), attributes: { "content-type": CLOUDEVENTS_CONTENT_TYPE } });
+      stats.published++;
+      lastPublished.set(ref.id, { generation: ref.generation, at: now });
+      if (reason !== "Manual") deps.observer?.published(reason);
+      log.info({ resourceId: ref.id, kind: ref.kind, generation: ref.generation, reason, eventId: event.id }, "reconcile event published");
+      return event.id;
+    } catch (err) {
+      fail("publish", err, { resourceId: ref.id });
+      return undefined;
+    }
+  }
+
+  async function pollOnce(): Promise<PollResult> {
+    const startedAt = deps.now();
+    const result: PollResult = { startedAt, seen: 0, due: 0, published: 0, failed: 0, ok: true, durationMs: 0 };
+    const filter = dueFilter(startedAt, config, config.selector);
+    const seen = new Set<string>();
+    for (const [id, last] of lastPublished) {
+      if (startedAt.getTime() - last.at.getTime() >= config.maxAgeNotReadyMs) lastPublished.delete(id);
+    }
+    let token = "";
+    try {
+      do {
+        const page = await deps.lister.listPage(filter, token, config.pageSize);
+        result.seen += page.resources.length;
+        const due = page.resources.filter((r) => {
+          const fresh = !seen.has(r.ref.id);
+          seen.add(r.ref.id);
+          return fresh;
+        }).map((r) => ({ r, d: decide(r, startedAt, config, lastPublished.get(r.ref.id)) })).filter(({ d }) => d.publish);
+        result.due += due.length;
+        const ids = await Promise.all(due.map(({ r, d }) => publishOne(r.ref, d.reason, startedAt)));
+        result.published += ids.filter((id) => id !== undefined).length;
+        result.failed += ids.filter((id) => id === undefined).length;
+        token = page.nextPageToken;
+      } while (token !== "");
+    } catch (err) {
+      result.ok = false;
+      fail("list", err);
+    }
+    if (result.failed > 0) result.ok = false;
+    result.durationMs = deps.now().getTime() - startedAt.getTime();
+    stats.polls++;
+    stats.last = result;
+    if (result.ok) stats.lastSuccessfulPoll = startedAt;
+    deps.observer?.pollDone(result.ok ? "ok" : "error", result.durationMs / 1000, result.due);
+    log.debug({ ...result }, "poll done");
+    return result;
+  }
+
+  const loop = async () => {
+    const started = Date.now();
+    running = pollOnce();
+    await running;
+    running = undefined;
+    if (!stopped) timer = setTimeout(loop, Math.max(0, config.pollIntervalMs - (Date.now() - started)));
+  };
+
+  return {
+    pollOnce,
+    /** Publishes an event for one resource now (SentinelService.Reconcile). */
+    publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),
+    stats: () => stats,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      void loop();
+    },
+    /** Stops scheduling and waits for a poll in progress. */
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+export type Poller = ReturnType<typeof createPoller>;

@@ -1,0 +1,51 @@
+import { v7 as uuidv7 } from "uuid";
+import { Counter, Gauge, Histogram } from "prom-client";
+import type { Broker } from "../shared/broker/index.js";
+import type { Logger } from "../shared/log.js";
+import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
+import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
+import { errorInterceptor } from "./errors.js";
+import { createPoller, type PollConfig, type PollObserver, type Poller } from "./poll-loop.js";
+import type { ResourceLister } from "./resource-lister.js";
+import { routes, SENTINEL_SERVICES } from "./routes.js";
+
+export interface SentinelDeps {
+  lister: ResourceLister;
+  broker: Broker;
+  config: PollConfig & { kind: string; labelSelector: string };
+  log: Logger;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/** An unstarted Sentinel: its RPC server, its poller (call start()) and metrics. */
+export function createServer(deps: SentinelDeps): { server: RpcServer; poller: Poller; metrics: RpcMetrics; healthy: () => boolean } {
+  const metrics = createRpcMetrics("hyperfleet_sentinel");
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const r = [metrics.registry];
+  const polls = new Counter({ name: "hyperfleet_sentinel_polls_total", help: "Polls by result.", labelNames: ["result"] as const, registers: r });
+  const duration = new Histogram({ name: "hyperfleet_sentinel_poll_duration_seconds", help: "Duration of one poll (all pages).", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r });
+  const published = new Counter({ name: "hyperfleet_sentinel_events_published_total", help: "Reconcile events published, by decision reason.", labelNames: ["reason"] as const, registers: r });
+  const errors = new Counter({ name: "hyperfleet_sentinel_errors_total", help: "Failed API calls (list) and publishes.", labelNames: ["stage"] as const, registers: r });
+  const due = new Gauge({ name: "hyperfleet_sentinel_due_resources", help: "Resources found due by the last poll.", registers: r });
+  const observer: PollObserver = {
+    pollDone(result, seconds, dueCount) {
+      polls.inc({ result });
+      duration.observe(seconds);
+      due.set(dueCount);
+    },
+    published: (reason) => published.inc({ reason }),
+    error: (stage) => errors.inc({ stage }),
+  };
+  const poller = createPoller({ lister: deps.lister, publisher: deps.broker, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
+  // Healthy while polls succeed: the last success (or start) is at most three intervals old.
+  const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * deps.config.pollIntervalMs;
+  const server = createRpcServer({
+    services: SENTINEL_SERVICES,
+    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
+    routes: routes({ poller, lister: deps.lister, kind: deps.config.kind, labelSelector: deps.config.labelSelector, topic: deps.config.topic }),
+  });
+  return { server, poller, metrics, healthy };
+}

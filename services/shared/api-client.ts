@@ -1,0 +1,51 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
+
+/** Typed clients for the HyperFleet API, over gRPC with a deadline on every call. */
+export interface ApiClient {
+  clusters: Client<typeof ClusterService>;
+  statuses: Client<typeof StatusService>;
+}
+
+export interface ApiClientOptions {
+  /** Deadline of each call. */
+  timeoutMs?: number;
+}
+
+/** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000). */
+export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
+  const transport = createGrpcTransport({ baseUrl, defaultTimeoutMs: opts.timeoutMs ?? 5000 });
+  return { clusters: createClient(ClusterService, transport), statuses: createClient(StatusService, transport) };
+}
+
+const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+
+/** True for errors that a later identical call may not hit (the API or its database restarting). */
+export function isRetryable(err: unknown): boolean {
+  return RETRYABLE.has(ConnectError.from(err).code);
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Calls `fn` up to `attempts` times with exponential backoff and jitter, retrying only retryable errors. */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 4;
+  const base = opts.baseDelayMs ?? 100;
+  const max = opts.maxDelayMs ?? 2000;
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !isRetryable(err) || opts.signal?.aborted) throw err;
+      const delay = Math.min(max, base * 2 ** (i - 1)) * (0.5 + Math.random() / 2);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
