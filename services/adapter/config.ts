@@ -1,0 +1,60 @@
+import { fileURLToPath } from "node:url";
+import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
+import { collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import type { KubeTarget } from "./kube.js";
+
+/** The adapter process's configuration; the adapter itself is described by its YAML file. */
+export interface AdapterProcessConfig {
+  configPath: string;
+  host: string;
+  port: number;
+  metricsPort: number;
+  apiUrl: string;
+  apiTimeoutMs: number;
+  namespace: string;
+  broker: BrokerConfig;
+  maxConcurrency: number;
+  kube: KubeTarget;
+  kubeTimeoutMs: number;
+  logLevel: string;
+}
+
+/** Default ports of the seed's adapters (README); others use ADAPTER_PORT. */
+export const ADAPTER_PORTS: Record<string, number> = { validation: 8011, dns: 8012, placement: 8013, nodepool: 8014 };
+
+const CONFIG_DIR = fileURLToPath(new URL("./configs/", import.meta.url));
+
+export function loadConfig(env: Record<string, string | undefined>): AdapterProcessConfig {
+  const name = env.ADAPTER?.trim() ?? "";
+  const path: Parsed<string> = env.ADAPTER_CONFIG?.trim()
+    ? { value: env.ADAPTER_CONFIG.trim() }
+    : name in ADAPTER_PORTS
+      ? { value: `${CONFIG_DIR}${name}.yaml` }
+      : { error: `ADAPTER=${JSON.stringify(name)}: set ADAPTER to one of ${Object.keys(ADAPTER_PORTS).join(", ")}, or ADAPTER_CONFIG to a YAML file` };
+  const defaultPort = ADAPTER_PORTS[name] ?? 8010;
+  const kubeconfig = optional(env, "KUBECONFIG") as { value: string | undefined };
+  const kube: KubeTarget = kubeconfig.value
+    ? { kind: "kubeconfig", path: kubeconfig.value }
+    : env.KUBERNETES_SERVICE_HOST
+      ? { kind: "inCluster" }
+      : { kind: "url", url: (str(env, "KUBE_URL", "http://127.0.0.1:8080") as { value: string }).value };
+  return collect<AdapterProcessConfig>({
+    configPath: path,
+    host: str(env, "ADAPTER_HOST", "127.0.0.1"),
+    port: port(env, "ADAPTER_PORT", defaultPort),
+    metricsPort: port(env, "ADAPTER_METRICS_PORT", defaultPort + 1000),
+    apiUrl: str(env, "API_URL", "http://127.0.0.1:8000"),
+    apiTimeoutMs: duration(env, "API_TIMEOUT", 5000),
+    namespace: str(env, "TOPIC_NAMESPACE", "hyperfleet"),
+    broker: brokerConfig(env),
+    maxConcurrency: positiveInt(env, "MAX_CONCURRENCY", 10),
+    kube: { value: kube },
+    kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
+    logLevel: str(env, "LOG_LEVEL", "info"),
+  });
+}
+
+/** `<namespace>-<kind>-<adapter>` (spec §5). */
+export function adapterSubscription(namespace: string, kind: "clusters" | "nodepools", adapter: string): string {
+  return subscriptionName(topicName(namespace, kind), adapter);
+}

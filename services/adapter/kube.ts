@@ -1,0 +1,111 @@
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { withTimeout } from "../shared/broker/index.js";
+
+/** A Kubernetes object as JSON. */
+export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
+
+/** Names one object. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** A Kubernetes API failure with its HTTP code and Status reason (0 / "Unreachable" when there was no answer). */
+export class KubeError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "KubeError";
+  }
+}
+
+/** The adapter's view of Kubernetes: the few verbs reconcile needs, by apiVersion/kind. */
+export interface KubeObjects {
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  create(obj: KubeObject): Promise<KubeObject>;
+  /** JSON merge patch (RFC 7386). */
+  patch(obj: KubeObject): Promise<KubeObject>;
+  /** Resolves false when the object was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeObject[]>;
+}
+
+/** Where the cluster is: a kubeconfig file, the in-cluster service account, or a plain URL (the stand-in). */
+export type KubeTarget = { kind: "kubeconfig"; path: string } | { kind: "inCluster" } | { kind: "url"; url: string };
+
+/** Counts calls by verb and outcome (metrics). */
+export type KubeCallObserver = (verb: string, code: string) => void;
+
+/** KubeObjects on @kubernetes/client-node; every call is bounded by `timeoutMs`. */
+export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observe: KubeCallObserver = () => undefined): KubeObjects {
+  const kc = new KubeConfig();
+  if (target.kind === "kubeconfig") kc.loadFromFile(target.path);
+  else if (target.kind === "inCluster") kc.loadFromCluster();
+  else kc.loadFromClusterAndUser({ name: "hyperfleet", server: target.url, skipTLSVerify: false }, { name: "hyperfleet" });
+  const api = KubernetesObjectApi.makeApiClient(kc);
+
+  const call = async <T>(verb: string, what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      const r = await withTimeout(fn(), timeoutMs, `kubernetes ${verb} ${what}`);
+      observe(verb, "ok");
+      return r;
+    } catch (err) {
+      const e = toKubeError(err, `${verb} ${what}`);
+      observe(verb, String(e.code || e.reason));
+      throw e;
+    }
+  };
+  const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+  const describe = (r: ObjectRef) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+
+  return {
+    async get(ref) {
+      try {
+        return await call("get", describe(ref), () => api.read<KubeObject>(header(ref)));
+      } catch (err) {
+        if (err instanceof KubeError && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    create: (obj) => call("create", describe(refOf(obj)), () => api.create<KubeObject>(obj)),
+    patch: (obj) => call("patch", describe(refOf(obj)), () => api.patch<KubeObject>(obj, undefined, undefined, "hyperfleet", undefined, PatchStrategy.MergePatch)),
+    async delete(ref) {
+      try {
+        await call("delete", describe(ref), () => api.delete(header(ref), undefined, undefined, undefined, undefined, "Background"));
+        return true;
+      } catch (err) {
+        if (err instanceof KubeError && err.code === 404) return false;
+        throw err;
+      }
+    },
+    async list(apiVersion, kind, namespace, labelSelector) {
+      const r = await call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
+      return r.items;
+    },
+  };
+}
+
+/** The reference of a full object. */
+export function refOf(obj: KubeObject): ObjectRef {
+  return { apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
+}
+
+function toKubeError(err: unknown, what: string): KubeError {
+  if (err instanceof KubeError) return err;
+  if (err instanceof ApiException) {
+    let body: { reason?: string; message?: string } = {};
+    try {
+      body = typeof err.body === "string" ? JSON.parse(err.body) : (err.body as typeof body);
+    } catch {
+      // not a Status body
+    }
+    return new KubeError(err.code, body?.reason ?? "Unknown", `${what}: ${body?.message ?? `HTTP ${err.code}`}`);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new KubeError(0, "Unreachable", `${what}: ${msg}`);
+}

@@ -1,0 +1,53 @@
+import { ConfigError } from "../shared/config.js";
+import { createLogger } from "../shared/log.js";
+import { createApiClient } from "../shared/api-client.js";
+import { createBroker, topicName, topicTopology } from "../shared/broker/index.js";
+import { createMetricsServer } from "../shared/rpc/index.js";
+import { AdapterConfigError, loadAdapterConfig } from "./adapter-config.js";
+import { adapterSubscription, loadConfig } from "./config.js";
+import { createServer } from "./server.js";
+import { ensureSetup } from "./setup.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const plan = loadAdapterConfig(config.configPath);
+  const log = createLogger(`adapter-${plan.name}`, config.logLevel);
+  const subscription = adapterSubscription(config.namespace, plan.resourceKind, plan.name);
+  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
+  await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
+  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log });
+  try {
+    const created = await ensureSetup(plan, kube);
+    if (created.length) log.info({ created }, "setup objects created");
+  } catch (err) {
+    // Kubernetes may come later; each event reports Health=False until it does.
+    log.warn({ err: String(err) }, "setup failed; continuing");
+  }
+  const metricsServer = createMetricsServer(metrics.registry);
+  const port = await server.listen(config.port, config.host);
+  await metricsServer.listen(config.metricsPort, config.host);
+  const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency });
+  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube }, "adapter consuming");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: finishing in-flight events");
+    await consumer.close();
+    await server.close();
+    await metricsServer.close();
+    await broker.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof AdapterConfigError) console.error(err.message);
+  else console.error(JSON.stringify({ level: 60, service: "adapter", msg: "failed to start", err: String(err?.stack ?? err) }));
+  process.exit(1);
+});

@@ -1,0 +1,255 @@
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
+import { ReportStatusRequestSchema, type AdapterStatus, type ReportStatusRequest } from "../../gen/hyperfleet/v1/status_pb.js";
+import { withRetry, type ApiClient } from "../shared/api-client.js";
+import type { AdapterPlan, ObjectPlan } from "./adapter-config.js";
+import { toConditions, type ObjectObservation, type ReportReason, type Situation } from "./core/conditions.js";
+import { plan as planObject, type Plan } from "./core/plan.js";
+import { checkPreconditions } from "./core/preconditions.js";
+import type { ExprVars } from "./expressions.js";
+import { KubeError, type KubeObject, type KubeObjects } from "./kube.js";
+
+export const LABEL_CLUSTER = "hyperfleet.io/cluster-id";
+export const LABEL_ADAPTER = "hyperfleet.io/adapter";
+export const ANNOTATION_GENERATION = "hyperfleet.io/generation";
+
+/** How one event ended; the closed set used in metrics, GetStatus and DryRun. */
+export type ReconcileOutcome = "Reported" | "PreconditionsNotMet" | "ResourceGone" | "KubernetesError" | "Finalized" | "Deleting" | "ApiError";
+
+/** One object's planned (and, outside dry runs, applied) action. */
+export interface ObjectStep {
+  id: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: Plan["action"] | "delete";
+  reason: string;
+  manifest?: JsonObject;
+}
+
+export interface ReconcileResult {
+  outcome: ReconcileOutcome;
+  reason?: ReportReason;
+  trace: string[];
+  objects: ObjectStep[];
+  report?: ReportStatusRequest;
+  error?: string;
+}
+
+export interface ReconcileDeps {
+  plan: AdapterPlan;
+  api: ApiClient;
+  kube: KubeObjects;
+  now: () => Date;
+}
+
+/**
+ * Spec §6, level-triggered: read the resource and the world fresh, converge the adapter's objects,
+ * report what was seen (always). Nothing depends on why the event came. With `dryRun`, Kubernetes
+ * and the API are only read: no object is written and no report is sent.
+ */
+export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun = false): Promise<ReconcileResult> {
+  const { plan, api, kube } = deps;
+  const trace: string[] = [];
+  const steps: ObjectStep[] = [];
+  let cluster: Cluster;
+  let statuses: AdapterStatus[];
+  try {
+    cluster = await withRetry(() => api.clusters.getCluster({ id: resourceId }));
+    statuses = (await withRetry(() => api.statuses.listStatuses({ resourceId }))).statuses;
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.NotFound) {
+      trace.push(`resource ${resourceId} is gone: nothing to report`);
+      return { outcome: "ResourceGone", trace, objects: steps };
+    }
+    return { outcome: "ApiError", trace: [...trace, `API: ${ConnectError.from(err).message}`], objects: steps, error: ConnectError.from(err).message };
+  }
+  const generation = Number(cluster.generation);
+  trace.push(`fetched ${cluster.id} at generation ${generation}${cluster.deletedTime ? " (being deleted)" : ""}`);
+  const own = statuses.find((s) => s.adapter === plan.name);
+  const vars: ExprVars = { cluster, adapters: Object.fromEntries(statuses.map((s) => [s.adapter, s])), objects: {} };
+
+  let situation: Situation;
+  let data: JsonObject | undefined;
+  try {
+    if (cluster.deletedTime) {
+      situation = await cleanup(deps, cluster, trace, steps, dryRun);
+    } else {
+      const when = plan.preconditions.when?.eval(vars);
+      const pre = checkPreconditions({
+        generation,
+        required: plan.preconditions.adapters,
+        statuses: statuses.map((s) => ({
+          adapter: s.adapter,
+          observedGeneration: Number(s.observedGeneration),
+          available: wordOf(s.conditions.find((c) => c.type === "Available")?.status),
+        })),
+        when: when && ("error" in when ? when : { value: when.value === true }),
+      });
+      if (!pre.met) {
+        trace.push(`preconditions not met: ${pre.message}`);
+        situation = { kind: "preconditionsNotMet", message: pre.message };
+      } else {
+        trace.push("preconditions met");
+        const observed: ObjectObservation[] = [];
+        for (const o of plan.objects) observed.push(await converge(deps, o, vars, generation, own, trace, steps, dryRun));
+        situation = { kind: "observed", objects: observed };
+        data = evalData(plan, vars, trace);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof KubeError)) throw err;
+    trace.push(`kubernetes error: ${err.message}`);
+    situation = { kind: "kubernetesError", message: err.message };
+  }
+
+  const { conditions, reason } = toConditions(situation);
+  const report = create(ReportStatusRequestSchema, {
+    resourceId: cluster.id,
+    adapter: plan.name,
+    observedGeneration: cluster.generation,
+    observedTime: timestampFromDate(deps.now()),
+    conditions: conditions.map((c) => ({ type: c.type, status: STATUS[c.status], reason: c.reason, message: c.message })),
+    data,
+  });
+  const outcome: ReconcileOutcome =
+    situation.kind === "preconditionsNotMet" ? "PreconditionsNotMet" : situation.kind === "kubernetesError" ? "KubernetesError" : situation.kind === "deleting" ? (situation.remaining.length ? "Deleting" : "Finalized") : "Reported";
+  trace.push(`report: ${conditions.map((c) => `${c.type}=${c.status}`).join(" ")} (${reason}) at generation ${generation}`);
+  if (dryRun) return { outcome, reason, trace, objects: steps, report };
+  try {
+    const res = await withRetry(() => api.statuses.reportStatus(report));
+    if (!res.stored) trace.push(`the API discarded the report (${res.outcome})`);
+  } catch (err) {
+    return { outcome: "ApiError", reason, trace: [...trace, `report failed: ${ConnectError.from(err).message}`], objects: steps, report, error: ConnectError.from(err).message };
+  }
+  return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
+}
+
+const STATUS = { True: ConditionStatus.TRUE, False: ConditionStatus.FALSE, Unknown: ConditionStatus.UNKNOWN } as const;
+
+function wordOf(s: ConditionStatus | undefined): "True" | "False" | "Unknown" | undefined {
+  return s === ConditionStatus.TRUE ? "True" : s === ConditionStatus.FALSE ? "False" : s === ConditionStatus.UNKNOWN ? "Unknown" : undefined;
+}
+
+/** Renders, plans, applies and observes one object; its live state joins `vars.objects`. */
+async function converge(
+  deps: ReconcileDeps,
+  o: ObjectPlan,
+  vars: ExprVars,
+  generation: number,
+  own: AdapterStatus | undefined,
+  trace: string[],
+  steps: ObjectStep[],
+  dryRun: boolean,
+): Promise<ObjectObservation> {
+  const rendered = o.template.render(vars);
+  if ("error" in rendered) throw new KubeError(0, "TemplateError", `object ${o.id}: ${rendered.error}`);
+  const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, String(vars.cluster && (vars.cluster as Cluster).id), generation);
+  const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
+  const existing = await deps.kube.get(ref);
+  const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
+  const p = planObject({
+    generation,
+    strategy: o.strategy,
+    exists: existing !== undefined,
+    existingGeneration: annotated === undefined ? null : Number(annotated),
+    appliedAtGeneration: Number(own?.observedGeneration ?? 0) === generation && own?.conditions.some((c) => c.type === "Applied" && c.status === ConditionStatus.TRUE) === true,
+  });
+  steps.push({ id: o.id, ...ref, action: p.action, reason: p.reason, manifest: desired as unknown as JsonObject });
+  trace.push(`${o.id}: ${ref.kind} ${ref.name}: ${p.action} (${p.reason})`);
+  let live: KubeObject | undefined = existing;
+  if (!dryRun) {
+    switch (p.action) {
+      case "recreate":
+        if (existing) await deps.kube.delete(ref);
+        live = await createOrGet(deps.kube, desired);
+        break;
+      case "create":
+        live = await createOrGet(deps.kube, desired);
+        break;
+      case "replace":
+        live = await deps.kube.patch(
+          o.strategy === "annotate"
+            ? { apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name: ref.name, namespace: ref.namespace, labels: desired.metadata?.labels, annotations: desired.metadata?.annotations } }
+            : desired,
+        );
+        break;
+      case "skip":
+        break;
+    }
+  }
+  vars.objects[o.id] = live ?? null;
+  const scope = { ...vars, object: live ?? null };
+  const truth = (c: typeof o.readiness.ready | undefined) => {
+    const r = c?.eval(scope);
+    return r !== undefined && "value" in r && r.value === true;
+  };
+  const msg = o.readiness.message?.eval(scope);
+  return {
+    id: o.id,
+    name: ref.name,
+    preset: o.readiness.preset,
+    exists: live !== undefined,
+    ready: live !== undefined && truth(o.readiness.ready),
+    failed: live !== undefined && truth(o.readiness.failed),
+    message: msg && "value" in msg && typeof msg.value === "string" ? msg.value : "",
+  };
+}
+
+/** Deterministic names make AlreadyExists the lock: a concurrent creator's object is simply read. */
+async function createOrGet(kube: KubeObjects, obj: KubeObject): Promise<KubeObject> {
+  try {
+    return await kube.create(obj);
+  } catch (err) {
+    if (err instanceof KubeError && err.code === 409) {
+      const got = await kube.get({ apiVersion: obj.apiVersion!, kind: obj.kind!, namespace: obj.metadata?.namespace, name: obj.metadata!.name! });
+      if (got) return got;
+    }
+    throw err;
+  }
+}
+
+/** Labels and the generation annotation every object carries (spec §6 step 4). */
+function withOwnership(obj: KubeObject, plan: AdapterPlan, clusterId: string, generation: number): KubeObject {
+  const metadata = obj.metadata ?? {};
+  return {
+    ...obj,
+    metadata: {
+      ...metadata,
+      namespace: metadata.namespace ?? plan.namespace,
+      labels: { ...(metadata.labels ?? {}), [LABEL_CLUSTER]: clusterId, [LABEL_ADAPTER]: plan.name },
+      annotations: { ...(metadata.annotations ?? {}), [ANNOTATION_GENERATION]: String(generation) },
+    },
+  };
+}
+
+/** Deletion (spec §8): delete every object this adapter made for the resource, newest kind first. */
+async function cleanup(deps: ReconcileDeps, cluster: Cluster, trace: string[], steps: ObjectStep[], dryRun: boolean): Promise<Situation> {
+  const selector = `${LABEL_CLUSTER}=${cluster.id},${LABEL_ADAPTER}=${deps.plan.name}`;
+  const remaining: string[] = [];
+  for (const o of [...deps.plan.objects].reverse()) {
+    const found = await deps.kube.list(o.apiVersion, o.kind, deps.plan.namespace, selector);
+    for (const obj of found) {
+      const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
+      steps.push({ id: o.id, ...ref, action: "delete", reason: "ResourceDeleting" });
+      trace.push(`${o.id}: ${o.kind} ${ref.name}: delete`);
+      if (!dryRun) await deps.kube.delete(ref);
+      if (dryRun || (await deps.kube.get(ref))) remaining.push(ref.name);
+    }
+  }
+  return { kind: "deleting", remaining };
+}
+
+function evalData(plan: AdapterPlan, vars: ExprVars, trace: string[]): JsonObject | undefined {
+  const entries: [string, JsonValue][] = [];
+  for (const [k, c] of Object.entries(plan.data)) {
+    const r = c.eval(vars);
+    if ("error" in r) trace.push(`data.${k}: not available (${r.error})`);
+    else if (r.value !== null && r.value !== "") entries.push([k, r.value]);
+  }
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}

@@ -1,0 +1,49 @@
+import { Counter, Histogram } from "prom-client";
+import type { ApiClient } from "../shared/api-client.js";
+import type { Logger } from "../shared/log.js";
+import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
+import { createRpcServer, observeInterceptor, type RpcServer } from "../shared/rpc/index.js";
+import type { AdapterPlan } from "./adapter-config.js";
+import { createEventHandler } from "./consumer.js";
+import { errorInterceptor } from "./errors.js";
+import { createKubeObjects, type KubeObjects, type KubeTarget } from "./kube.js";
+import { reconcile } from "./reconcile.js";
+import { ADAPTER_SERVICES, routes } from "./routes.js";
+
+export interface AdapterDeps {
+  plan: AdapterPlan;
+  api: ApiClient;
+  /** Either a ready KubeObjects (tests) or where to reach Kubernetes. */
+  kube: KubeObjects | { target: KubeTarget; timeoutMs: number };
+  subscription: string;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
+export function createServer(deps: AdapterDeps): { server: RpcServer; handler: ReturnType<typeof createEventHandler>; metrics: RpcMetrics; kube: KubeObjects } {
+  const metrics = createRpcMetrics("hyperfleet_adapter");
+  const r = [metrics.registry];
+  const events = new Counter({ name: "hyperfleet_adapter_events_total", help: "Events processed, by outcome.", labelNames: ["adapter", "outcome"] as const, registers: r });
+  const duration = new Histogram({ name: "hyperfleet_adapter_event_duration_seconds", help: "Time to process one event.", labelNames: ["adapter"] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
+  const kubeCalls = new Counter({ name: "hyperfleet_adapter_kube_calls_total", help: "Kubernetes API calls by verb and result code.", labelNames: ["adapter", "verb", "code"] as const, registers: r });
+  const adapter = deps.plan.name;
+  const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
+  const now = deps.now ?? (() => new Date());
+  const rdeps = { plan: deps.plan, api: deps.api, kube, now };
+  const handler = createEventHandler({
+    reconcile: (id) => reconcile(rdeps, id),
+    log: deps.log,
+    now,
+    observe: (outcome, seconds) => {
+      events.inc({ adapter, outcome });
+      duration.observe({ adapter }, seconds);
+    },
+  });
+  const server = createRpcServer({
+    services: ADAPTER_SERVICES,
+    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, dryRun: (id) => reconcile(rdeps, id, true) }),
+  });
+  return { server, handler, metrics, kube };
+}
