@@ -46,7 +46,8 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
   const kc = new KubeConfig();
   if (target.kind === "kubeconfig") kc.loadFromFile(target.path);
   else if (target.kind === "inCluster") kc.loadFromCluster();
-  else kc.loadFromClusterAndUser({ name: "hyperfleet", server: target.url, skipTLSVerify: false }, { name: "hyperfleet" });
+  // client-node refuses plain http:// unless skipTLSVerify is set (there is no TLS to verify then).
+  else kc.loadFromClusterAndUser({ name: "hyperfleet", server: target.url, skipTLSVerify: target.url.startsWith("http://") }, { name: "hyperfleet" });
   const api = KubernetesObjectApi.makeApiClient(kc);
 
   const call = async <T>(verb: string, what: string, fn: () => Promise<T>): Promise<T> => {

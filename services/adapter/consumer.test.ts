@@ -1,0 +1,67 @@
+import { createBroker, deadLetterName, subscriptionName, topicName, topicTopology, type IncomingMessage } from "../shared/broker/index.js";
+import { encodeReconcileEvent, newReconcileEvent } from "../shared/events/index.js";
+import { silentLogger } from "../shared/log.js";
+import { createEventHandler } from "./consumer.js";
+import type { ReconcileResult } from "./reconcile.js";
+import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
+
+const event = (id: string) => ({
+  id: `m-${id}-${Math.random()}`,
+  data: encodeReconcileEvent(newReconcileEvent({ id, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${id}`, generation: 1 }, `e-${Math.random()}`, new Date())),
+  attributes: {},
+  deliveryAttempt: 1,
+});
+const done: ReconcileResult = { outcome: "Reported", trace: [], objects: [] };
+
+test("events for one cluster never overlap; different clusters run in parallel", async () => {
+  const running = new Map<string, number>();
+  let maxSame = 0;
+  let maxAll = 0;
+  const handler = createEventHandler({
+    log: silentLogger(),
+    now: () => new Date(),
+    reconcile: async (id) => {
+      running.set(id, (running.get(id) ?? 0) + 1);
+      maxSame = Math.max(maxSame, running.get(id)!);
+      maxAll = Math.max(maxAll, [...running.values()].reduce((a, b) => a + b, 0));
+      await new Promise((r) => setTimeout(r, 30));
+      running.set(id, running.get(id)! - 1);
+      return done;
+    },
+  });
+  const verdicts = await Promise.all([event("a"), event("a"), event("a"), event("b"), event("c")].map((m) => handler.handle(m)));
+  expect(verdicts).toEqual(["ack", "ack", "ack", "ack", "ack"]);
+  expect(maxSame).toBe(1);
+  expect(maxAll).toBeGreaterThan(1);
+  expect(handler.stats().byOutcome).toEqual({ Reported: 5 });
+});
+
+test("a reconcile that throws is counted, logged and still acked (the Sentinel retries)", async () => {
+  const handler = createEventHandler({ log: silentLogger(), now: () => new Date(), reconcile: async () => Promise.reject(new Error("boom")) });
+  expect(await handler.handle(event("x"))).toBe("ack");
+  expect(handler.stats()).toMatchObject({ byOutcome: { Failed: 1 }, lastError: { message: "boom" } });
+});
+
+describe.each(TEST_BROKERS)("on %s", (_name, config) => {
+  test("a malformed event is nacked until it lands in the dead-letter topic; a good one is processed once", async () => {
+    const broker = createBroker(config);
+    const topic = topicName(uniqueNamespace(), "clusters");
+    const sub = subscriptionName(topic, "validation");
+    try {
+      await broker.provision(topicTopology(topic, ["validation"]));
+      const seen: string[] = [];
+      const handler = createEventHandler({ log: silentLogger(), now: () => new Date(), reconcile: async (id) => (seen.push(id), done) });
+      await broker.subscribe(sub, handler.handle);
+      const dead: IncomingMessage[] = [];
+      await broker.subscribe(deadLetterName(sub), async (m) => (dead.push(m), "ack"));
+      await broker.publish(topic, { data: Buffer.from('{"specversion":"1.0"}') });
+      await broker.publish(topic, { data: event("good").data });
+      await eventually(() => (dead.length > 0 ? true : undefined), 60_000, 100);
+      expect(dead[0].data.toString()).toBe('{"specversion":"1.0"}');
+      expect(seen).toEqual(["good"]);
+      expect(handler.stats().byOutcome.Malformed).toBeGreaterThanOrEqual(5);
+    } finally {
+      await broker.close();
+    }
+  }, 90_000);
+});
