@@ -1,5 +1,5 @@
 import { brokerConfig, type BrokerConfig } from "../shared/broker/index.js";
-import { collect, duration, list, optional, port, str } from "../shared/config.js";
+import { collect, duration, list, optional, port, positiveInt, str } from "../shared/config.js";
 
 /** What `npm start` needs to know; every service reads the rest of its own variables itself. */
 export interface StackConfig {
@@ -14,6 +14,14 @@ export interface StackConfig {
   clusterAdapters: string[];
   nodepoolAdapters: string[];
   pollInterval: number;
+  maxAgeNotReady: number;
+  maxAgeReady: number;
+  /** Set when a real cluster is to be used (no stand-in is started). */
+  kubeconfig: string | undefined;
+  standinPort: number;
+  /** Time compression for demos: divides the Sentinel's intervals and the stand-in's durations. */
+  speed: number;
+  adapters: string[];
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -28,5 +36,11 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     clusterAdapters: list(env, "CLUSTER_ADAPTERS", ["validation", "dns", "placement"]),
     nodepoolAdapters: list(env, "NODEPOOL_ADAPTERS", ["nodepool"]),
     pollInterval: duration(env, "POLL_INTERVAL", 10_000),
+    maxAgeNotReady: duration(env, "MAX_AGE_NOT_READY", 10_000),
+    maxAgeReady: duration(env, "MAX_AGE_READY", 30 * 60_000),
+    kubeconfig: optional(env, "KUBECONFIG"),
+    standinPort: port(env, "KUBE_STANDIN_PORT", 8080),
+    speed: positiveInt(env, "HYPERFLEET_SPEED", 1),
+    adapters: list(env, "STACK_ADAPTERS", ["validation", "dns", "placement"]),
   });
 }

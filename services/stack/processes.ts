@@ -28,7 +28,7 @@ export function startProcess(spec: ProcessSpec, index: number, tty: boolean): Ru
     env: { ...process.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const label = spec.name.padEnd(10);
+  const label = spec.name.padEnd(12);
   const prefix = tty ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m| ` : `${label}| `;
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${line}\n`));

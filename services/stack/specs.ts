@@ -1,0 +1,66 @@
+import type { BrokerConfig } from "../shared/broker/index.js";
+import type { StackConfig } from "./config.js";
+import type { ProcessSpec } from "./processes.js";
+
+const ADAPTER_PORTS: Record<string, number> = { validation: 8011, dns: 8012, placement: 8013, nodepool: 8014 };
+
+/** The child processes of the local stack, in start order, with their environment. */
+export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSpec[] {
+  const ms = (v: number) => `${Math.max(1, Math.round(v / config.speed))}ms`;
+  const apiUrl = `http://127.0.0.1:${config.apiPort}`;
+  const common: Record<string, string> = {
+    METADATA_SERVER_DETECTION: "none",
+    TOPIC_NAMESPACE: config.namespace,
+    API_URL: apiUrl,
+    ...(broker.kind === "pubsub" ? { BROKER: "pubsub", PUBSUB_EMULATOR_HOST: broker.emulatorHost ?? "", PUBSUB_PROJECT_ID: broker.projectId } : { BROKER: "rabbitmq", RABBITMQ_URL: broker.url }),
+  };
+  const kube: Record<string, string> = config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : { KUBE_URL: `http://127.0.0.1:${config.standinPort}` };
+  const specs: ProcessSpec[] = [];
+  if (!config.kubeconfig) {
+    specs.push({
+      name: "kube",
+      entry: "services/kube-standin/main.ts",
+      env: { KUBE_STANDIN_PORT: String(config.standinPort), STANDIN_SPEED: String(config.speed) },
+      readyPort: config.standinPort,
+      endpoints: [`Kubernetes stand-in http://127.0.0.1:${config.standinPort}`],
+    });
+  }
+  specs.push(
+    {
+      name: "api",
+      entry: "services/api/main.ts",
+      env: { ...common, API_PORT: String(config.apiPort), CLUSTER_REQUIRED_ADAPTERS: config.adapters.join(",") },
+      readyPort: config.apiPort,
+      endpoints: [`API                 ${apiUrl}`],
+    },
+  );
+  for (const adapter of config.adapters) {
+    const port = ADAPTER_PORTS[adapter] ?? 8010;
+    specs.push({
+      name: adapter,
+      entry: "services/adapter/main.ts",
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_PORT: String(port) },
+      readyPort: port,
+      endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
+    });
+  }
+  // The Sentinel starts last, so its first events find every adapter subscribed.
+  specs.push(
+    {
+      name: "sentinel",
+      entry: "services/sentinel/main.ts",
+      env: {
+        ...common,
+        RESOURCE_KIND: "clusters",
+        SENTINEL_PORT: String(config.sentinelPort),
+        POLL_INTERVAL: ms(config.pollInterval),
+        MAX_AGE_NOT_READY: ms(config.maxAgeNotReady),
+        MAX_AGE_READY: ms(config.maxAgeReady),
+        ADAPTERS: config.adapters.join(","),
+      },
+      readyPort: config.sentinelPort,
+      endpoints: [`Sentinel (clusters) http://127.0.0.1:${config.sentinelPort}`],
+    }
+  );
+  return specs;
+}
