@@ -1,0 +1,62 @@
+import { parseArgs } from "node:util";
+import { ClusterSchema, type Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
+import { print, UsageError, type CliContext } from "../cli-context.js";
+import { clusterTable } from "../render/clusters.js";
+import { parseLabels, parseSpec } from "./args.js";
+import { resolveClusterId } from "./resolve.js";
+
+export const CLUSTER_USAGE = `hf cluster create NAME [--label k=v]... [--spec JSON|@file]
+hf cluster update ID|NAME [--label k=v]... [--spec JSON|@file]
+hf cluster get ID|NAME
+hf cluster list [--filter EXPR] [--all]
+hf cluster delete ID|NAME`;
+
+/** `hf cluster ...` */
+export async function clusterCommand(ctx: CliContext, args: string[]): Promise<void> {
+  const [verb, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { label: { type: "string", multiple: true, short: "l" }, spec: { type: "string" }, filter: { type: "string" }, all: { type: "boolean" } },
+  });
+  const one = (what: string) => {
+    if (positionals.length !== 1) throw new UsageError(`hf cluster ${verb}: expected one ${what}`);
+    return positionals[0];
+  };
+  const show = (c: Cluster) => print(ctx, ClusterSchema, [c], () => clusterTable([c], ctx.now()), true);
+  switch (verb) {
+    case "create": {
+      const name = one("NAME");
+      show(await ctx.api.clusters.createCluster({ name, labels: parseLabels(values.label), spec: parseSpec(values.spec) ?? {} }));
+      return;
+    }
+    case "update": {
+      const id = await resolveClusterId(ctx, one("ID"));
+      const spec = parseSpec(values.spec);
+      if (values.label === undefined && spec === undefined) throw new UsageError("hf cluster update: give --label and/or --spec");
+      const paths = [...(values.label !== undefined ? ["labels"] : []), ...(spec !== undefined ? ["spec"] : [])];
+      show(await ctx.api.clusters.updateCluster({ id, labels: parseLabels(values.label), spec, updateMask: { paths } }));
+      return;
+    }
+    case "get":
+      show(await ctx.api.clusters.getCluster({ id: await resolveClusterId(ctx, one("ID")) }));
+      return;
+    case "delete":
+      show(await ctx.api.clusters.deleteCluster({ id: await resolveClusterId(ctx, one("ID")) }));
+      return;
+    case "list": {
+      if (positionals.length) throw new UsageError("hf cluster list: takes no arguments");
+      const clusters: Cluster[] = [];
+      let token = "";
+      do {
+        const page = await ctx.api.clusters.listClusters({ filter: values.filter ?? "", pageToken: token, pageSize: 500, showDeleted: values.all ?? false });
+        clusters.push(...page.clusters);
+        token = page.nextPageToken;
+      } while (token);
+      print(ctx, ClusterSchema, clusters, () => clusterTable(clusters, ctx.now()));
+      return;
+    }
+    default:
+      throw new UsageError(`hf cluster: unknown command ${JSON.stringify(verb ?? "")}`);
+  }
+}
