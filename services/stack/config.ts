@@ -22,6 +22,8 @@ export interface StackConfig {
   /** Time compression for demos: divides the Sentinel's intervals and the stand-in's durations. */
   speed: number;
   adapters: string[];
+  /** Adapters listen on base+1 (validation), +2 (dns), +3 (placement), +4 (nodepool). */
+  adapterPortBase: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -42,5 +44,6 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     standinPort: port(env, "KUBE_STANDIN_PORT", 8080),
     speed: positiveInt(env, "HYPERFLEET_SPEED", 1),
     adapters: list(env, "STACK_ADAPTERS", ["validation", "dns", "placement"]),
+    adapterPortBase: port(env, "ADAPTER_PORT_BASE", 8010),
   });
 }

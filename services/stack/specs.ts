@@ -2,7 +2,7 @@ import type { BrokerConfig } from "../shared/broker/index.js";
 import type { StackConfig } from "./config.js";
 import type { ProcessSpec } from "./processes.js";
 
-const ADAPTER_PORTS: Record<string, number> = { validation: 8011, dns: 8012, placement: 8013, nodepool: 8014 };
+const ADAPTER_OFFSETS: Record<string, number> = { validation: 1, dns: 2, placement: 3, nodepool: 4 };
 
 /** The child processes of the local stack, in start order, with their environment. */
 export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSpec[] {
@@ -35,7 +35,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
     },
   );
   for (const adapter of config.adapters) {
-    const port = ADAPTER_PORTS[adapter] ?? 8010;
+    const port = config.adapterPortBase + (ADAPTER_OFFSETS[adapter] ?? 5 + config.adapters.indexOf(adapter));
     specs.push({
       name: adapter,
       entry: "services/adapter/main.ts",

@@ -1,0 +1,103 @@
+/**
+ * The whole system for end-to-end suites. With HF_E2E_API_URL set, the suite runs against a stack that is
+ * already up (npm start, docker compose) at the URLs in HF_E2E_* variables. Otherwise it starts
+ * `npm start`'s entry point as a child process on free ports, over a temporary database, with the
+ * given intervals, and stops it (and everything it started) afterwards.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import { createTempDatabase, type TempDatabase } from "./temp-database.js";
+
+export interface StackEndpoints {
+  apiUrl: string;
+  kubeUrl: string;
+  sentinelUrl: string;
+  namespace: string;
+  brokerEnv: { PUBSUB_EMULATOR_HOST?: string };
+}
+
+export interface RunningStack extends StackEndpoints {
+  logs: () => string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Ports in a block of 5 (adapters use base+1..+4), checked free. */
+async function freeBlock(): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const free = await Promise.all([0, 1, 2, 3, 4].map((i) => new Promise<boolean>((resolve) => {
+      const s = net.createServer().once("error", () => resolve(false)).listen(base + i, "127.0.0.1", () => s.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+export async function startStack(intervals: Record<string, string>): Promise<RunningStack> {
+  const env = process.env;
+  if (env.HF_E2E_API_URL) {
+    return {
+      apiUrl: env.HF_E2E_API_URL,
+      kubeUrl: env.HF_E2E_KUBE_URL ?? "http://127.0.0.1:8080",
+      sentinelUrl: env.HF_E2E_SENTINEL_URL ?? "http://127.0.0.1:8001",
+      namespace: env.HF_E2E_TOPIC_NAMESPACE ?? "hyperfleet",
+      brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
+      logs: () => "",
+      stop: async () => undefined,
+    };
+  }
+  const temp: TempDatabase = await createTempDatabase("hf_e2e");
+  const [api, apiMetrics, sentinel, sentinelMetrics, kube, adapterBase] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freeBlock()];
+  const namespace = `e2e${Date.now().toString(36)}`;
+  const childEnv: Record<string, string> = {
+    ...(env as Record<string, string>),
+    DATABASE_URL: temp.url,
+    API_PORT: String(api),
+    API_METRICS_PORT: String(apiMetrics),
+    SENTINEL_PORT: String(sentinel),
+    SENTINEL_METRICS_PORT: String(sentinelMetrics),
+    KUBE_STANDIN_PORT: String(kube),
+    ADAPTER_PORT_BASE: String(adapterBase),
+    TOPIC_NAMESPACE: namespace,
+    LOG_LEVEL: "info",
+    ...intervals,
+  };
+  delete childEnv.KUBECONFIG;
+  let output = "";
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (b: Buffer) => (output += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (output += b.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes("HyperFleet is running")) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGTERM");
+      await temp.drop();
+      throw new Error(`the stack did not start:\n${output.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    apiUrl: `http://127.0.0.1:${api}`,
+    kubeUrl: `http://127.0.0.1:${kube}`,
+    sentinelUrl: `http://127.0.0.1:${sentinel}`,
+    namespace,
+    brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
+    logs: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+      await temp.drop();
+    },
+  };
+}
