@@ -15,7 +15,8 @@ import { decodeReconcileEvent } from "../../services/shared/events/index.js";
 import { startStack, type RunningStack } from "../support/start-stack.js";
 import { eventually } from "../support/brokers.js";
 
-const MAX_AGE_READY_MS = 8000;
+// Against an already running stack (HF_E2E_API_URL) this must match its MAX_AGE_READY.
+const MAX_AGE_READY_MS = Number(process.env.HF_E2E_MAX_AGE_READY_MS ?? 8000);
 let stack: RunningStack;
 let api: ApiClient;
 let kube: KubernetesObjectApi;

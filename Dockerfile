@@ -1,0 +1,12 @@
+# One image for every HyperFleet service; the command picks the service (see docker-compose.yml).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production METADATA_SERVER_DETECTION=none
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY gen ./gen
+COPY services ./services
+COPY tsconfig.json ./
+USER node
+ENTRYPOINT ["node", "--import", "tsx"]
+CMD ["services/api/main.ts"]
