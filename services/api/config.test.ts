@@ -12,6 +12,7 @@ describe("loadConfig: one row per variable", () => {
     ["HYPERFLEET_DATA_DIR", { HYPERFLEET_DATA_DIR: "memory" }, { dataDir: "memory" }],
     ["DB_POOL_MAX", { DB_POOL_MAX: "4" }, { dbPoolMax: 4 }],
     ["CLUSTER_REQUIRED_ADAPTERS", { CLUSTER_REQUIRED_ADAPTERS: "validation, dns" }, { clusterAdapters: ["validation", "dns"] }],
+    ["NODEPOOL_REQUIRED_ADAPTERS", { NODEPOOL_REQUIRED_ADAPTERS: "nodepool,audit" }, { nodepoolAdapters: ["nodepool", "audit"] }],
     ["LOG_LEVEL", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
   ] as [string, Record<string, string>, Partial<ApiConfig>][])("%s", (_name, env, want) => {
     expect(loadConfig(env)).toMatchObject(want);

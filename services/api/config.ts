@@ -12,6 +12,8 @@ export interface ApiConfig {
   dbPoolMax: number;
   /** Adapters whose reports decide a cluster's phase (spec §4). */
   clusterAdapters: string[];
+  /** Adapters whose reports decide a nodepool's phase. */
+  nodepoolAdapters: string[];
   logLevel: string;
 }
 
@@ -25,6 +27,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     dataDir: str(env, "HYPERFLEET_DATA_DIR", ".hyperfleet/pglite"),
     dbPoolMax: positiveInt(env, "DB_POOL_MAX", 10),
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
+    nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
 }

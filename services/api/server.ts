@@ -5,7 +5,7 @@ import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
 import { errorInterceptor } from "./errors.js";
 import { API_SERVICES, routes } from "./routes.js";
-import { createClusterStore } from "./store/cluster-store.js";
+import { createClusterStore, createNodePoolStore } from "./store/cluster-store.js";
 import { createStatusStore } from "./store/status-store.js";
 import type { Knex } from "./store/db.js";
 
@@ -13,6 +13,7 @@ export interface ApiDeps {
   db: Knex;
   log: Logger;
   clusterAdapters: readonly string[];
+  nodepoolAdapters?: readonly string[];
   now?: () => Date;
   newId?: () => string;
   /** False while the database is unreachable: health answers NOT_SERVING. */
@@ -28,13 +29,16 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     labelNames: ["outcome"] as const,
     registers: [metrics.registry],
   });
+  const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const server = createRpcServer({
     services: API_SERVICES,
     interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
     health: () => (deps.dbHealthy?.() === false ? ServingStatus.NOT_SERVING : ServingStatus.SERVING),
     routes: routes({
-      clusters: createClusterStore(deps.db, deps.clusterAdapters),
-      statuses: createStatusStore(deps.db, deps.clusterAdapters),
+      clusters: createClusterStore(deps.db, required),
+      nodepools: createNodePoolStore(deps.db, required),
+      statuses: createStatusStore(deps.db, required),
+      log: deps.log,
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),
       onReport: (outcome) => reports.inc({ outcome }),

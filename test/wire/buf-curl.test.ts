@@ -21,6 +21,7 @@ test("--list-services lists the API, health and reflection (v1 and v1alpha)", as
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "hyperfleet.v1.ClusterService",
+    "hyperfleet.v1.NodePoolService",
     "hyperfleet.v1.StatusService",
   ]);
 });

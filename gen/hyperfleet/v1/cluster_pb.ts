@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/cluster.proto.
  */
 export const file_hyperfleet_v1_cluster: GenFile = /*@__PURE__*/
-  fileDesc("ChtoeXBlcmZsZWV0L3YxL2NsdXN0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEi3gMKB0NsdXN0ZXISCgoCaWQYASABKAkSDAoEaHJlZhgCIAEoCRIMCgRraW5kGAMgASgJEgwKBG5hbWUYBCABKAkSMgoGbGFiZWxzGAUgAygLMiIuaHlwZXJmbGVldC52MS5DbHVzdGVyLkxhYmVsc0VudHJ5EiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCmdlbmVyYXRpb24YByABKAMSLQoGc3RhdHVzGAggASgLMh0uaHlwZXJmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIwCgxjcmVhdGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHVwZGF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsZXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAwgASgJEhIKCnVwZGF0ZWRfYnkYDSABKAkSEgoKZGVsZXRlZF9ieRgOIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrsBChRDcmVhdGVDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEj8KBmxhYmVscxgCIAMoCzIvLmh5cGVyZmxlZXQudjEuQ3JlYXRlQ2x1c3RlclJlcXVlc3QuTGFiZWxzRW50cnkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIfChFHZXRDbHVzdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJiChNMaXN0Q2x1c3RlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIUCgxzaG93X2RlbGV0ZWQYBCABKAgibQoUTGlzdENsdXN0ZXJzUmVzcG9uc2USKAoIY2x1c3RlcnMYASADKAsyFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAMi6gEKFFVwZGF0ZUNsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEj8KBmxhYmVscxgCIAMoCzIvLmh5cGVyZmxlZXQudjEuVXBkYXRlQ2x1c3RlclJlcXVlc3QuTGFiZWxzRW50cnkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiIgoURGVsZXRlQ2x1c3RlclJlcXVlc3QSCgoCaWQYASABKAkymwMKDkNsdXN0ZXJTZXJ2aWNlEkwKDUNyZWF0ZUNsdXN0ZXISIy5oeXBlcmZsZWV0LnYxLkNyZWF0ZUNsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyEkYKCkdldENsdXN0ZXISIC5oeXBlcmZsZWV0LnYxLkdldENsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyElcKDExpc3RDbHVzdGVycxIiLmh5cGVyZmxlZXQudjEuTGlzdENsdXN0ZXJzUmVxdWVzdBojLmh5cGVyZmxlZXQudjEuTGlzdENsdXN0ZXJzUmVzcG9uc2USTAoNVXBkYXRlQ2x1c3RlchIjLmh5cGVyZmxlZXQudjEuVXBkYXRlQ2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISTAoNRGVsZXRlQ2x1c3RlchIjLmh5cGVyZmxlZXQudjEuRGVsZXRlQ2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXJiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status]);
+  fileDesc("ChtoeXBlcmZsZWV0L3YxL2NsdXN0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEi3gMKB0NsdXN0ZXISCgoCaWQYASABKAkSDAoEaHJlZhgCIAEoCRIMCgRraW5kGAMgASgJEgwKBG5hbWUYBCABKAkSMgoGbGFiZWxzGAUgAygLMiIuaHlwZXJmbGVldC52MS5DbHVzdGVyLkxhYmVsc0VudHJ5EiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCmdlbmVyYXRpb24YByABKAMSLQoGc3RhdHVzGAggASgLMh0uaHlwZXJmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIwCgxjcmVhdGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHVwZGF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsZXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAwgASgJEhIKCnVwZGF0ZWRfYnkYDSABKAkSEgoKZGVsZXRlZF9ieRgOIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrsBChRDcmVhdGVDbHVzdGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEj8KBmxhYmVscxgCIAMoCzIvLmh5cGVyZmxlZXQudjEuQ3JlYXRlQ2x1c3RlclJlcXVlc3QuTGFiZWxzRW50cnkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIfChFHZXRDbHVzdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJiChNMaXN0Q2x1c3RlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIUCgxzaG93X2RlbGV0ZWQYBCABKAgibQoUTGlzdENsdXN0ZXJzUmVzcG9uc2USKAoIY2x1c3RlcnMYASADKAsyFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAMi6gEKFFVwZGF0ZUNsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEj8KBmxhYmVscxgCIAMoCzIvLmh5cGVyZmxlZXQudjEuVXBkYXRlQ2x1c3RlclJlcXVlc3QuTGFiZWxzRW50cnkSJQoEc3BlYxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiIgoURGVsZXRlQ2x1c3RlclJlcXVlc3QSCgoCaWQYASABKAkiNwoZRm9yY2VEZWxldGVDbHVzdGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiNwoaRm9yY2VEZWxldGVDbHVzdGVyUmVzcG9uc2USGQoRbm9kZXBvb2xzX3JlbW92ZWQYASABKAMyhgQKDkNsdXN0ZXJTZXJ2aWNlEkwKDUNyZWF0ZUNsdXN0ZXISIy5oeXBlcmZsZWV0LnYxLkNyZWF0ZUNsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyEkYKCkdldENsdXN0ZXISIC5oeXBlcmZsZWV0LnYxLkdldENsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyElcKDExpc3RDbHVzdGVycxIiLmh5cGVyZmxlZXQudjEuTGlzdENsdXN0ZXJzUmVxdWVzdBojLmh5cGVyZmxlZXQudjEuTGlzdENsdXN0ZXJzUmVzcG9uc2USTAoNVXBkYXRlQ2x1c3RlchIjLmh5cGVyZmxlZXQudjEuVXBkYXRlQ2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISTAoNRGVsZXRlQ2x1c3RlchIjLmh5cGVyZmxlZXQudjEuRGVsZXRlQ2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISaQoSRm9yY2VEZWxldGVDbHVzdGVyEiguaHlwZXJmbGVldC52MS5Gb3JjZURlbGV0ZUNsdXN0ZXJSZXF1ZXN0GikuaHlwZXJmbGVldC52MS5Gb3JjZURlbGV0ZUNsdXN0ZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status]);
 
 /**
  * A managed Kubernetes cluster as declared by a user.
@@ -294,6 +294,49 @@ export const DeleteClusterRequestSchema: GenMessage<DeleteClusterRequest> = /*@_
   messageDesc(file_hyperfleet_v1_cluster, 6);
 
 /**
+ * @generated from message hyperfleet.v1.ForceDeleteClusterRequest
+ */
+export type ForceDeleteClusterRequest = Message<"hyperfleet.v1.ForceDeleteClusterRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Why; required, logged.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message hyperfleet.v1.ForceDeleteClusterRequest.
+ * Use `create(ForceDeleteClusterRequestSchema)` to create a new message.
+ */
+export const ForceDeleteClusterRequestSchema: GenMessage<ForceDeleteClusterRequest> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_cluster, 7);
+
+/**
+ * @generated from message hyperfleet.v1.ForceDeleteClusterResponse
+ */
+export type ForceDeleteClusterResponse = Message<"hyperfleet.v1.ForceDeleteClusterResponse"> & {
+  /**
+   * Nodepools removed with the cluster.
+   *
+   * @generated from field: int64 nodepools_removed = 1;
+   */
+  nodepoolsRemoved: bigint;
+};
+
+/**
+ * Describes the message hyperfleet.v1.ForceDeleteClusterResponse.
+ * Use `create(ForceDeleteClusterResponseSchema)` to create a new message.
+ */
+export const ForceDeleteClusterResponseSchema: GenMessage<ForceDeleteClusterResponse> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_cluster, 8);
+
+/**
  * Manages Clusters. Get/Create/Update/Delete return the Cluster itself (AIP-131..135).
  *
  * @generated from service hyperfleet.v1.ClusterService
@@ -340,6 +383,17 @@ export const ClusterService: GenService<{
     methodKind: "unary";
     input: typeof DeleteClusterRequestSchema;
     output: typeof ClusterSchema;
+  },
+  /**
+   * Removes a soft-deleted cluster that is stuck (e.g. an adapter is gone), with its nodepools and
+   * statuses. Refused for a live cluster.
+   *
+   * @generated from rpc hyperfleet.v1.ClusterService.ForceDeleteCluster
+   */
+  forceDeleteCluster: {
+    methodKind: "unary";
+    input: typeof ForceDeleteClusterRequestSchema;
+    output: typeof ForceDeleteClusterResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hyperfleet_v1_cluster, 0);

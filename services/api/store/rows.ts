@@ -1,15 +1,18 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ClusterSchema, type Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
+import { NodePoolSchema, type NodePool } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionSchema, ConditionStatus as PbConditionStatus, type Condition as PbCondition } from "../../../gen/hyperfleet/v1/condition_pb.js";
 import { Phase as PbPhase, ResourceStatusSchema, type ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import { AdapterStatusSchema, type AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { Condition, ConditionStatus } from "../core/condition.js";
 import type { AdapterReport, ResourceStatus } from "../core/aggregate.js";
 
-/** A clusters row as pg returns it (int8 parsed as number, timestamptz as Date). */
+/** A clusters or nodepools row as pg returns it (int8 parsed as number, timestamptz as Date). */
 export interface ClusterRow {
   id: string;
+  /** nodepools only: the owning cluster. */
+  cluster_id?: string;
   name: string;
   labels: Record<string, string>;
   spec: JsonObject;
@@ -128,6 +131,26 @@ export function clusterToPb(row: ClusterRow): Cluster {
     id: row.id,
     href: `/api/hyperfleet/v1/clusters/${row.id}`,
     kind: "Cluster",
+    name: row.name,
+    labels: row.labels,
+    spec: row.spec,
+    generation: BigInt(row.generation),
+    status: resourceStatusToPb(statusOfRow(row)),
+    createdTime: timestampFromDate(row.created_time),
+    updatedTime: timestampFromDate(row.updated_time),
+    deletedTime: row.deleted_time ? timestampFromDate(row.deleted_time) : undefined,
+    createdBy: row.created_by,
+    updatedBy: row.updated_by,
+    deletedBy: row.deleted_by ?? "",
+  });
+}
+
+export function nodePoolToPb(row: ClusterRow): NodePool {
+  return create(NodePoolSchema, {
+    id: row.id,
+    href: `/api/hyperfleet/v1/clusters/${row.cluster_id}/nodepools/${row.id}`,
+    kind: "NodePool",
+    clusterId: row.cluster_id,
     name: row.name,
     labels: row.labels,
     spec: row.spec,

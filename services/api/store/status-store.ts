@@ -1,21 +1,13 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
-import { aggregate } from "../core/aggregate.js";
 import { stampTransitions, type IncomingCondition } from "../core/condition.js";
 import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import { translateDbError, type Knex } from "./db.js";
-import {
-  adapterStatusToPb,
-  reportOfRow,
-  resourceStatusToPb,
-  statusColumns,
-  statusOfRow,
-  toStoredConditions,
-  type AdapterStatusRow,
-  type ClusterRow,
-} from "./rows.js";
+import { lockRow, recompute } from "./lifecycle.js";
+import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
+import { adapterStatusToPb, resourceStatusToPb, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -32,6 +24,8 @@ export interface ReportResult {
   /** The adapter's row after the call; undefined when discarded with no row yet. */
   status: AdapterStatus | undefined;
   resourceStatus: PbResourceStatus;
+  /** True when this report finalized the resource's deletion and it is gone. */
+  removed?: boolean;
 }
 
 /** Adapter status rows; a report and the resource status it moves are written in one transaction. */
@@ -42,17 +36,28 @@ export interface StatusStore {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Creates the status store; `required` are the adapters whose reports decide the phase. */
-export function createStatusStore(db: Knex, required: readonly string[]): StatusStore {
+/** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
+export function createStatusStore(db: Knex, required: RequiredAdapters): StatusStore {
+  const kinds = kindsOf(required);
+  /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
+  const lockResource = async (trx: Knex.Transaction, id: string) => {
+    if (!UUID.test(id)) return undefined;
+    const cluster = await lockRow(trx, "clusters", id);
+    if (cluster) return { def: kinds.cluster, row: cluster };
+    const peek = await trx<ClusterRow>("nodepools").where({ id }).first("cluster_id");
+    if (!peek?.cluster_id) return undefined;
+    await lockRow(trx, "clusters", peek.cluster_id);
+    const nodepool = await lockRow(trx, "nodepools", id);
+    return nodepool ? { def: kinds.nodepool, row: nodepool } : undefined;
+  };
   return {
     async report(r) {
       try {
         return await db.transaction(async (trx) => {
           // The row lock serialises reports for one resource: none is lost and none moves a row backwards.
-          const resource = UUID.test(r.resourceId)
-            ? await trx<ClusterRow>("clusters").where({ id: r.resourceId }).forUpdate().first()
-            : undefined;
-          if (!resource) throw new NotFoundError("resource", r.resourceId);
+          const found = await lockResource(trx, r.resourceId);
+          if (!found) throw new NotFoundError("resource", r.resourceId);
+          const resource = found.row;
           const stored = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId, adapter: r.adapter }).first();
           const outcome = decideReport(
             stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time },
@@ -68,7 +73,7 @@ export function createStatusStore(db: Knex, required: readonly string[]): Status
             .insert({
               resource_id: r.resourceId,
               adapter: r.adapter,
-              resource_kind: "Cluster",
+              resource_kind: found.def.kind,
               observed_generation: r.observedGeneration,
               observed_time: r.observedTime,
               conditions: JSON.stringify(conditions) as never,
@@ -79,18 +84,9 @@ export function createStatusStore(db: Knex, required: readonly string[]): Status
             .onConflict(["resource_id", "adapter"])
             .merge(["observed_generation", "observed_time", "conditions", "data", "last_report_time"])
             .returning("*");
-          const all = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId });
-          const status = aggregate({
-            generation: resource.generation,
-            deleting: resource.deleted_time !== null,
-            updatedTime: resource.updated_time,
-            previous: statusOfRow(resource),
-            statuses: all.map(reportOfRow),
-            required,
-            at: r.observedTime,
-          });
-          await trx("clusters").where({ id: r.resourceId }).update(statusColumns(status));
-          return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(status) };
+          // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
+          const after = await recompute(trx, found.def, resource, r.observedTime, kinds);
+          return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
         });
       } catch (err) {
         if (err instanceof NotFoundError) throw err;
@@ -100,7 +96,8 @@ export function createStatusStore(db: Knex, required: readonly string[]): Status
 
     async list(resourceId) {
       try {
-        const exists = UUID.test(resourceId) && (await db("clusters").where({ id: resourceId }).first("id"));
+        const exists =
+          UUID.test(resourceId) && ((await db("clusters").where({ id: resourceId }).first("id")) || (await db("nodepools").where({ id: resourceId }).first("id")));
         if (!exists) throw new NotFoundError("resource", resourceId);
         const rows = await db<AdapterStatusRow>("adapter_statuses").where({ resource_id: resourceId }).orderBy("adapter");
         return rows.map(adapterStatusToPb);

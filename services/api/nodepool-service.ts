@@ -1,0 +1,54 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
+import type { Logger } from "../shared/log.js";
+import { actorOf } from "./actor.js";
+import type { FilterSchema } from "./core/filter.js";
+import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, encodePageToken, requireId } from "./resource-requests.js";
+import type { NodePoolStore } from "./store/cluster-store.js";
+
+export interface NodePoolServiceDeps {
+  nodepools: NodePoolStore;
+  now: () => Date;
+  newId: () => string;
+  log: Logger;
+}
+
+/** Fields the list filter accepts for nodepools: the common ones plus cluster_id. */
+export const NODEPOOL_FILTER: FilterSchema = { labelsColumn: "labels", fields: { ...COMMON_FILTER_FIELDS, cluster_id: { column: "cluster_id::text", type: "text" } } };
+
+/** NodePoolService: validates, then delegates to the store (which checks the owning cluster). */
+export function createNodePoolService(deps: NodePoolServiceDeps) {
+  return {
+    async createNodePool(req, ctx) {
+      const spec = checkCreate(req, "NodePool", req.clusterId === "" ? [{ field: "cluster_id", description: "is required", reason: "REQUIRED" }] : []);
+      return deps.nodepools.create({ id: deps.newId(), clusterId: req.clusterId, name: req.name, labels: req.labels, spec, actor: actorOf(ctx.requestHeader) }, deps.now());
+    },
+
+    async getNodePool(req) {
+      requireId(req.id);
+      return deps.nodepools.get(req.id);
+    },
+
+    async listNodePools(req) {
+      const q = checkList(req, NODEPOOL_FILTER);
+      const page = await deps.nodepools.list({ ...q, showDeleted: req.showDeleted, clusterId: req.clusterId || undefined });
+      return { nodepools: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total) };
+    },
+
+    async updateNodePool(req, ctx) {
+      return deps.nodepools.update(req.id, checkUpdate(req), actorOf(ctx.requestHeader), deps.now());
+    },
+
+    async deleteNodePool(req, ctx) {
+      requireId(req.id);
+      return deps.nodepools.softDelete(req.id, actorOf(ctx.requestHeader), deps.now());
+    },
+
+    async forceDeleteNodePool(req, ctx) {
+      checkForceDelete(req);
+      await deps.nodepools.forceDelete(req.id);
+      deps.log.warn({ nodepoolId: req.id, reason: req.reason, actor: actorOf(ctx.requestHeader) }, "nodepool force-deleted");
+      return {};
+    },
+  } satisfies ServiceImpl<typeof NodePoolService>;
+}

@@ -1,0 +1,93 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { InvalidArgumentError, type Violation } from "./core/domain-errors.js";
+import { compileFilter, FilterError, type FilterSchema, type SqlFragment } from "./core/filter.js";
+import { validateLabels, validateName } from "./core/validate.js";
+import type { ResourceChange } from "./store/resource-store.js";
+
+/** Request checks shared by ClusterService and NodePoolService: same rules, same field names. */
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+/** Fields the list filter accepts for every kind, and their columns. */
+export const COMMON_FILTER_FIELDS: FilterSchema["fields"] = {
+  id: { column: "id::text", type: "text" },
+  name: { column: "name", type: "text" },
+  generation: { column: "generation", type: "int" },
+  created_time: { column: "created_time", type: "time" },
+  updated_time: { column: "updated_time", type: "time" },
+  "status.phase": { column: "phase", type: "phase" },
+  "status.observed_generation": { column: "observed_generation", type: "int" },
+  "status.last_updated_time": { column: "last_updated_time", type: "time" },
+  "status.last_transition_time": { column: "last_transition_time", type: "time" },
+};
+
+/** Create: name (per-kind length), labels, and a spec object (spec §2). */
+export function checkCreate(req: { name: string; labels: Record<string, string>; spec?: JsonObject }, kind: "Cluster" | "NodePool", extra: Violation[] = []): JsonObject {
+  const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels)];
+  if (req.spec === undefined) violations.push({ field: "spec", description: "is required (a JSON object, may be empty)", reason: "REQUIRED" });
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return req.spec!;
+}
+
+export function requireId(id: string, field = "id"): void {
+  if (id === "") throw new InvalidArgumentError([{ field, description: "is required", reason: "REQUIRED" }]);
+}
+
+/** List: page size, opaque keyset token, filter compiled to SQL; every problem at once. */
+export function checkList(req: { pageSize: number; pageToken: string; filter: string }, schema: FilterSchema): { where: SqlFragment; pageSize: number; afterId?: string } {
+  const violations: Violation[] = [];
+  if (req.pageSize < 0) violations.push({ field: "page_size", description: "must not be negative", reason: "RANGE" });
+  const afterId = decodePageToken(req.pageToken);
+  if (afterId === null) violations.push({ field: "page_token", description: "is not a token this API issued", reason: "INVALID" });
+  let where: SqlFragment = { sql: "true", bindings: [] };
+  try {
+    where = compileFilter(req.filter, schema);
+  } catch (err) {
+    if (!(err instanceof FilterError)) throw err;
+    violations.push({ field: "filter", description: err.message, reason: "INVALID_FILTER" });
+  }
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE), afterId: afterId ?? undefined };
+}
+
+/**
+ * Update: with an update_mask exactly its paths (labels, spec); without one, spec when sent and
+ * labels when non-empty (docs/decisions.md).
+ */
+export function checkUpdate(req: { id: string; labels: Record<string, string>; spec?: JsonObject; updateMask?: FieldMask }): ResourceChange {
+  requireId(req.id);
+  const paths = req.updateMask?.paths;
+  const violations: Violation[] = [];
+  for (const [i, p] of (paths ?? []).entries()) {
+    if (p !== "labels" && p !== "spec") violations.push({ field: `update_mask.paths[${i}]`, description: `cannot update ${JSON.stringify(p)}; only labels and spec`, reason: "IMMUTABLE" });
+  }
+  const setLabels = paths ? paths.includes("labels") : Object.keys(req.labels).length > 0;
+  const setSpec = paths ? paths.includes("spec") : req.spec !== undefined;
+  if (setLabels) violations.push(...validateLabels(req.labels));
+  if (setSpec && req.spec === undefined) violations.push({ field: "spec", description: "is named in update_mask but not sent", reason: "REQUIRED" });
+  if (!setLabels && !setSpec && violations.length === 0) {
+    violations.push({ field: "update_mask", description: "nothing to update: send labels and/or spec", reason: "EMPTY" });
+  }
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return { labels: setLabels ? req.labels : undefined, spec: setSpec ? req.spec : undefined };
+}
+
+/** Force delete needs a reason: it is logged for whoever asks later why a resource vanished. */
+export function checkForceDelete(req: { id: string; reason: string }): void {
+  requireId(req.id);
+  if (req.reason.trim() === "") throw new InvalidArgumentError([{ field: "reason", description: "is required: say why the deletion is forced", reason: "REQUIRED" }]);
+}
+
+/** Page tokens are opaque to clients: base64url of the last id seen. */
+export function encodePageToken(afterId: string | undefined): string {
+  return afterId ? Buffer.from(afterId, "utf8").toString("base64url") : "";
+}
+
+/** undefined for no token, null for a malformed one. */
+function decodePageToken(token: string): string | undefined | null {
+  if (token === "") return undefined;
+  const id = Buffer.from(token, "base64url").toString("utf8");
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : null;
+}

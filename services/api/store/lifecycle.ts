@@ -1,0 +1,72 @@
+import { aggregate } from "../core/aggregate.js";
+import type { Knex } from "./db.js";
+import { reportOfRow, statusColumns, statusOfRow, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+
+/** A resource kind as the stores see it. */
+export interface KindDef {
+  kind: "Cluster" | "NodePool";
+  table: "clusters" | "nodepools";
+  /** Adapters whose reports decide the phase (spec §4). */
+  required: readonly string[];
+}
+
+export type Removal = { removed: false; row: ClusterRow } | { removed: true; row: ClusterRow; parentRemoved: boolean };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Locks one row for the rest of the transaction; undefined when absent (or not a UUID). */
+export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id: string): Promise<ClusterRow | undefined> {
+  if (!UUID.test(id)) return undefined;
+  return trx<ClusterRow>(table).where({ id }).forUpdate().first();
+}
+
+/**
+ * Recomputes a resource's status (spec §4) inside the caller's transaction and, when it is being
+ * deleted and every required adapter has reported Finalized=True at the current generation with no
+ * child left, removes it and its statuses (spec §8). A removed nodepool may complete its cluster's
+ * removal: the caller must already hold the cluster's lock (clusters are always locked before nodepools).
+ */
+export async function recompute(trx: Knex.Transaction, def: KindDef, row: ClusterRow, at: Date, kinds: { cluster: KindDef }): Promise<Removal> {
+  const statuses = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: row.id });
+  const status = aggregate({
+    generation: row.generation,
+    deleting: row.deleted_time !== null,
+    updatedTime: row.updated_time,
+    previous: statusOfRow(row),
+    statuses: statuses.map(reportOfRow),
+    required: def.required,
+    at,
+  });
+  const [updated] = await trx<ClusterRow>(def.table).where({ id: row.id }).update(statusColumns(status)).returning("*");
+  if (!(await removable(trx, def, updated))) return { removed: false, row: updated };
+  await remove(trx, def, updated.id);
+  let parentRemoved = false;
+  if (def.kind === "NodePool" && updated.cluster_id) {
+    const parent = await trx<ClusterRow>("clusters").where({ id: updated.cluster_id }).first();
+    if (parent && (await removable(trx, kinds.cluster, parent))) {
+      await remove(trx, kinds.cluster, parent.id);
+      parentRemoved = true;
+    }
+  }
+  return { removed: true, row: updated, parentRemoved };
+}
+
+async function removable(trx: Knex.Transaction, def: KindDef, row: ClusterRow): Promise<boolean> {
+  if (!row.deleted_time || row.phase !== "Ready") return false;
+  if (def.kind !== "Cluster") return true;
+  const child = await trx("nodepools").where({ cluster_id: row.id }).first("id");
+  return !child;
+}
+
+/** Deletes a resource, its statuses and (for a cluster) its nodepools and theirs. Returns nodepools removed. */
+export async function remove(trx: Knex.Transaction, def: KindDef, id: string): Promise<number> {
+  let children = 0;
+  if (def.kind === "Cluster") {
+    const ids = (await trx("nodepools").where({ cluster_id: id }).select("id")).map((r: { id: string }) => r.id);
+    if (ids.length) await trx("adapter_statuses").whereIn("resource_id", ids).delete();
+    children = await trx("nodepools").where({ cluster_id: id }).delete();
+  }
+  await trx("adapter_statuses").where({ resource_id: id }).delete();
+  await trx(def.table).where({ id }).delete();
+  return children;
+}

@@ -1,0 +1,186 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
+import { aggregate } from "../core/aggregate.js";
+import type { SqlFragment } from "../core/filter.js";
+import { translateDbError, type Knex } from "./db.js";
+import { lockRow, recompute, remove, type KindDef } from "./lifecycle.js";
+import { canonicalJson, statusColumns, type ClusterRow } from "./rows.js";
+
+export interface NewResource {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  spec: JsonObject;
+  actor: string;
+  /** NodePools: the owning cluster. */
+  clusterId?: string;
+}
+
+/** What an update replaces; an absent field is left alone (spec §2). */
+export interface ResourceChange {
+  labels?: Record<string, string>;
+  spec?: JsonObject;
+}
+
+export interface ListQuery {
+  where: SqlFragment;
+  pageSize: number;
+  /** Keyset cursor: only ids after this one. */
+  afterId?: string;
+  showDeleted: boolean;
+  /** NodePools: only this cluster's. */
+  clusterId?: string;
+}
+
+export interface Page<M> {
+  items: M[];
+  /** The last id of this page when more rows follow. */
+  nextAfterId?: string;
+  total: number;
+}
+
+/** A resource kind in Postgres. Status columns move in the same transaction as any change that moves them. */
+export interface ResourceStore<M> {
+  create(r: NewResource, now: Date): Promise<M>;
+  get(id: string): Promise<M>;
+  list(q: ListQuery): Promise<Page<M>>;
+  update(id: string, change: ResourceChange, actor: string, now: Date): Promise<M>;
+  /** Spec §8: deleted_time, generation +1 once, children soft-deleted too; a second call changes nothing. */
+  softDelete(id: string, actor: string, now: Date): Promise<M>;
+  /** Removes a soft-deleted resource with its children and statuses; refused for a live one. */
+  forceDelete(id: string): Promise<{ childrenRemoved: number }>;
+}
+
+export interface Kinds {
+  cluster: KindDef;
+  nodepool: KindDef;
+}
+
+const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
+const known = (err: unknown) => err instanceof NotFoundError || err instanceof FailedPreconditionError || err instanceof AlreadyExistsError;
+
+/** Creates the store of one kind; `toPb` renders a row as its wire message. */
+export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toPb: (row: ClusterRow) => M): ResourceStore<M> {
+  const run = async <T>(fn: () => Promise<T>, uniqueMessage?: string): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (known(err)) throw err;
+      translateDbError(err, uniqueMessage);
+    }
+  };
+  /** Clusters are always locked before their nodepools, so two transactions never wait on each other in a cycle. */
+  const lockWithParent = async (trx: Knex.Transaction, id: string): Promise<ClusterRow> => {
+    if (def.kind === "NodePool") {
+      const peek = await trx<ClusterRow>("nodepools").where({ id }).first("cluster_id").catch(() => undefined);
+      if (peek?.cluster_id) await lockRow(trx, "clusters", peek.cluster_id);
+    }
+    const row = await lockRow(trx, def.table, id);
+    if (!row) throw new NotFoundError(noun(def), id);
+    return row;
+  };
+
+  return {
+    create: (r, now) =>
+      run(async () => {
+        const status = aggregate({ generation: 1, deleting: false, updatedTime: now, previous: undefined, statuses: [], required: def.required, at: now });
+        return db.transaction(async (trx) => {
+          if (def.kind === "NodePool") {
+            const parent = await lockRow(trx, "clusters", r.clusterId ?? "");
+            if (!parent) throw new NotFoundError("cluster", r.clusterId ?? "");
+            if (parent.deleted_time) throw new FailedPreconditionError(`cluster ${parent.id} is being deleted: no new nodepools`);
+          }
+          const [row] = await trx<ClusterRow>(def.table)
+            .insert({
+              id: r.id,
+              ...(def.kind === "NodePool" ? { cluster_id: r.clusterId } : {}),
+              name: r.name,
+              labels: JSON.stringify(r.labels) as never,
+              spec: JSON.stringify(r.spec) as never,
+              generation: 1,
+              ...statusColumns(status),
+              created_time: now,
+              updated_time: now,
+              created_by: r.actor,
+              updated_by: r.actor,
+            } as never)
+            .returning("*");
+          return toPb(row);
+        });
+      }, `a ${noun(def)} named ${JSON.stringify(r.name)} already exists${def.kind === "NodePool" ? " in this cluster" : ""}`),
+
+    get: (id) =>
+      run(async () => {
+        const row = /^[0-9a-f-]{36}$/i.test(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
+        if (!row) throw new NotFoundError(noun(def), id);
+        return toPb(row);
+      }),
+
+    list: (q) =>
+      run(async () => {
+        const base = db<ClusterRow>(def.table).whereRaw(q.where.sql, q.where.bindings as never[]);
+        if (!q.showDeleted) base.whereNull("deleted_time");
+        if (q.clusterId) base.where({ cluster_id: q.clusterId });
+        const page = base.clone().orderBy("id").limit(q.pageSize + 1);
+        if (q.afterId) page.where("id", ">", q.afterId);
+        const [rows, [{ count }]] = await Promise.all([page, base.clone().count<{ count: number }[]>({ count: "*" })]);
+        const more = rows.length > q.pageSize;
+        const shown = more ? rows.slice(0, q.pageSize) : rows;
+        return { items: shown.map(toPb), nextAfterId: more ? shown[shown.length - 1].id : undefined, total: Number(count) };
+      }),
+
+    update: (id, change, actor, now) =>
+      run(() =>
+        db.transaction(async (trx) => {
+          const row = await lockWithParent(trx, id);
+          if (row.deleted_time) throw new FailedPreconditionError(`${noun(def)} ${id} is being deleted and cannot be changed`);
+          const labelsChanged = change.labels !== undefined && canonicalJson(change.labels) !== canonicalJson(row.labels);
+          const specChanged = change.spec !== undefined && canonicalJson(change.spec) !== canonicalJson(row.spec);
+          if (!labelsChanged && !specChanged) return toPb(row);
+          const [bumped] = await trx<ClusterRow>(def.table)
+            .where({ id })
+            .update({
+              ...(labelsChanged ? { labels: JSON.stringify(change.labels) as never } : {}),
+              ...(specChanged ? { spec: JSON.stringify(change.spec) as never } : {}),
+              generation: row.generation + 1,
+              updated_time: now,
+              updated_by: actor,
+            })
+            .returning("*");
+          return toPb((await recompute(trx, def, bumped, now, kinds)).row);
+        }),
+      ),
+
+    softDelete: (id, actor, now) =>
+      run(() =>
+        db.transaction(async (trx) => {
+          const row = await lockWithParent(trx, id);
+          if (row.deleted_time) return toPb(row);
+          const mark = { deleted_time: now, deleted_by: actor, updated_time: now, updated_by: actor };
+          const [deleted] = await trx<ClusterRow>(def.table).where({ id }).update({ ...mark, generation: row.generation + 1 }).returning("*");
+          if (def.kind === "Cluster") {
+            const children = await trx<ClusterRow>("nodepools").where({ cluster_id: id }).whereNull("deleted_time").forUpdate();
+            for (const child of children) {
+              const [c] = await trx<ClusterRow>("nodepools").where({ id: child.id }).update({ ...mark, generation: child.generation + 1 }).returning("*");
+              await recompute(trx, kinds.nodepool, c, now, kinds);
+            }
+          }
+          return toPb((await recompute(trx, def, deleted, now, kinds)).row);
+        }),
+      ),
+
+    forceDelete: (id) =>
+      run(() =>
+        db.transaction(async (trx) => {
+          const row = await lockWithParent(trx, id);
+          if (!row.deleted_time) throw new FailedPreconditionError(`${noun(def)} ${id} is not being deleted: delete it first; force delete only removes a stuck deletion`);
+          const childrenRemoved = await remove(trx, def, id);
+          if (def.kind === "NodePool" && row.cluster_id) {
+            const parent = await trx<ClusterRow>("clusters").where({ id: row.cluster_id }).first();
+            if (parent?.deleted_time) await recompute(trx, kinds.cluster, parent, new Date(), kinds);
+          }
+          return { childrenRemoved };
+        }),
+      ),
+  };
+}
