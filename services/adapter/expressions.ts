@@ -1,7 +1,8 @@
 import { celEnv, celList, celMap, isCelList, isCelMap, mapType, objectType, parse, plan, CelScalar, isCelError, type CelInput } from "@bufbuild/cel";
-import { createRegistry, toJson, type DescField, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
+import { create, createRegistry, toJson, type DescField, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import type { ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { ClusterSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { NodePoolSchema } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { AdapterStatusSchema } from "../../gen/hyperfleet/v1/status_pb.js";
 
 type Expr = ReturnType<typeof parse>["expr"];
@@ -21,15 +22,18 @@ export interface Compiled {
 /** What expressions can see: the resource, the other adapters' statuses, live objects. */
 export interface ExprVars {
   cluster: unknown;
+  /** The nodepool, for nodepool adapters (an empty NodePool otherwise). */
+  nodepool?: unknown;
   adapters: Record<string, unknown>;
   objects: Record<string, unknown>;
   object?: unknown;
 }
 
 const env = celEnv({
-  registry: createRegistry(ClusterSchema, AdapterStatusSchema),
+  registry: createRegistry(ClusterSchema, NodePoolSchema, AdapterStatusSchema),
   variables: {
     cluster: objectType(ClusterSchema),
+    nodepool: objectType(NodePoolSchema),
     adapters: mapType(CelScalar.STRING, objectType(AdapterStatusSchema)),
     objects: mapType(CelScalar.STRING, CelScalar.DYN),
     object: CelScalar.DYN,
@@ -55,6 +59,7 @@ export function compile(source: string, scope: Scope): Compiled {
       try {
         const r = run({
           cluster: vars.cluster as never,
+          nodepool: (vars.nodepool ?? EMPTY_NODEPOOL) as never,
           adapters: celMap(new Map(Object.entries(vars.adapters) as [string, CelInput][])) as never,
           objects: toCel(vars.objects) as never,
           object: toCel(vars.object ?? null) as never,
@@ -68,14 +73,15 @@ export function compile(source: string, scope: Scope): Compiled {
   };
 }
 
-const ROOTS: Record<string, DescMessage | "map" | "objects" | "dyn"> = { cluster: ClusterSchema, adapters: "map", objects: "objects", object: "dyn" };
+const EMPTY_NODEPOOL = create(NodePoolSchema);
+const ROOTS: Record<string, DescMessage | "map" | "objects" | "dyn"> = { cluster: ClusterSchema, nodepool: NodePoolSchema, adapters: "map", objects: "objects", object: "dyn" };
 
 function checkExpr(e: Expr | undefined, scope: Scope, locals: Set<string>): void {
   if (!e) return;
   const k = e.exprKind;
   switch (k.case) {
     case "identExpr":
-      if (!locals.has(k.value.name) && !(k.value.name in ROOTS)) throw new Error(`unknown variable ${JSON.stringify(k.value.name)} (known: cluster, adapters, objects${scope.allowObject ? ", object" : ""})`);
+      if (!locals.has(k.value.name) && !(k.value.name in ROOTS)) throw new Error(`unknown variable ${JSON.stringify(k.value.name)} (known: cluster, nodepool, adapters, objects${scope.allowObject ? ", object" : ""})`);
       if (k.value.name === "object" && !scope.allowObject) throw new Error("`object` is only available in readiness expressions");
       return;
     case "selectExpr": {
@@ -123,7 +129,7 @@ function selectPath(e: Expr): string[] | undefined {
 function checkPath(path: string[], scope: Scope): void {
   const [root, ...rest] = path;
   const kind = ROOTS[root];
-  if (kind === undefined) throw new Error(`unknown variable ${JSON.stringify(root)} (known: cluster, adapters, objects)`);
+  if (kind === undefined) throw new Error(`unknown variable ${JSON.stringify(root)} (known: cluster, nodepool, adapters, objects)`);
   if (root === "object" && !scope.allowObject) throw new Error("`object` is only available in readiness expressions");
   if (kind === "objects") {
     if (rest.length > 0 && !scope.objectIds.includes(rest[0])) throw new Error(`unknown object ${JSON.stringify(rest[0])} in objects.${rest[0]} (declared: ${scope.objectIds.join(", ") || "none"})`);

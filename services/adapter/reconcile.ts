@@ -2,6 +2,7 @@ import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
 import { ReportStatusRequestSchema, type AdapterStatus, type ReportStatusRequest } from "../../gen/hyperfleet/v1/status_pb.js";
 import { withRetry, type ApiClient } from "../shared/api-client.js";
@@ -14,6 +15,7 @@ import { KubeError, type KubeObject, type KubeObjects } from "./kube.js";
 
 export const LABEL_CLUSTER = "hyperfleet.io/cluster-id";
 export const LABEL_ADAPTER = "hyperfleet.io/adapter";
+export const LABEL_NODEPOOL = "hyperfleet.io/nodepool-id";
 export const ANNOTATION_GENERATION = "hyperfleet.io/generation";
 
 /** How one event ended; the closed set used in metrics, GetStatus and DryRun. */
@@ -57,9 +59,16 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   const trace: string[] = [];
   const steps: ObjectStep[] = [];
   let cluster: Cluster;
+  let nodepool: NodePool | undefined;
   let statuses: AdapterStatus[];
   try {
-    cluster = await withRetry(() => api.clusters.getCluster({ id: resourceId }));
+    if (plan.resourceKind === "nodepools") {
+      nodepool = await withRetry(() => api.nodepools.getNodePool({ id: resourceId }));
+      const owner = nodepool.clusterId;
+      cluster = await withRetry(() => api.clusters.getCluster({ id: owner }));
+    } else {
+      cluster = await withRetry(() => api.clusters.getCluster({ id: resourceId }));
+    }
     statuses = (await withRetry(() => api.statuses.listStatuses({ resourceId }))).statuses;
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound) {
@@ -68,16 +77,17 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
     }
     return { outcome: "ApiError", trace: [...trace, `API: ${ConnectError.from(err).message}`], objects: steps, error: ConnectError.from(err).message };
   }
-  const generation = Number(cluster.generation);
-  trace.push(`fetched ${cluster.id} at generation ${generation}${cluster.deletedTime ? " (being deleted)" : ""}`);
+  const resource: Resource = nodepool ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id } : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id };
+  const generation = Number(resource.generation);
+  trace.push(`fetched ${nodepool ? "nodepool" : "cluster"} ${resource.id} at generation ${generation}${resource.deletedTime ? " (being deleted)" : ""}`);
   const own = statuses.find((s) => s.adapter === plan.name);
-  const vars: ExprVars = { cluster, adapters: Object.fromEntries(statuses.map((s) => [s.adapter, s])), objects: {} };
+  const vars: ExprVars = { cluster, nodepool, adapters: Object.fromEntries(statuses.map((s) => [s.adapter, s])), objects: {} };
 
   let situation: Situation;
   let data: JsonObject | undefined;
   try {
-    if (cluster.deletedTime) {
-      situation = await cleanup(deps, cluster, trace, steps, dryRun);
+    if (resource.deletedTime) {
+      situation = await cleanup(deps, resource, trace, steps, dryRun);
     } else {
       const when = plan.preconditions.when?.eval(vars);
       const pre = checkPreconditions({
@@ -96,7 +106,7 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
       } else {
         trace.push("preconditions met");
         const observed: ObjectObservation[] = [];
-        for (const o of plan.objects) observed.push(await converge(deps, o, vars, generation, own, trace, steps, dryRun));
+        for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun));
         situation = { kind: "observed", objects: observed };
         data = evalData(plan, vars, trace);
       }
@@ -109,9 +119,9 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
 
   const { conditions, reason } = toConditions(situation);
   const report = create(ReportStatusRequestSchema, {
-    resourceId: cluster.id,
+    resourceId: resource.id,
     adapter: plan.name,
-    observedGeneration: cluster.generation,
+    observedGeneration: resource.generation,
     observedTime: timestampFromDate(deps.now()),
     conditions: conditions.map((c) => ({ type: c.type, status: STATUS[c.status], reason: c.reason, message: c.message })),
     data,
@@ -129,6 +139,15 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
 }
 
+/** The resource an event is about, whichever its kind. */
+interface Resource {
+  id: string;
+  generation: bigint;
+  deletedTime: unknown;
+  clusterId: string;
+  nodepoolId?: string;
+}
+
 const STATUS = { True: ConditionStatus.TRUE, False: ConditionStatus.FALSE, Unknown: ConditionStatus.UNKNOWN } as const;
 
 function wordOf(s: ConditionStatus | undefined): "True" | "False" | "Unknown" | undefined {
@@ -140,7 +159,7 @@ async function converge(
   deps: ReconcileDeps,
   o: ObjectPlan,
   vars: ExprVars,
-  generation: number,
+  resource: Resource,
   own: AdapterStatus | undefined,
   trace: string[],
   steps: ObjectStep[],
@@ -148,7 +167,8 @@ async function converge(
 ): Promise<ObjectObservation> {
   const rendered = o.template.render(vars);
   if ("error" in rendered) throw new KubeError(0, "TemplateError", `object ${o.id}: ${rendered.error}`);
-  const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, String(vars.cluster && (vars.cluster as Cluster).id), generation);
+  const generation = Number(resource.generation);
+  const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, resource);
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
   const existing = await deps.kube.get(ref);
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
@@ -214,22 +234,24 @@ async function createOrGet(kube: KubeObjects, obj: KubeObject): Promise<KubeObje
 }
 
 /** Labels and the generation annotation every object carries (spec §6 step 4). */
-function withOwnership(obj: KubeObject, plan: AdapterPlan, clusterId: string, generation: number): KubeObject {
+function withOwnership(obj: KubeObject, plan: AdapterPlan, resource: Resource): KubeObject {
   const metadata = obj.metadata ?? {};
+  const owner = { [LABEL_CLUSTER]: resource.clusterId, ...(resource.nodepoolId ? { [LABEL_NODEPOOL]: resource.nodepoolId } : {}) };
   return {
     ...obj,
     metadata: {
       ...metadata,
       namespace: metadata.namespace ?? plan.namespace,
-      labels: { ...(metadata.labels ?? {}), [LABEL_CLUSTER]: clusterId, [LABEL_ADAPTER]: plan.name },
-      annotations: { ...(metadata.annotations ?? {}), [ANNOTATION_GENERATION]: String(generation) },
+      labels: { ...(metadata.labels ?? {}), ...owner, [LABEL_ADAPTER]: plan.name },
+      annotations: { ...(metadata.annotations ?? {}), [ANNOTATION_GENERATION]: String(resource.generation) },
     },
   };
 }
 
 /** Deletion (spec §8): delete every object this adapter made for the resource, newest kind first. */
-async function cleanup(deps: ReconcileDeps, cluster: Cluster, trace: string[], steps: ObjectStep[], dryRun: boolean): Promise<Situation> {
-  const selector = `${LABEL_CLUSTER}=${cluster.id},${LABEL_ADAPTER}=${deps.plan.name}`;
+async function cleanup(deps: ReconcileDeps, resource: Resource, trace: string[], steps: ObjectStep[], dryRun: boolean): Promise<Situation> {
+  const owner = resource.nodepoolId ? `${LABEL_NODEPOOL}=${resource.nodepoolId}` : `${LABEL_CLUSTER}=${resource.clusterId}`;
+  const selector = `${owner},${LABEL_ADAPTER}=${deps.plan.name}`;
   const remaining: string[] = [];
   for (const o of [...deps.plan.objects].reverse()) {
     const found = await deps.kube.list(o.apiVersion, o.kind, deps.plan.namespace, selector);

@@ -2,11 +2,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createApiClient } from "../shared/api-client.js";
 import { UsageError, type CliContext, type OutputFormat } from "./cli-context.js";
 import { CLUSTER_USAGE, clusterCommand } from "./commands/cluster.js";
+import { NODEPOOL_USAGE, nodePoolCommand } from "./commands/nodepool.js";
 import { STATUS_USAGE, statusCommand } from "./commands/status.js";
 import { WATCH_USAGE, watchCommand } from "./commands/watch.js";
 
 const USAGE = `usage:
 ${CLUSTER_USAGE}
+${NODEPOOL_USAGE}
 ${STATUS_USAGE}
 ${WATCH_USAGE}
 
@@ -49,6 +51,10 @@ export async function run(argv: string[], env: Record<string, string | undefined
       case "cluster":
       case "clusters":
         await clusterCommand(ctx, rest);
+        return 0;
+      case "nodepool":
+      case "nodepools":
+        await nodePoolCommand(ctx, rest);
         return 0;
       case "status":
         await statusCommand(ctx, rest);

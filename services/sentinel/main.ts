@@ -4,7 +4,7 @@ import { createApiClient } from "../shared/api-client.js";
 import { createBroker, topicTopology } from "../shared/broker/index.js";
 import { createMetricsServer } from "../shared/rpc/index.js";
 import { loadConfig } from "./config.js";
-import { createClusterLister } from "./resource-lister.js";
+import { createClusterLister, createNodePoolLister } from "./resource-lister.js";
 import { createServer } from "./server.js";
 
 async function main(): Promise<void> {
@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
   // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured here.
   await broker.provision(topicTopology(config.topic, config.adapters));
-  const lister = createClusterLister(createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs }));
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
+  const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
   const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log });
   const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);

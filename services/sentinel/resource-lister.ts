@@ -1,5 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { ApiClient } from "../shared/api-client.js";
 import type { ReconcileData } from "../shared/events/index.js";
@@ -21,14 +22,18 @@ export interface ResourceLister {
   get(id: string): Promise<DueResource>;
 }
 
-/** Maps a Cluster to what the Sentinel needs. */
-export function clusterToDue(c: Cluster): DueResource {
+/** Maps a Cluster or NodePool to what the Sentinel needs; nodepool events carry their owner (spec §5). */
+export function toDue(c: Cluster | NodePool): DueResource {
+  const ref: ReconcileData =
+    c.$typeName === "hyperfleet.v1.NodePool"
+      ? { id: c.id, kind: "NodePool", href: c.href, generation: Number(c.generation), owner_references: { id: c.clusterId, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${c.clusterId}` } }
+      : { id: c.id, kind: "Cluster", href: c.href, generation: Number(c.generation) };
   return {
     generation: Number(c.generation),
     observedGeneration: Number(c.status?.observedGeneration ?? 0n),
     phase: c.status?.phase === Phase.READY ? "Ready" : "NotReady",
     lastUpdatedTime: c.status?.lastUpdatedTime ? timestampDate(c.status.lastUpdatedTime) : new Date(0),
-    ref: { id: c.id, kind: "Cluster", href: c.href, generation: Number(c.generation) },
+    ref,
   };
 }
 
@@ -37,10 +42,23 @@ export function createClusterLister(api: ApiClient): ResourceLister {
   return {
     async listPage(filter, pageToken, pageSize) {
       const res = await api.clusters.listClusters({ filter, pageToken, pageSize, showDeleted: true });
-      return { resources: res.clusters.map(clusterToDue), nextPageToken: res.nextPageToken };
+      return { resources: res.clusters.map(toDue), nextPageToken: res.nextPageToken };
     },
     async get(id) {
-      return clusterToDue(await api.clusters.getCluster({ id }));
+      return toDue(await api.clusters.getCluster({ id }));
+    },
+  };
+}
+
+/** Lists nodepools across clusters, soft-deleted ones included. */
+export function createNodePoolLister(api: ApiClient): ResourceLister {
+  return {
+    async listPage(filter, pageToken, pageSize) {
+      const res = await api.nodepools.listNodePools({ filter, pageToken, pageSize, showDeleted: true });
+      return { resources: res.nodepools.map(toDue), nextPageToken: res.nextPageToken };
+    },
+    async get(id) {
+      return toDue(await api.nodepools.getNodePool({ id }));
     },
   };
 }

@@ -11,7 +11,7 @@ import { createBroker, topicName, subscriptionName, topicTopology, type Broker }
 import { decodeReconcileEvent, type ReconcileEvent } from "../shared/events/index.js";
 import { silentLogger } from "../shared/log.js";
 import { parseLabelSelector } from "./core/due-query.js";
-import { createClusterLister } from "./resource-lister.js";
+import { createClusterLister, createNodePoolLister } from "./resource-lister.js";
 import { createServer } from "./server.js";
 import { startApi, type TestApi } from "../../test/support/start-api.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
@@ -153,6 +153,30 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
     await proxy.restore();
     await eventually(() => (eventsFor(c.id).length ? true : undefined), 8000);
     expect(s.poller.stats().lastError?.message).toMatch(/^list: /);
+  });
+
+  test("a nodepool Sentinel publishes nodepool events carrying owner_references to the cluster", async () => {
+    const shard = uniqueNamespace("s");
+    const c = await newCluster(shard);
+    const np = await api.nodepools.createNodePool({ clusterId: c.id, name: "np-evt", labels: { run: shard }, spec: {} });
+    const selector = parseLabelSelector(`run=${shard}`);
+    if (!selector.ok) throw new Error(selector.error);
+    const s = createServer({
+      lister: createNodePoolLister(createApiClient(api.baseUrl)),
+      broker,
+      log: silentLogger(),
+      config: { ...INTERVALS, topic, selector: selector.requirements, kind: "nodepools", labelSelector: `run=${shard}` },
+    });
+    expect((await s.poller.pollOnce()).published).toBe(1);
+    const e = await eventually(() => eventsFor(np.id)[0], 5000);
+    expect(e.event.type).toBe("com.redhat.hyperfleet.nodepool.reconcile");
+    expect(e.event.data).toEqual({
+      id: np.id,
+      kind: "NodePool",
+      href: np.href,
+      generation: 1,
+      owner_references: { id: c.id, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${c.id}` },
+    });
   });
 
   test("SentinelService: GetStatus reports the polls; Reconcile publishes now; health follows the polls", async () => {

@@ -1,11 +1,13 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 
 /** Typed clients for the HyperFleet API, over gRPC with a deadline on every call. */
 export interface ApiClient {
   clusters: Client<typeof ClusterService>;
+  nodepools: Client<typeof NodePoolService>;
   statuses: Client<typeof StatusService>;
 }
 
@@ -17,7 +19,7 @@ export interface ApiClientOptions {
 /** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000). */
 export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
   const transport = createGrpcTransport({ baseUrl, defaultTimeoutMs: opts.timeoutMs ?? 5000 });
-  return { clusters: createClient(ClusterService, transport), statuses: createClient(StatusService, transport) };
+  return { clusters: createClient(ClusterService, transport), nodepools: createClient(NodePoolService, transport), statuses: createClient(StatusService, transport) };
 }
 
 const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);

@@ -29,12 +29,12 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
     {
       name: "api",
       entry: "services/api/main.ts",
-      env: { ...common, API_PORT: String(config.apiPort), CLUSTER_REQUIRED_ADAPTERS: config.adapters.join(",") },
+      env: { ...common, API_PORT: String(config.apiPort), CLUSTER_REQUIRED_ADAPTERS: config.adapters.join(","), NODEPOOL_REQUIRED_ADAPTERS: config.nodepoolAdapters.join(",") },
       readyPort: config.apiPort,
       endpoints: [`API                 ${apiUrl}`],
     },
   );
-  for (const adapter of config.adapters) {
+  for (const adapter of [...config.adapters, ...config.nodepoolAdapters]) {
     const port = config.adapterPortBase + (ADAPTER_OFFSETS[adapter] ?? 5 + config.adapters.indexOf(adapter));
     specs.push({
       name: adapter,
@@ -44,7 +44,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });
   }
-  // The Sentinel starts last, so its first events find every adapter subscribed.
+  // The Sentinels start last, so their first events find every adapter subscribed.
   specs.push(
     {
       name: "sentinel",
@@ -53,6 +53,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
         ...common,
         RESOURCE_KIND: "clusters",
         SENTINEL_PORT: String(config.sentinelPort),
+        SENTINEL_METRICS_PORT: String(config.sentinelPort + 1000),
         POLL_INTERVAL: ms(config.pollInterval),
         MAX_AGE_NOT_READY: ms(config.maxAgeNotReady),
         MAX_AGE_READY: ms(config.maxAgeReady),
@@ -60,7 +61,23 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       },
       readyPort: config.sentinelPort,
       endpoints: [`Sentinel (clusters) http://127.0.0.1:${config.sentinelPort}`],
-    }
+    },
+    {
+      name: "sentinel-np",
+      entry: "services/sentinel/main.ts",
+      env: {
+        ...common,
+        RESOURCE_KIND: "nodepools",
+        SENTINEL_PORT: String(config.sentinelPort + 1),
+        SENTINEL_METRICS_PORT: String(config.sentinelPort + 1001),
+        POLL_INTERVAL: ms(config.pollInterval),
+        MAX_AGE_NOT_READY: ms(config.maxAgeNotReady),
+        MAX_AGE_READY: ms(config.maxAgeReady),
+        ADAPTERS: config.nodepoolAdapters.join(","),
+      },
+      readyPort: config.sentinelPort + 1,
+      endpoints: [`Sentinel (nodepools) http://127.0.0.1:${config.sentinelPort + 1}`],
+    },
   );
   return specs;
 }

@@ -74,3 +74,22 @@ test("an unreachable API → exit 1 with a hint", async () => {
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/Unavailable: .*is the API running/);
 });
+
+test("nodepools: create under a cluster by name, list, update, delete; cluster delete --force needs a reason", async () => {
+  await hf("cluster", "create", "cli-np");
+  const np = JSON.parse((await hf("nodepool", "create", "workers", "--cluster", "cli-np", "--spec", '{"replicas":3}', "-o", "json")).stdout);
+  expect(np).toMatchObject({ name: "workers", generation: "1", spec: { replicas: 3 } });
+  expect((await hf("nodepool", "list", "--cluster", "cli-np")).stdout).toMatch(/workers\s+1\s+0\s+NotReady/);
+  const updated = JSON.parse((await hf("nodepool", "update", "workers", "--cluster", "cli-np", "--spec", '{"replicas":5}', "-o", "json")).stdout);
+  expect(updated.generation).toBe("2");
+  expect(JSON.parse((await hf("nodepool", "delete", np.id, "-o", "json")).stdout).deletedTime).toBeDefined();
+  expect((await hf("nodepool", "get", "workers")).stderr).toMatch(/needs --cluster/);
+
+  expect((await hf("cluster", "delete", "cli-np", "--force")).code).toBe(2);
+  expect((await hf("cluster", "delete", "cli-np", "--force", "--reason", "test")).stderr).toMatch(/FailedPrecondition: .*not being deleted/);
+  await hf("cluster", "delete", "cli-np");
+  const forced = await hf("cluster", "delete", "cli-np", "--force", "--reason", "adapters decommissioned");
+  expect(forced).toMatchObject({ code: 0 });
+  expect(forced.stdout).toMatch(/removed \(1 nodepools\)/);
+  expect((await hf("cluster", "get", "cli-np")).code).toBe(1);
+});

@@ -1,6 +1,7 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 import { createServer } from "../../services/api/server.js";
 import { createDb, migrate, type Knex } from "../../services/api/store/db.js";
@@ -13,6 +14,7 @@ export interface TestApi {
   port: number;
   db: Knex;
   clusters: Client<typeof ClusterService>;
+  nodepools: Client<typeof NodePoolService>;
   statuses: Client<typeof StatusService>;
   grpc: Transport;
   metricsText(): Promise<string>;
@@ -51,6 +53,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     port,
     db,
     clusters: createClient(ClusterService, connect),
+    nodepools: createClient(NodePoolService, connect),
     statuses: createClient(StatusService, grpc),
     grpc,
     metricsText: () => metrics.registry.metrics(),

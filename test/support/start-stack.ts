@@ -55,7 +55,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     };
   }
   const temp: TempDatabase = await createTempDatabase("hf_e2e");
-  const [api, apiMetrics, sentinel, sentinelMetrics, kube, adapterBase] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freeBlock()];
+  const [api, apiMetrics, kube, adapterBase, sentinel] = [await freePort(), await freePort(), await freePort(), await freeBlock(), await freeBlock()];
   const namespace = `e2e${Date.now().toString(36)}`;
   const childEnv: Record<string, string> = {
     ...(env as Record<string, string>),
@@ -63,7 +63,6 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     API_PORT: String(api),
     API_METRICS_PORT: String(apiMetrics),
     SENTINEL_PORT: String(sentinel),
-    SENTINEL_METRICS_PORT: String(sentinelMetrics),
     KUBE_STANDIN_PORT: String(kube),
     ADAPTER_PORT_BASE: String(adapterBase),
     TOPIC_NAMESPACE: namespace,

@@ -9,7 +9,7 @@ export const CLUSTER_USAGE = `hf cluster create NAME [--label k=v]... [--spec JS
 hf cluster update ID|NAME [--label k=v]... [--spec JSON|@file]
 hf cluster get ID|NAME
 hf cluster list [--filter EXPR] [--all]
-hf cluster delete ID|NAME`;
+hf cluster delete ID|NAME [--force --reason TEXT]`;
 
 /** `hf cluster ...` */
 export async function clusterCommand(ctx: CliContext, args: string[]): Promise<void> {
@@ -17,7 +17,14 @@ export async function clusterCommand(ctx: CliContext, args: string[]): Promise<v
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { label: { type: "string", multiple: true, short: "l" }, spec: { type: "string" }, filter: { type: "string" }, all: { type: "boolean" } },
+    options: {
+      label: { type: "string", multiple: true, short: "l" },
+      spec: { type: "string" },
+      filter: { type: "string" },
+      all: { type: "boolean" },
+      force: { type: "boolean" },
+      reason: { type: "string" },
+    },
   });
   const one = (what: string) => {
     if (positionals.length !== 1) throw new UsageError(`hf cluster ${verb}: expected one ${what}`);
@@ -41,9 +48,17 @@ export async function clusterCommand(ctx: CliContext, args: string[]): Promise<v
     case "get":
       show(await ctx.api.clusters.getCluster({ id: await resolveClusterId(ctx, one("ID")) }));
       return;
-    case "delete":
-      show(await ctx.api.clusters.deleteCluster({ id: await resolveClusterId(ctx, one("ID")) }));
+    case "delete": {
+      const id = await resolveClusterId(ctx, one("ID"), true);
+      if (values.force) {
+        if (!values.reason) throw new UsageError("hf cluster delete --force: --reason TEXT is required (it is logged)");
+        const r = await ctx.api.clusters.forceDeleteCluster({ id, reason: values.reason });
+        ctx.out(ctx.output === "table" ? `cluster ${id} removed (${r.nodepoolsRemoved} nodepools)` : JSON.stringify({ id, nodepoolsRemoved: Number(r.nodepoolsRemoved) }));
+        return;
+      }
+      show(await ctx.api.clusters.deleteCluster({ id }));
       return;
+    }
     case "list": {
       if (positionals.length) throw new UsageError("hf cluster list: takes no arguments");
       const clusters: Cluster[] = [];

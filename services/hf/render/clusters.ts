@@ -1,12 +1,13 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
+import type { NodePool } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionStatus } from "../../../gen/hyperfleet/v1/condition_pb.js";
 import { Phase } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import { age, type Cell, type Column } from "./table.js";
 
 /** "Ready" / "NotReady" / "Deleting". */
-export function phaseCell(c: Cluster): Cell {
+export function phaseCell(c: Cluster | NodePool): Cell {
   if (c.deletedTime) return { text: "Deleting", tone: "pending" };
   return c.status?.phase === Phase.READY ? { text: "Ready", tone: "good" } : { text: "NotReady", tone: "pending" };
 }
@@ -82,6 +83,22 @@ export function watchTable(clusters: Cluster[], statuses: Map<string, AdapterSta
         return { text: `${w === "True" ? "✓" : "✗"}${s.observedGeneration}`, tone: w === "True" && current ? "good" : w === "True" ? "pending" : "bad" };
       }),
       { text: age(c.createdTime && timestampDate(c.createdTime), now) },
+    ]),
+  };
+}
+
+/** `hf nodepool list`: one row per nodepool. */
+export function nodePoolTable(nodepools: NodePool[], now: Date): { columns: Column[]; rows: Cell[][] } {
+  return {
+    columns: [{ header: "ID" }, { header: "CLUSTER" }, { header: "NAME" }, { header: "GEN", align: "right" }, { header: "OBSERVED", align: "right" }, { header: "PHASE" }, { header: "AGE", align: "right" }],
+    rows: nodepools.map((n) => [
+      { text: n.id },
+      { text: n.clusterId },
+      { text: n.name },
+      { text: String(n.generation) },
+      { text: String(n.status?.observedGeneration ?? 0n) },
+      phaseCell(n),
+      { text: age(n.createdTime && timestampDate(n.createdTime), now) },
     ]),
   };
 }
