@@ -38,11 +38,13 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     : env.KUBERNETES_SERVICE_HOST
       ? { kind: "inCluster" }
       : { kind: "url", url: (str(env, "KUBE_URL", "http://127.0.0.1:8080") as { value: string }).value };
+  const servicePort = port(env, "ADAPTER_PORT", defaultPort);
   return collect<AdapterProcessConfig>({
     configPath: path,
     host: str(env, "ADAPTER_HOST", "127.0.0.1"),
-    port: port(env, "ADAPTER_PORT", defaultPort),
-    metricsPort: port(env, "ADAPTER_METRICS_PORT", defaultPort + 1000),
+    port: servicePort,
+    // Metrics sit 1000 above the service port, whichever it is, so several stacks never collide.
+    metricsPort: port(env, "ADAPTER_METRICS_PORT", ("value" in servicePort ? servicePort.value : defaultPort) + 1000),
     apiUrl: str(env, "API_URL", "http://127.0.0.1:8000"),
     apiTimeoutMs: duration(env, "API_TIMEOUT", 5000),
     namespace: str(env, "TOPIC_NAMESPACE", "hyperfleet"),
