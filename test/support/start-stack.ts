@@ -12,11 +12,15 @@ export interface StackEndpoints {
   apiUrl: string;
   kubeUrl: string;
   sentinelUrl: string;
+  /** The API's Prometheus endpoint, when known. */
+  apiMetricsUrl?: string;
   namespace: string;
   brokerEnv: { PUBSUB_EMULATOR_HOST?: string };
 }
 
 export interface RunningStack extends StackEndpoints {
+  /** The stack process (its services are its children); undefined for an external stack. */
+  pid?: number;
   logs: () => string;
   stop(): Promise<void>;
 }
@@ -88,8 +92,10 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     apiUrl: `http://127.0.0.1:${api}`,
     kubeUrl: `http://127.0.0.1:${kube}`,
     sentinelUrl: `http://127.0.0.1:${sentinel}`,
+    apiMetricsUrl: `http://127.0.0.1:${apiMetrics}/metrics`,
     namespace,
     brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
+    pid: child.pid,
     logs: () => output,
     async stop() {
       child.kill("SIGTERM");

@@ -61,7 +61,9 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
   });
-  const front = net.createServer((socket) => {
+  const front = net.createServer({ noDelay: true }, (socket) => {
+    // Small RPC frames must not wait for Nagle's algorithm and the peer's delayed ACK (~40 ms stalls).
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.once("data", (chunk: Buffer) => {

@@ -1,0 +1,70 @@
+/** Benchmark 4: a fleet created at once converges to Ready on the whole system, with stage delays at zero. */
+import { readdirSync, readFileSync } from "node:fs";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { SentinelService } from "../../gen/hyperfleet/v1/sentinel_pb.js";
+import { createApiClient } from "../../services/shared/api-client.js";
+import { startStack } from "../support/start-stack.js";
+import { peakRssMb, sleep, table } from "./support.js";
+
+/** The stack's service processes by name (adapters by their ADAPTER variable). */
+function services(stackPid: number): { name: string; pid: number }[] {
+  const out: { name: string; pid: number }[] = [];
+  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      if (ppid !== stackPid) continue;
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      const env = readFileSync(`/proc/${d}/environ`, "utf8").split("\0");
+      const service = /services\/([^/]+)\/main\.ts/.exec(cmd)?.[1] ?? "?";
+      const adapter = env.find((e) => e.startsWith("ADAPTER="))?.slice(8);
+      const kind = env.find((e) => e.startsWith("RESOURCE_KIND="))?.slice(14);
+      out.push({ name: service === "adapter" ? `adapter ${adapter}` : service === "sentinel" ? `sentinel ${kind}` : service, pid: Number(d) });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {
+  const stack = await startStack({ POLL_INTERVAL: "500ms", MAX_AGE_NOT_READY: "1s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" });
+  try {
+    const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000 });
+    const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl }));
+    /** Status reports the API has accepted or discarded so far (its Prometheus counter). */
+    const reportsSoFar = async () => {
+      const text = await (await fetch(stack.apiMetricsUrl!)).text();
+      return [...text.matchAll(/^hyperfleet_api_status_reports_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    };
+    const started = Date.now();
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (n < opts.clusters) {
+          const i = n++;
+          await api.clusters.createCluster({ name: `fleet-${i}`, spec: { simulate: { placementDuration: "0s" } } });
+        }
+      }),
+    );
+    const created = Date.now();
+    let ready = 0;
+    while (ready < opts.clusters) {
+      ready = Number((await api.clusters.listClusters({ filter: "status.phase = 'Ready'", pageSize: 1 })).totalSize);
+      if (Date.now() - started > 600_000) throw new Error(`only ${ready} of ${opts.clusters} Ready after 10 minutes`);
+      if (ready < opts.clusters) await sleep(250);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const s = await sentinel.getStatus({});
+    const reports = await reportsSoFar();
+    const procs = services(stack.pid!);
+    table(`Fleet convergence: ${opts.clusters} clusters created at once, stage delays 0, poll 500 ms`, [
+      { "clusters": opts.clusters, "create s": (created - started) / 1000, "create→all Ready s": seconds, "events": Number(s.eventsPublishedTotal), "events/s": Number(s.eventsPublishedTotal) / seconds, "reports": reports, "reports/s": reports / seconds },
+    ]);
+    table("Peak RSS per process", procs.map((p) => ({ process: p.name, "peak RSS MB": peakRssMb(p.pid) })));
+    console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
+    return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
+  } finally {
+    await stack.stop();
+  }
+}

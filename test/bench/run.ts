@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: every benchmark, printing its figures (docs/benchmarks.md has results and how to read
+ * them). `--smoke` runs each at a toy size for seconds, so CI keeps them from rotting without judging
+ * timings; `--only reports,reads,sentinel,convergence` picks some.
+ */
+import { startEmulator } from "../../services/stack/emulator.js";
+import { benchConvergence } from "./convergence.js";
+import { benchReads } from "./reads.js";
+import { benchReports } from "./reports.js";
+import { benchSentinel } from "./sentinel.js";
+
+const args = process.argv.slice(2);
+const smoke = args.includes("--smoke");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1].split(",") : ["reports", "reads", "sentinel", "convergence"];
+process.env.METADATA_SERVER_DETECTION ??= "none";
+
+console.log(`HyperFleet benchmarks${smoke ? " (smoke: toy sizes, figures not meaningful)" : ""} — ${new Date().toISOString()}, node ${process.version}`);
+let emulatorHost = process.env.PUBSUB_EMULATOR_HOST;
+const emulator = emulatorHost ? undefined : await startEmulator("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator", 8085, () => undefined);
+emulatorHost ??= emulator!.host;
+process.env.PUBSUB_EMULATOR_HOST = emulatorHost;
+try {
+  if (only.includes("reports")) await benchReports(smoke ? { clusters: 200, seconds: 1, concurrency: 4 } : { clusters: 10_000, seconds: 15, concurrency: 16 });
+  if (only.includes("reads")) await benchReads(smoke ? { clusters: 500, seconds: 1, concurrency: 4 } : { clusters: 100_000, seconds: 10, concurrency: 16 });
+  if (only.includes("sentinel")) await benchSentinel({ sizes: smoke ? [200] : [1_000, 10_000, 100_000], emulatorHost });
+  if (only.includes("convergence")) await benchConvergence({ clusters: smoke ? 5 : 1000 });
+} finally {
+  await emulator?.stop();
+}

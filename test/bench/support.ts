@@ -1,0 +1,150 @@
+/** Shared plumbing for the benchmarks: processes, seeding, load loops, tables. Numbers are measured, never assumed. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import pg from "pg";
+
+export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh database for one benchmark. */
+export async function benchDatabase(name: string): Promise<{ url: string; pool: pg.Pool; drop: () => Promise<void> }> {
+  const db = `hf_bench_${name}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists ${db} with (force)`);
+  await admin.query(`create database ${db}`);
+  await admin.end();
+  const u = new URL(SERVER_URL);
+  u.pathname = `/${db}`;
+  const pool = new pg.Pool({ connectionString: u.toString(), max: 4 });
+  return {
+    url: u.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: SERVER_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${db} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export interface Service {
+  pid: number;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  peakRssMb(): number;
+}
+
+/** Runs a service entry point as its own process (the way it runs in production) and waits for its port. */
+export async function startService(entry: string, env: Record<string, string>, port: number, nodeArgs: string[] = []): Promise<Service> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (b) => (err += b));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited: ${err}`);
+    if (await new Promise<boolean>((r) => net.connect(port, "127.0.0.1").once("connect", function (this: net.Socket) { this.destroy(); r(true); }).once("error", () => r(false)))) break;
+    await sleep(100);
+  }
+  return {
+    pid: child.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    peakRssMb: () => peakRssMb(child.pid!),
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** VmHWM: the peak resident set of a process, in MB. */
+export function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LoadResult {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Runs `fn` from `concurrency` loops for `ms`; latency percentiles in milliseconds. */
+export async function load(concurrency: number, ms: number, fn: (worker: number, i: number) => Promise<unknown>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t = performance.now();
+        try {
+          await fn(w, i);
+          latencies.push(performance.now() - t);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return { ops: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pct(50), p99: pct(99), errors };
+}
+
+/** Prints a titled table of rows (objects with the same keys). */
+export function table(title: string, rows: Record<string, string | number>[]): void {
+  const cols = Object.keys(rows[0] ?? {});
+  const fmt = (v: string | number) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
+  console.log(`\n${title}`);
+  console.log(cols.map((c, i) => c.padEnd(widths[i])).join("  "));
+  for (const r of rows) console.log(cols.map((c, i) => (typeof r[c] === "number" ? fmt(r[c]).padStart(widths[i]) : fmt(r[c]).padEnd(widths[i]))).join("  "));
+}
+
+/**
+ * Inserts `n` clusters straight into Postgres (seeding 100,000 through the API would measure the
+ * seeding). `due` of them are Ready but older than the Ready max age; the rest are Ready and fresh.
+ * Labels: shard = i % 100, env cycles prod/dev/staging.
+ */
+export async function seedClusters(pool: pg.Pool, n: number, due = 0): Promise<void> {
+  const step = due > 0 ? Math.floor(n / due) : 0;
+  for (let from = 1; from <= n; from += 50_000) {
+    const to = Math.min(n, from + 49_999);
+    await pool.query(
+      `insert into clusters (id, name, labels, spec, generation, phase, observed_generation, last_transition_time, last_updated_time, status_conditions, created_time, updated_time, created_by, updated_by)
+       select gen_random_uuid(), 'bench-' || i,
+              jsonb_build_object('shard', (i % 100)::text, 'env', (array['prod','dev','staging'])[1 + i % 3]),
+              jsonb_build_object('region', 'us-east-1'), 1, 'Ready', 1, now(),
+              case when $3 > 0 and i % $3 = 0 then now() - interval '2 hours' else now() end,
+              '[]', now(), now(), 'bench', 'bench'
+       from generate_series($1::int, $2::int) i`,
+      [from, to, step],
+    );
+  }
+  await pool.query("analyze clusters");
+}
