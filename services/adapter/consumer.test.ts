@@ -33,7 +33,8 @@ test("events for one cluster never overlap; different clusters run in parallel",
   expect(verdicts).toEqual(["ack", "ack", "ack", "ack", "ack"]);
   expect(maxSame).toBe(1);
   expect(maxAll).toBeGreaterThan(1);
-  expect(handler.stats().byOutcome).toEqual({ Reported: 5 });
+  // Three events for "a" at once: one run, one queued run, and the third joins the queued one.
+  expect(handler.stats().byOutcome).toEqual({ Reported: 4, Coalesced: 1 });
 });
 
 test("a reconcile that throws is counted, logged and still acked (the Sentinel retries)", async () => {
@@ -64,4 +65,28 @@ describe.each(TEST_BROKERS)("on %s", (_name, config) => {
       await broker.close();
     }
   }, 90_000);
+});
+
+test("events arriving while a cluster is reconciled collapse into one more run (work-queue semantics)", async () => {
+  let runs = 0;
+  const handler = createEventHandler({
+    log: silentLogger(),
+    now: () => new Date(),
+    reconcile: async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 40));
+      return done;
+    },
+  });
+  // One running, then nine more while it runs: they need only one further run.
+  const first = handler.handle(event("q"));
+  await new Promise((r) => setTimeout(r, 5));
+  const rest = await Promise.all(Array.from({ length: 9 }, () => handler.handle(event("q"))));
+  await first;
+  expect(rest.every((v) => v === "ack")).toBe(true);
+  expect(runs).toBe(2);
+  expect(handler.stats().byOutcome).toEqual({ Reported: 2, Coalesced: 8 });
+  // After the queue drains, a new event runs again.
+  await handler.handle(event("q"));
+  expect(runs).toBe(3);
 });

@@ -4,7 +4,7 @@ import type { Logger } from "../shared/log.js";
 import type { ReconcileOutcome, ReconcileResult } from "./reconcile.js";
 
 /** Every outcome of one message, including the ones that never reach reconcile. */
-export type EventOutcome = ReconcileOutcome | "Malformed" | "Failed";
+export type EventOutcome = ReconcileOutcome | "Malformed" | "Failed" | "Coalesced";
 
 export interface ConsumerStats {
   byOutcome: Partial<Record<EventOutcome, number>>;
@@ -23,27 +23,38 @@ export interface ConsumerDeps {
 /**
  * Turns broker messages into reconciles (spec §6 step 1): a malformed event is nacked (redelivered,
  * then dead-lettered); anything else is acked after processing, because retries come from the
- * Sentinel's next event. Events for one resource run one at a time; different resources run in parallel.
+ * Sentinel's next event. Events for one resource run one at a time; different resources run in
+ * parallel. Like controller-runtime's work queue, events that arrive for a resource while it is
+ * being reconciled collapse into one more reconcile after it: reconcile reads the world fresh, so
+ * one run covers them all, and a backlog of events costs one run per resource, not one per event.
  */
 export function createEventHandler(deps: ConsumerDeps) {
   const stats: ConsumerStats = { byOutcome: {}, inFlight: 0 };
-  const tails = new Map<string, Promise<unknown>>();
+  /** Per resource: the tail of its runs, and the run queued behind them that new events can join. */
+  const queue = new Map<string, { tail: Promise<void>; next?: Promise<ReconcileResult> }>();
+  const noop = () => undefined;
 
   const count = (outcome: EventOutcome, started: number) => {
     stats.byOutcome[outcome] = (stats.byOutcome[outcome] ?? 0) + 1;
     deps.observe?.(outcome, (Date.now() - started) / 1000);
   };
 
-  /** Runs `fn` after every earlier task for the same key. */
-  const serialized = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const prev = tails.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
+  /** Starts a reconcile of `id` after the ones before it, or joins the one already waiting. */
+  const schedule = (id: string): { result: Promise<ReconcileResult>; joined: boolean } => {
+    const existing = queue.get(id);
+    if (existing?.next) return { result: existing.next, joined: true };
+    const entry = existing ?? { tail: Promise.resolve() };
+    const result = entry.tail.then(() => {
+      entry.next = undefined;
+      return deps.reconcile(id);
     });
-    return run;
+    if (existing) entry.next = result;
+    const tail: Promise<void> = result.then(noop, noop).then(() => {
+      if (entry.tail === tail) queue.delete(id);
+    });
+    entry.tail = tail;
+    queue.set(id, entry);
+    return { result, joined: false };
   };
 
   async function handle(message: IncomingMessage): Promise<Verdict> {
@@ -57,7 +68,12 @@ export function createEventHandler(deps: ConsumerDeps) {
     const { data, id: eventId } = decoded.event;
     stats.inFlight++;
     try {
-      const result = await serialized(data.id, () => deps.reconcile(data.id));
+      const { result: pending, joined } = schedule(data.id);
+      const result = await pending;
+      if (joined) {
+        count("Coalesced", started);
+        return "ack";
+      }
       count(result.outcome, started);
       if (result.error) stats.lastError = { message: result.error, time: deps.now() };
       const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" ? "warn" : "info";

@@ -4,7 +4,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from "./store/embedded-p
 import type { ApiConfig } from "./config.js";
 
 /** Connects to DATABASE_URL, or starts the embedded one, and applies migrations. */
-export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db: Knex; embedded?: EmbeddedPostgres }> {
+export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db: Knex; reportsDb: Knex; embedded?: EmbeddedPostgres }> {
   let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
   if (url === undefined) {
@@ -15,5 +15,7 @@ export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db
   const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, log });
   const applied = await migrate(db);
   log.info({ applied }, "migrations applied");
-  return { db, embedded };
+  // Status reports get their own pool with asynchronous commit (see createDb); PGlite has one session only.
+  const reportsDb = embedded ? db : createDb({ url, poolMax: config.dbPoolMax, log, asyncCommit: true });
+  return { db, reportsDb, embedded };
 }

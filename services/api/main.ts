@@ -9,9 +9,9 @@ import { createDbProbe } from "./store/db.js";
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger("api", config.logLevel);
-  const { db, embedded } = await openDatabase(config, log);
+  const { db, reportsDb, embedded } = await openDatabase(config, log);
   const probe = createDbProbe(db);
-  const { server, metrics } = createServer({ db, log, clusterAdapters: config.clusterAdapters, nodepoolAdapters: config.nodepoolAdapters, dbHealthy: probe.healthy });
+  const { server, metrics } = createServer({ db, reportsDb, log, clusterAdapters: config.clusterAdapters, nodepoolAdapters: config.nodepoolAdapters, dbHealthy: probe.healthy });
   const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
   const port = await server.listen(config.port, config.host);
   const metricsPort = await metricsServer.listen(config.metricsPort, config.host);
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     await server.close();
     await metricsServer.close();
     await db.destroy();
+    if (reportsDb !== db) await reportsDb.destroy();
     await embedded?.stop();
     log.info("stopped");
     process.exit(0);

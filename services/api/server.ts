@@ -11,6 +11,8 @@ import type { Knex } from "./store/db.js";
 
 export interface ApiDeps {
   db: Knex;
+  /** The pool status reports use (asynchronous commit); `db` when omitted. */
+  reportsDb?: Knex;
   log: Logger;
   clusterAdapters: readonly string[];
   nodepoolAdapters?: readonly string[];
@@ -37,7 +39,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     routes: routes({
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
-      statuses: createStatusStore(deps.db, required),
+      statuses: createStatusStore(deps.reportsDb ?? deps.db, required),
       log: deps.log,
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),

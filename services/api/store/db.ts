@@ -16,6 +16,12 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** How long a query may queue for a pooled connection (bursts queue; a dead server fails fast). */
   acquireTimeoutMs?: number;
+  /**
+   * Commit without waiting for the WAL flush (synchronous_commit=off). Only for status reports: they
+   * are re-sent on the next event, so a crash losing the last fraction of a second of them is harmless,
+   * while resource writes stay durable.
+   */
+  asyncCommit?: boolean;
   /** Receives knex's own warnings (pool errors) instead of the console. */
   log?: { warn(obj: object, msg: string): void };
 }
@@ -29,6 +35,7 @@ export function createDb(opts: DbOptions): Knex {
       connectionString: opts.url,
       statement_timeout: opts.statementTimeoutMs ?? 10_000,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 3_000,
+      ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
     },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     acquireConnectionTimeout: opts.acquireTimeoutMs ?? 10_000,

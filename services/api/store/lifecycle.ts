@@ -26,8 +26,9 @@ export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id
  * child left, removes it and its statuses (spec §8). A removed nodepool may complete its cluster's
  * removal: the caller must already hold the cluster's lock (clusters are always locked before nodepools).
  */
-export async function recompute(trx: Knex.Transaction, def: KindDef, row: ClusterRow, at: Date, kinds: { cluster: KindDef }): Promise<Removal> {
-  const statuses = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: row.id });
+export async function recompute(trx: Knex.Transaction, def: KindDef, row: ClusterRow, at: Date, kinds: { cluster: KindDef }, known?: AdapterStatusRow[]): Promise<Removal> {
+  // A caller that already holds every status row of the resource (under the resource's lock) saves a round trip.
+  const statuses = known ?? (await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: row.id }));
   const status = aggregate({
     generation: row.generation,
     deleting: row.deleted_time !== null,

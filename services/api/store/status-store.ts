@@ -58,7 +58,9 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
           const found = await lockResource(trx, r.resourceId);
           if (!found) throw new NotFoundError("resource", r.resourceId);
           const resource = found.row;
-          const stored = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId, adapter: r.adapter }).first();
+          // Every row of the resource in one read: this adapter's decides the report, all of them the status.
+          const rows = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId });
+          const stored = rows.find((x) => x.adapter === r.adapter);
           const outcome = decideReport(
             stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time },
             r,
@@ -85,7 +87,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
             .merge(["observed_generation", "observed_time", "conditions", "data", "last_report_time"])
             .returning("*");
           // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
-          const after = await recompute(trx, found.def, resource, r.observedTime, kinds);
+          const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...rows.filter((x) => x.adapter !== r.adapter), row]);
           return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
         });
       } catch (err) {
