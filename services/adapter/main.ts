@@ -7,6 +7,7 @@ import { AdapterConfigError, loadAdapterConfig } from "./adapter-config.js";
 import { adapterSubscription, loadConfig } from "./config.js";
 import { createServer } from "./server.js";
 import { ensureSetup } from "./setup.js";
+import { watchParent } from "../shared/parent-watch.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  watchParent(() => void shutdown("parent exited"));
 }
 
 main().catch((err) => {

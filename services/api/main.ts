@@ -5,6 +5,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
 import { createDbProbe } from "./store/db.js";
+import { watchParent } from "../shared/parent-watch.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  watchParent(() => void shutdown("parent exited"));
 }
 
 main().catch((err) => {

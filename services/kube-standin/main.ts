@@ -5,6 +5,7 @@ import { createObjectStore } from "./object-store.js";
 import { createServer } from "./server.js";
 import { createStageRunner } from "./stage-runner.js";
 import { BUILTIN_TYPES } from "./resource-types.js";
+import { watchParent } from "../shared/parent-watch.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  watchParent(() => void shutdown("parent exited"));
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@ import { createMetricsServer } from "../shared/rpc/index.js";
 import { loadConfig } from "./config.js";
 import { createClusterLister, createNodePoolLister } from "./resource-lister.js";
 import { createServer } from "./server.js";
+import { watchParent } from "../shared/parent-watch.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  watchParent(() => void shutdown("parent exited"));
 }
 
 main().catch((err) => {

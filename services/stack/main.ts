@@ -10,6 +10,7 @@ import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
 import { startProcess, stopAll, waitForPort, type RunningProcess } from "./processes.js";
 import { stackSpecs } from "./specs.js";
+import { watchParent } from "../shared/parent-watch.js";
 
 const running: RunningProcess[] = [];
 let emulator: Emulator | undefined;
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
 
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
+watchParent(() => void shutdown(0));
 main().catch(async (err) => {
   console.error(err instanceof ConfigError ? err.message : String(err instanceof Error ? err.message : err));
   await shutdown(1);

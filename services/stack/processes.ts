@@ -55,12 +55,14 @@ export async function waitForPort(port: number, proc: RunningProcess, timeoutMs 
   throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** SIGTERM to every child (reverse start order), SIGKILL to any still running after `graceMs`. */
+/** SIGTERM to every child at once, SIGKILL to any still running after `graceMs`. */
 export async function stopAll(procs: RunningProcess[], graceMs = 10_000): Promise<void> {
-  for (const p of [...procs].reverse()) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
-    const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs);
-    await p.exited;
-    clearTimeout(timer);
-  }
+  await Promise.all(
+    procs.map(async (p) => {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+      const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs);
+      await p.exited;
+      clearTimeout(timer);
+    }),
+  );
 }

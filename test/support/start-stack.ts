@@ -99,7 +99,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     logs: () => output,
     async stop() {
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
       await exited;
       clearTimeout(timer);
       await temp.drop();
