@@ -7,7 +7,7 @@ import { AdapterConfigError, loadAdapterConfig } from "./adapter-config.js";
 import { adapterSubscription, loadConfig } from "./config.js";
 import { createServer } from "./server.js";
 import { ensureSetup } from "./setup.js";
-import { watchParent } from "../shared/parent-watch.js";
+import { onShutdown } from "../shared/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -31,21 +31,8 @@ async function main(): Promise<void> {
   const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency });
   log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube }, "adapter consuming");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down: finishing in-flight events");
-    await consumer.close();
-    await server.close();
-    await metricsServer.close();
-    await broker.close();
-    log.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  watchParent(() => void shutdown("parent exited"));
+  // Stop pulling and finish the events in flight before anything else goes.
+  onShutdown(log, [() => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

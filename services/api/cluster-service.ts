@@ -3,7 +3,7 @@ import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
-import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, encodePageToken, requireId } from "./resource-requests.js";
+import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { ClusterStore } from "./store/cluster-store.js";
 
 export interface ClusterServiceDeps {
@@ -14,7 +14,7 @@ export interface ClusterServiceDeps {
 }
 
 /** Fields the list filter accepts for clusters, and their columns. */
-export const CLUSTER_FILTER: FilterSchema = { labelsColumn: "labels", fields: COMMON_FILTER_FIELDS };
+export const CLUSTER_FILTER: FilterSchema = { labelsColumn: "labels", fields: COMMON_FILTER_FIELDS, derived: DERIVED_FILTERS };
 
 /** ClusterService: validates, then delegates to the store. */
 export function createClusterService(deps: ClusterServiceDeps) {

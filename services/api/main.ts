@@ -5,7 +5,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
 import { createDbProbe } from "./store/db.js";
-import { watchParent } from "../shared/parent-watch.js";
+import { onShutdown } from "../shared/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -18,23 +18,14 @@ async function main(): Promise<void> {
   const metricsPort = await metricsServer.listen(config.metricsPort, config.host);
   log.info({ url: `http://${config.host}:${port}`, metrics: `http://${config.host}:${metricsPort}/metrics` }, "api listening");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    probe.stop();
-    await server.close();
-    await metricsServer.close();
-    await db.destroy();
-    if (reportsDb !== db) await reportsDb.destroy();
-    await embedded?.stop();
-    log.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  watchParent(() => void shutdown("parent exited"));
+  onShutdown(log, [
+    () => probe.stop(),
+    () => server.close(),
+    () => metricsServer.close(),
+    () => db.destroy(),
+    () => (reportsDb !== db ? reportsDb.destroy() : undefined),
+    () => embedded?.stop(),
+  ]);
 }
 
 main().catch((err) => {

@@ -3,7 +3,7 @@ import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
-import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, encodePageToken, requireId } from "./resource-requests.js";
+import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
 
 export interface NodePoolServiceDeps {
@@ -14,7 +14,7 @@ export interface NodePoolServiceDeps {
 }
 
 /** Fields the list filter accepts for nodepools: the common ones plus cluster_id. */
-export const NODEPOOL_FILTER: FilterSchema = { labelsColumn: "labels", fields: { ...COMMON_FILTER_FIELDS, cluster_id: { column: "cluster_id::text", type: "text" } } };
+export const NODEPOOL_FILTER: FilterSchema = { labelsColumn: "labels", fields: { ...COMMON_FILTER_FIELDS, cluster_id: { column: "cluster_id::text", type: "text" } }, derived: DERIVED_FILTERS };
 
 /** NodePoolService: validates, then delegates to the store (which checks the owning cluster). */
 export function createNodePoolService(deps: NodePoolServiceDeps) {

@@ -23,6 +23,9 @@ export const COMMON_FILTER_FIELDS: FilterSchema["fields"] = {
   "status.last_transition_time": { column: "last_transition_time", type: "time" },
 };
 
+/** Comparisons with a stored column of their own (migration 0003). */
+export const DERIVED_FILTERS: FilterSchema["derived"] = { "generation > status.observed_generation": "reconcile_pending" };
+
 /** Create: name (per-kind length), labels, and a spec object (spec §2). */
 export function checkCreate(req: { name: string; labels: Record<string, string>; spec?: JsonObject }, kind: "Cluster" | "NodePool", extra: Violation[] = []): JsonObject {
   const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels)];

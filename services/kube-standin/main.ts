@@ -5,7 +5,7 @@ import { createObjectStore } from "./object-store.js";
 import { createServer } from "./server.js";
 import { createStageRunner } from "./stage-runner.js";
 import { BUILTIN_TYPES } from "./resource-types.js";
-import { watchParent } from "../shared/parent-watch.js";
+import { onShutdown } from "../shared/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -18,18 +18,7 @@ async function main(): Promise<void> {
   stages.start();
   log.info({ url: `http://${config.host}:${port}`, jobDurationMs: config.jobDurationMs, dnsDelayMs: config.dnsDelayMs, speed: config.speed }, "kubernetes stand-in listening");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    stages.stop();
-    await server.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  watchParent(() => void shutdown("parent exited"));
+  onShutdown(log, [() => stages.stop(), () => server.close()]);
 }
 
 main().catch((err) => {

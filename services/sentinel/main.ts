@@ -6,7 +6,7 @@ import { createMetricsServer } from "../shared/rpc/index.js";
 import { loadConfig } from "./config.js";
 import { createClusterLister, createNodePoolLister } from "./resource-lister.js";
 import { createServer } from "./server.js";
-import { watchParent } from "../shared/parent-watch.js";
+import { onShutdown } from "../shared/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -23,21 +23,7 @@ async function main(): Promise<void> {
   poller.start();
   log.info({ url: `http://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs }, "sentinel polling");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    await poller.stop();
-    await server.close();
-    await metricsServer.close();
-    await broker.close();
-    log.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  watchParent(() => void shutdown("parent exited"));
+  onShutdown(log, [() => poller.stop(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -1,17 +1,9 @@
 /** Benchmark 2: GetCluster throughput and p99; ListClusters (page of 100, label filter) p99 over a large fleet. */
 import { createApiClient } from "../../services/shared/api-client.js";
-import { createDb, migrate } from "../../services/api/store/db.js";
-import { benchDatabase, freePort, load, seedClusters, startService, table } from "./support.js";
+import { benchApi, load, table } from "./support.js";
 
 export async function benchReads(opts: { clusters: number; seconds: number; concurrency: number }): Promise<Record<string, number>> {
-  const db = await benchDatabase("reads");
-  const knex = createDb({ url: db.url });
-  await migrate(knex);
-  await knex.destroy();
-  await seedClusters(db.pool, opts.clusters);
-  const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
-  const port = await freePort();
-  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(opts.concurrency) }, port);
+  const { db, ids, api } = await benchApi("reads", opts.clusters, opts.concurrency);
   const client = createApiClient(api.url);
   const get = () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
   await load(opts.concurrency, 1000, get);

@@ -7,8 +7,7 @@ import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
 import { createApiClient } from "../../services/shared/api-client.js";
-import { createDb, migrate } from "../../services/api/store/db.js";
-import { benchDatabase, freePort, load, seedClusters, startService, table } from "./support.js";
+import { benchApi, load, table } from "./support.js";
 
 const run = promisify(execFile);
 const ADAPTERS = ["validation", "dns", "placement"];
@@ -19,14 +18,7 @@ const CONDITIONS = [
 ];
 
 export async function benchReports(opts: { clusters: number; seconds: number; concurrency: number }): Promise<Record<string, number>> {
-  const db = await benchDatabase("reports");
-  const knex = createDb({ url: db.url });
-  await migrate(knex);
-  await knex.destroy();
-  await seedClusters(db.pool, opts.clusters);
-  const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
-  const port = await freePort();
-  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(opts.concurrency) }, port);
+  const { db, ids, api } = await benchApi("reports", opts.clusters, opts.concurrency);
   const client = createApiClient(api.url);
   // Observed times only move forward, so no report is discarded as stale: every call writes.
   let t = Date.now() - 3_600_000;

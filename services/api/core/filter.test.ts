@@ -9,6 +9,7 @@ const schema: FilterSchema = {
     "status.observed_generation": { column: "observed_generation", type: "int" },
     "status.last_updated_time": { column: "last_updated_time", type: "time" },
   },
+  derived: { "generation > status.observed_generation": "reconcile_pending" },
 };
 
 describe("compileFilter: accepted expressions become parameterised SQL", () => {
@@ -19,7 +20,9 @@ describe("compileFilter: accepted expressions become parameterised SQL", () => {
     ["label inequality", "labels.env != 'prod'", "(not labels @> ?::jsonb)", ['{"env":"prod"}']],
     ["and of label and phase", "labels.env='prod' and status.phase='NotReady'", "(labels @> ?::jsonb and phase = ?)", ['{"env":"prod"}', "NotReady"]],
     ["time comparison normalises to ISO", "status.last_updated_time < '2026-01-01T00:00:00Z'", "last_updated_time < ?", ["2026-01-01T00:00:00.000Z"]],
-    ["column against column: generation ahead", "generation > status.observed_generation", "generation > observed_generation", []],
+    ["column against column: generation ahead uses its stored column", "generation > status.observed_generation", "reconcile_pending", []],
+    ["the same written the other way round", "status.observed_generation < generation", "reconcile_pending", []],
+    ["another column comparison compiles as is", "generation >= status.observed_generation", "generation >= observed_generation", []],
     ["value on the left flips the operator", "3 < generation", "generation > ?", [3]],
     ["in list", "name in ('a', 'b')", "name in (?, ?)", ["a", "b"]],
     ["or, not, parentheses", "not (generation = 1 or status.phase = 'PHASE_READY')", "(not (generation = ? or phase = ?))", [1, "Ready"]],

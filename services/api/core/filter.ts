@@ -17,6 +17,11 @@ export interface FieldDef {
 export interface FilterSchema {
   fields: Record<string, FieldDef>;
   labelsColumn: string;
+  /**
+   * Field-to-field comparisons backed by a column of their own ("generation > status.observed_generation"
+   * → a stored boolean), so the planner has statistics for them.
+   */
+  derived?: Record<string, string>;
 }
 
 /** A parameterised SQL fragment: `?` placeholders in order of `bindings` (knex raw style). */
@@ -206,6 +211,9 @@ function comparison(ast: Extract<FilterAst, { kind: "cmp" }>, schema: FilterSche
   }
   const l = field(left, schema);
   if (right.kind === "field") {
+    const flipped = ({ "<": ">", "<=": ">=", ">": "<", ">=": "<=" } as Record<string, Op>)[op] ?? op;
+    const derived = schema.derived?.[`${left.name} ${op} ${right.name}`] ?? schema.derived?.[`${right.name} ${flipped} ${left.name}`];
+    if (derived) return { sql: derived, bindings: [] };
     const r = field(right, schema);
     if (r.type !== l.type) throw new FilterError(`cannot compare ${left.name} with ${right.name}: different types`, right.pos);
     return { sql: `${l.sql} ${op === "!=" ? "<>" : op} ${r.sql}`, bindings: [...l.bindings, ...r.bindings] };

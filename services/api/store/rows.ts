@@ -126,11 +126,10 @@ export function resourceStatusToPb(s: ResourceStatus): PbResourceStatus {
   });
 }
 
-export function clusterToPb(row: ClusterRow): Cluster {
-  return create(ClusterSchema, {
+/** The fields every resource message shares, from its row. */
+function commonFields(row: ClusterRow) {
+  return {
     id: row.id,
-    href: `/api/hyperfleet/v1/clusters/${row.id}`,
-    kind: "Cluster",
     name: row.name,
     labels: row.labels,
     spec: row.spec,
@@ -142,26 +141,19 @@ export function clusterToPb(row: ClusterRow): Cluster {
     createdBy: row.created_by,
     updatedBy: row.updated_by,
     deletedBy: row.deleted_by ?? "",
-  });
+  };
+}
+
+export function clusterToPb(row: ClusterRow): Cluster {
+  return create(ClusterSchema, { ...commonFields(row), href: `/api/hyperfleet/v1/clusters/${row.id}`, kind: "Cluster" });
 }
 
 export function nodePoolToPb(row: ClusterRow): NodePool {
   return create(NodePoolSchema, {
-    id: row.id,
+    ...commonFields(row),
     href: `/api/hyperfleet/v1/clusters/${row.cluster_id}/nodepools/${row.id}`,
     kind: "NodePool",
     clusterId: row.cluster_id,
-    name: row.name,
-    labels: row.labels,
-    spec: row.spec,
-    generation: BigInt(row.generation),
-    status: resourceStatusToPb(statusOfRow(row)),
-    createdTime: timestampFromDate(row.created_time),
-    updatedTime: timestampFromDate(row.updated_time),
-    deletedTime: row.deleted_time ? timestampFromDate(row.deleted_time) : undefined,
-    createdBy: row.created_by,
-    updatedBy: row.updated_by,
-    deletedBy: row.deleted_by ?? "",
   });
 }
 

@@ -1,10 +1,12 @@
 import type { Knex } from "knex";
 import * as m0001 from "./0001_clusters_and_statuses.js";
 import * as m0002 from "./0002_nodepools.js";
+import * as m0003 from "./0003_reconcile_pending.js";
 
 const migrations: Record<string, Knex.Migration> = {
   "0001_clusters_and_statuses": m0001,
   "0002_nodepools": m0002,
+  "0003_reconcile_pending": m0003,
 };
 
 /** Migrations compiled in (no directory scanning), applied in name order. */
