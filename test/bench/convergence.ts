@@ -49,9 +49,9 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     );
     const created = Date.now();
     let ready = 0;
-    while (ready < opts.clusters) {
+    // Bounded: a fleet that has not converged in five minutes is reported as far as it got.
+    while (ready < opts.clusters && Date.now() - started < 300_000) {
       ready = Number((await api.clusters.listClusters({ filter: "status.phase = 'Ready'", pageSize: 1 })).totalSize);
-      if (Date.now() - started > 300_000) throw new Error(`only ${ready} of ${opts.clusters} Ready after 5 minutes`);
       if (ready < opts.clusters) await sleep(250);
     }
     const seconds = (Date.now() - started) / 1000;
@@ -59,7 +59,7 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     const reports = await reportsSoFar();
     const procs = services(stack.pid!);
     table(`Fleet convergence: ${opts.clusters} clusters created at once, stage delays 0, poll 1 s, not-ready max age 2 s`, [
-      { "clusters": opts.clusters, "create s": (created - started) / 1000, "create→all Ready s": seconds, "events": Number(s.eventsPublishedTotal), "events/s": Number(s.eventsPublishedTotal) / seconds, "reports": reports, "reports/s": reports / seconds },
+      { "clusters": opts.clusters, "Ready": ready, "create s": (created - started) / 1000, "create→Ready s": seconds, "events": Number(s.eventsPublishedTotal), "events/s": Number(s.eventsPublishedTotal) / seconds, "reports": reports, "reports/s": reports / seconds },
     ]);
     table("Peak RSS per process", procs.map((p) => ({ process: p.name, "peak RSS MB": peakRssMb(p.pid) })));
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
