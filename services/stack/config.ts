@@ -24,6 +24,8 @@ export interface StackConfig {
   adapters: string[];
   /** Adapters listen on base+1 (validation), +2 (dns), +3 (placement), +4 (nodepool). */
   adapterPortBase: number;
+  /** Where the services are compiled to before they start. */
+  buildDir: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -45,5 +47,6 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     speed: positiveInt(env, "HYPERFLEET_SPEED", 1),
     adapters: list(env, "STACK_ADAPTERS", ["validation", "dns", "placement"]),
     adapterPortBase: port(env, "ADAPTER_PORT_BASE", 8010),
+    buildDir: str(env, "HYPERFLEET_BUILD_DIR", ".hyperfleet/build"),
   });
 }

@@ -10,6 +10,7 @@ import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
 import { startProcess, stopAll, waitForPort, type RunningProcess } from "./processes.js";
 import { stackSpecs } from "./specs.js";
+import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
 
 const running: RunningProcess[] = [];
@@ -42,8 +43,9 @@ async function main(): Promise<void> {
   await admin.close();
 
   const specs = stackSpecs(config, broker);
+  const bundles = await buildServices(config.buildDir);
   for (const [i, spec] of specs.entries()) {
-    const proc = startProcess(spec, i, process.stdout.isTTY === true);
+    const proc = startProcess(spec, i, process.stdout.isTTY === true, bundles);
     running.push(proc);
     void proc.exited.then((code) => {
       if (!stopping) {

@@ -22,9 +22,13 @@ export interface RunningProcess {
 
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
 
-/** Starts a child with its stdout/stderr prefixed by its name, one line at a time. */
-export function startProcess(spec: ProcessSpec, index: number, tty: boolean): RunningProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", spec.entry], {
+/**
+ * Starts a child with its stdout/stderr prefixed by its name, one line at a time. With a compiled
+ * bundle for the entry it runs on plain node, otherwise through tsx.
+ */
+export function startProcess(spec: ProcessSpec, index: number, tty: boolean, bundles: Record<string, string> = {}): RunningProcess {
+  const bundle = bundles[spec.entry];
+  const child = spawn(process.execPath, bundle ? [bundle] : ["--import", "tsx", spec.entry], {
     env: { ...process.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -39,7 +39,8 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
     specs.push({
       name: adapter,
       entry: "services/adapter/main.ts",
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_PORT: String(port) },
+      // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });

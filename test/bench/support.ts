@@ -1,8 +1,9 @@
 /** Shared plumbing for the benchmarks: processes, seeding, load loops, tables. Numbers are measured, never assumed. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import pg from "pg";
+import { buildServices } from "../../services/stack/build.js";
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -47,9 +48,18 @@ export interface Service {
   peakRssMb(): number;
 }
 
-/** Runs a service entry point as its own process (the way it runs in production) and waits for its port. */
+let bundles: Promise<Record<string, string>> | undefined;
+
+/** Runs a service as its own process, compiled the way `npm start` runs it, and waits for its port. */
 export async function startService(entry: string, env: Record<string, string>, port: number, nodeArgs: string[] = []): Promise<Service> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  // Inside the project, so the bundles resolve node_modules; removed when the benchmark process exits.
+  if (!bundles) {
+    const dir = `.hyperfleet/bench-build-${process.pid}`;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    bundles = buildServices(dir);
+  }
+  const bundle = (await bundles)[entry];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (b) => (err += b));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import { rmSync } from "node:fs";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 
 export interface StackEndpoints {
@@ -61,6 +62,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
   const temp: TempDatabase = await createTempDatabase("hf_e2e");
   const [api, apiMetrics, kube, adapterBase, sentinel] = [await freePort(), await freePort(), await freePort(), await freeBlock(), await freeBlock()];
   const namespace = `e2e${Date.now().toString(36)}`;
+  const buildDir = `.hyperfleet/build-${namespace}`;
   const childEnv: Record<string, string> = {
     ...(env as Record<string, string>),
     DATABASE_URL: temp.url,
@@ -70,6 +72,9 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     KUBE_STANDIN_PORT: String(kube),
     ADAPTER_PORT_BASE: String(adapterBase),
     TOPIC_NAMESPACE: namespace,
+    // Stacks started in parallel must not compile into the same files (inside the project, where
+    // the bundles find node_modules).
+    HYPERFLEET_BUILD_DIR: buildDir,
     LOG_LEVEL: "info",
     ...intervals,
   };
@@ -102,6 +107,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
       const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
       await exited;
       clearTimeout(timer);
+      rmSync(buildDir, { recursive: true, force: true });
       await temp.drop();
     },
   };
