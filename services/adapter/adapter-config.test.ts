@@ -36,6 +36,7 @@ describe("config errors are caught at load, with file, line and path", () => {
     ["`object` outside readiness", base(job(), "data:\n  x: \"object.status\""), /only available in readiness/],
     ["an unknown top-level key", base(job(), "colour: blue"), /colour: unknown key/],
     ["invalid YAML", "adapter: [unclosed", /demo\.yaml:1:/],
+    ["Regression guard: an object in another namespace escaped cleanup", base(job().replace('        name: "demo-${cluster.id}-gen${cluster.generation}"', '        name: "demo-${cluster.id}-gen${cluster.generation}"\n        namespace: elsewhere')), /metadata\.namespace: not allowed/],
   ])("%s", (_name, text, message) => {
     let err: unknown;
     try {

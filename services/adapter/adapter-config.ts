@@ -125,6 +125,10 @@ export function parseAdapterConfig(text: string, file: string): AdapterPlan {
     if (typeof manifest.apiVersion !== "string" || typeof manifest.kind !== "string") fail(["objects", i, "manifest"], "needs apiVersion and kind (plain strings)");
     const metaName = (manifest.metadata as Record<string, unknown> | undefined)?.name;
     if (typeof metaName !== "string" || metaName === "") fail(["objects", i, "manifest", "metadata", "name"], "required");
+    if ((manifest.metadata as Record<string, unknown> | undefined)?.namespace !== undefined) {
+      // Cleanup on deletion looks in the adapter's namespace; an object elsewhere would be left behind.
+      fail(["objects", i, "manifest", "metadata", "namespace"], "not allowed: objects live in the adapter's `namespace`");
+    }
     if (strategy === "newObject" && typeof metaName === "string" && !metaName.includes("generation")) {
       fail(["objects", i, "manifest", "metadata", "name"], "with onNewGeneration: newObject the name must carry the generation (e.g. ...-gen${cluster.generation})");
     }

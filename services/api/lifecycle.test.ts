@@ -47,6 +47,10 @@ describe("NodePoolService", () => {
     expect(await code(nodepools.createNodePool({ clusterId: clusterId ?? c.id, name, spec: {} }))).toBe(want);
   });
 
+  test("Regression guard: a cluster_id that is not a UUID reached Postgres (500); now InvalidArgument", async () => {
+    expect(await code(nodepools.listNodePools({ clusterId: "abc" }))).toBe("InvalidArgument");
+  });
+
   test("list per cluster and across clusters, with the same filter language", async () => {
     const [a, b] = [await cluster(), await cluster()];
     await nodepools.createNodePool({ clusterId: a.id, name: "np-a", labels: { tier: "gpu" }, spec: {} });

@@ -3,7 +3,7 @@ import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
-import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
+import { checkCreate, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
 
 export interface NodePoolServiceDeps {
@@ -30,6 +30,7 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
     },
 
     async listNodePools(req) {
+      checkOptionalId(req.clusterId, "cluster_id");
       const q = checkList(req, NODEPOOL_FILTER);
       const page = await deps.nodepools.list({ ...q, showDeleted: req.showDeleted, clusterId: req.clusterId || undefined });
       return { nodepools: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total) };

@@ -2,7 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError, type Violation } from "./core/domain-errors.js";
 import { compileFilter, FilterError, type FilterSchema, type SqlFragment } from "./core/filter.js";
-import { validateLabels, validateName } from "./core/validate.js";
+import { nulField, validateLabels, validateName } from "./core/validate.js";
 import type { ResourceChange } from "./store/resource-store.js";
 
 /** Request checks shared by ClusterService and NodePoolService: same rules, same field names. */
@@ -28,7 +28,7 @@ export const DERIVED_FILTERS: FilterSchema["derived"] = { "generation > status.o
 
 /** Create: name (per-kind length), labels, and a spec object (spec §2). */
 export function checkCreate(req: { name: string; labels: Record<string, string>; spec?: JsonObject }, kind: "Cluster" | "NodePool", extra: Violation[] = []): JsonObject {
-  const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels)];
+  const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels), ...nulField(req.spec, "spec")];
   if (req.spec === undefined) violations.push({ field: "spec", description: "is required (a JSON object, may be empty)", reason: "REQUIRED" });
   if (violations.length > 0) throw new InvalidArgumentError(violations);
   return req.spec!;
@@ -36,6 +36,13 @@ export function checkCreate(req: { name: string; labels: Record<string, string>;
 
 export function requireId(id: string, field = "id"): void {
   if (id === "") throw new InvalidArgumentError([{ field, description: "is required", reason: "REQUIRED" }]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An optional id that narrows a list: empty, or a UUID (anything else would reach Postgres as a bad uuid). */
+export function checkOptionalId(id: string, field: string): void {
+  if (id !== "" && !UUID.test(id)) throw new InvalidArgumentError([{ field, description: "must be a cluster id (a UUID)", reason: "FORMAT" }]);
 }
 
 /** List: page size, opaque keyset token, filter compiled to SQL; every problem at once. */
@@ -69,6 +76,7 @@ export function checkUpdate(req: { id: string; labels: Record<string, string>; s
   const setLabels = paths ? paths.includes("labels") : Object.keys(req.labels).length > 0;
   const setSpec = paths ? paths.includes("spec") : req.spec !== undefined;
   if (setLabels) violations.push(...validateLabels(req.labels));
+  if (setSpec) violations.push(...nulField(req.spec, "spec"));
   if (setSpec && req.spec === undefined) violations.push({ field: "spec", description: "is named in update_mask but not sent", reason: "REQUIRED" });
   if (!setLabels && !setSpec && violations.length === 0) {
     violations.push({ field: "update_mask", description: "nothing to update: send labels and/or spec", reason: "EMPTY" });

@@ -56,6 +56,12 @@ describe("ClusterService", () => {
     expect(err.rawMessage).not.toMatch(/select|insert|at .*\.ts/i);
   });
 
+  test("Regression guard: a NUL character in spec was a Postgres error (500); now InvalidArgument on spec", async () => {
+    const err = await rejection(api.clusters.createCluster({ name: uniqueName(), spec: { note: "a\u0000b" } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.findDetails(BadRequestSchema)[0].fieldViolations[0].field).toBe("spec");
+  });
+
   test("unknown or malformed ids are NotFound", async () => {
     expect((await rejection(api.clusters.getCluster({ id: "0190aaaa-0000-7000-8000-000000000000" }))).code).toBe(Code.NotFound);
     expect((await rejection(api.clusters.getCluster({ id: "not-a-uuid" }))).code).toBe(Code.NotFound);

@@ -31,7 +31,7 @@ export function createStatusService(deps: StatusServiceDeps) {
       const observedTime = req.observedTime ? timestampDate(req.observedTime) : now;
       const conditions = req.conditions.map((c) => ({ type: c.type, status: conditionStatusFromPb(c.status), reason: c.reason, message: c.message }));
       const violations = validateReport(
-        { resourceId: req.resourceId, adapter: req.adapter, observedGeneration: Number(req.observedGeneration), observedTime, conditions },
+        { resourceId: req.resourceId, adapter: req.adapter, observedGeneration: Number(req.observedGeneration), observedTime, conditions, data: req.data },
         now,
       );
       if (violations.length > 0) throw new InvalidArgumentError(violations);

@@ -191,18 +191,34 @@ export function createObjectStore(now: () => Date = () => new Date()) {
       const current = objects.get(key);
       if (!current) throw notFound(t, name);
       objects.delete(key);
+      // Cascades tell watchers too: every removed object gets its DELETED event.
+      const cascade = (k: string, o: KubeObject, ot: ResourceType) => {
+        objects.delete(k);
+        emit("DELETED", ot, stamp(clone(o)));
+      };
       if (t.kind === "CustomResourceDefinition") {
         for (const def of typesOfCrd(current)) {
+          for (const [k, o] of [...objects.entries()]) if (k.startsWith(`${keyOfType(def)}/`)) cascade(k, o, def);
           types.delete(keyOfType(def));
-          for (const k of [...objects.keys()]) if (k.startsWith(`${keyOfType(def)}/`)) objects.delete(k);
         }
       }
       if (t.kind === "Namespace") {
-        for (const [k, o] of [...objects.entries()]) if (o.metadata.namespace === name) objects.delete(k);
+        for (const [k, o] of [...objects.entries()]) {
+          if (o.metadata.namespace !== name) continue;
+          const [group, resource] = k.split("/");
+          const ot = (types.get(`${group}/${resource}`) ?? [])[0];
+          if (ot) cascade(k, o, ot);
+          else objects.delete(k);
+        }
       }
       const gone = stamp(clone(current));
       emit("DELETED", t, gone);
       return gone;
+    },
+
+    /** Whether every change after `rv` is still in the replay history. */
+    canReplayFrom(rvFrom: number): boolean {
+      return Number.isFinite(rvFrom) && (history.length < HISTORY || rvFrom >= history[0].rv - 1);
     },
 
     /** Calls `listener` for changes to `t` after `sinceRv` (replayed from history), then live; returns a stop function. */

@@ -142,6 +142,30 @@ describe("custom resources", () => {
   });
 });
 
+describe("malformed requests are 4xx, never 500", () => {
+  test.each([
+    ["Regression guard: bad percent-encoding in the path", "GET", "/api/v1/namespaces/%E0", undefined, undefined, 400],
+    ["Regression guard: a merge patch that is not an object", "PATCH", "/apis/batch/v1/namespaces/default/jobs/a-create", "application/merge-patch+json", "null", 400],
+    ["a JSON patch that is not a list", "PATCH", "/apis/batch/v1/namespaces/default/jobs/a-create", "application/json-patch+json", "{}", 400],
+    ["a watch from a resourceVersion that is not a number", "GET", "/apis/batch/v1/jobs?watch=true&resourceVersion=-5", undefined, undefined, 400],
+  ])("%s → %s", async (_name, method, path, type, body, code) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: type ? { "content-type": type } : {}, body });
+    expect(res.status).toBe(code);
+    expect(((await res.json()) as { kind: string }).kind).toBe("Status");
+  });
+});
+
+test("a watch resuming from before the retained history is 410 Expired (the client must list again)", async () => {
+  const t = store.resolve("batch", "v1", "jobs")!;
+  for (let i = 0; i < 1100; i++) {
+    store.create(t, "default", job(`h-${i}`) as never);
+    store.delete(t, "default", `h-${i}`);
+  }
+  const res = await fetch(`http://127.0.0.1:${port}/apis/batch/v1/jobs?watch=true&resourceVersion=2`);
+  expect(res.status).toBe(410);
+  expect(((await res.json()) as { reason: string }).reason).toBe("Expired");
+});
+
 describe("stages and watch", () => {
   test("a Job runs, then completes after the configured duration (KWOK-style)", async () => {
     const stages = createStageRunner(store, { jobDurationMs: 10_000, dnsDelayMs: 5_000, speed: 1 }, silentLogger(), () => clock);

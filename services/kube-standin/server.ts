@@ -95,6 +95,11 @@ export function createServer(deps: StandinDeps): StandinServer {
     const sel = parseSelector(url.searchParams.get("labelSelector") ?? "");
     if (!sel.ok) throw badRequest(sel.error);
     const rvParam = url.searchParams.get("resourceVersion");
+    if (rvParam && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resourceVersion ${JSON.stringify(rvParam)}`);
+    if (rvParam && rvParam !== "0" && !store.canReplayFrom(Number(rvParam))) {
+      // As the real API: history that old is gone, the client must list again.
+      throw new StatusError(410, "Expired", `too old resource version: ${rvParam}`);
+    }
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
     const write = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
     if (!rvParam || rvParam === "0") for (const o of store.list(r.t, r.ns, sel.requirements).items) write("ADDED", o);
@@ -117,7 +122,12 @@ export function createServer(deps: StandinDeps): StandinServer {
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://standin");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw badRequest("the request path is not valid percent-encoding");
+    }
     const method = req.method ?? "GET";
     if (parts.length === 0) return send(res, 200, { paths: ["/api", "/api/v1", "/apis", "/version", "/healthz"] });
     if (parts[0] === "version") return send(res, 200, version());
@@ -168,12 +178,14 @@ export function createServer(deps: StandinDeps): StandinServer {
         const current = store.get(t, ns, name);
         let next: unknown;
         if (type === "application/json-patch+json") {
+          if (!Array.isArray(patch)) throw badRequest("a JSON patch must be an array of operations");
           try {
             next = jsonPatch(current, patch as JsonPatchOp[]);
           } catch (err) {
             throw new StatusError(422, "Invalid", `the JSON patch could not be applied: ${(err as Error).message}`);
           }
         } else if (type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json") {
+          if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw badRequest("a merge patch must be a JSON object");
           next = mergePatch(current, patch);
         } else {
           throw new StatusError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type || "none"})`);

@@ -44,6 +44,10 @@ describe("compileFilter: rejected expressions name the problem and its position"
     ["stray character", "name ; drop table clusters", /unexpected character ";"/, 5],
     ["different types compared", "generation < status.last_updated_time", /different types/, 13],
     ["trailing tokens", "name = 'a' name", /unexpected 'name'/, 11],
+    ["Regression guard: deep nesting threw RangeError (500)", "(".repeat(40) + "name = 'a'" + ")".repeat(40), /nesting deeper than 32/, 32],
+    ["Regression guard: 20,000 nots threw RangeError (500)", "not ".repeat(20000).slice(0, 4000) + "name = 'a'", /nesting deeper than 32/, 128],
+    ["an integer beyond bigint's range", "generation = 99999999999999999999", /expected an integer/, 13],
+    ["a filter longer than 4096 characters", `name = '${"a".repeat(5000)}'`, /longer than 4096/, 4096],
   ])("%s", (_name, text, message, position) => {
     let err: unknown;
     try {

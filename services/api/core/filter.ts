@@ -94,10 +94,24 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** Longest filter accepted, and deepest nesting of parentheses and `not`s. */
+export const MAX_FILTER_LENGTH = 4096;
+const MAX_DEPTH = 32;
+
 /** Parses a filter; throws FilterError naming the position of the first problem. */
 export function parseFilter(text: string): FilterAst {
+  if (text.length > MAX_FILTER_LENGTH) throw new FilterError(`filter is longer than ${MAX_FILTER_LENGTH} characters`, MAX_FILTER_LENGTH);
   const tokens = tokenize(text);
   let p = 0;
+  let depth = 0;
+  const nest = <T>(pos: number, fn: () => T): T => {
+    if (++depth > MAX_DEPTH) throw new FilterError(`nesting deeper than ${MAX_DEPTH}`, pos);
+    try {
+      return fn();
+    } finally {
+      depth--;
+    }
+  };
   const peek = () => tokens[p];
   const isWord = (w: string) => peek().kind === "ident" && peek().text.toLowerCase() === w;
   const expect = (kind: Token["kind"], text?: string) => {
@@ -117,8 +131,9 @@ export function parseFilter(text: string): FilterAst {
   };
   const primary = (): FilterAst => {
     if (peek().kind === "punct" && peek().text === "(") {
+      const at = peek().pos;
       p++;
-      const e = or();
+      const e = nest(at, or);
       expect("punct", ")");
       return e;
     }
@@ -139,7 +154,12 @@ export function parseFilter(text: string): FilterAst {
     const op = expect("op").text as Op;
     return { kind: "cmp", op, left, right: operand() };
   };
-  const not = (): FilterAst => (isWord("not") ? (p++, { kind: "not", expr: not() }) : primary());
+  const not = (): FilterAst => {
+    if (!isWord("not")) return primary();
+    const at = peek().pos;
+    p++;
+    return { kind: "not", expr: nest(at, not) };
+  };
   const and = (): FilterAst => {
     let e = not();
     while (isWord("and")) { p++; e = { kind: "and", left: e, right: not() }; }
@@ -239,7 +259,7 @@ function field(f: Operand & { kind: "field" }, schema: FilterSchema): Resolved {
 function value(v: Operand & { kind: "value" }, type: FieldDef["type"]): unknown {
   switch (type) {
     case "int":
-      if (typeof v.value !== "number" || !Number.isInteger(v.value)) throw new FilterError(`expected an integer but found '${v.value}'`, v.pos);
+      if (typeof v.value !== "number" || !Number.isSafeInteger(v.value)) throw new FilterError(`expected an integer (at most 2^53-1) but found '${v.value}'`, v.pos);
       return v.value;
     case "time": {
       const d = typeof v.value === "string" ? new Date(v.value) : undefined;

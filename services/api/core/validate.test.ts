@@ -58,6 +58,9 @@ describe("validateReport (spec §3 rule 1)", () => {
     ["5 min + 1 ms ahead → observed_time", { observedTime: new Date(now.getTime() + 300_001) }, ["observed_time"]],
     ["no adapter → adapter", { adapter: "" }, ["adapter"]],
     ["no resource id → resource_id", { resourceId: "" }, ["resource_id"]],
+    ["Regression guard: a time beyond the Date range passed the future check", { observedTime: new Date(NaN) }, ["observed_time"]],
+    ["Regression guard: NUL in a condition message became a Postgres 22P05 (500)", { conditions: [...ok.conditions.slice(0, 2), { type: "Health", status: "True", message: "a\u0000b" }] }, ["conditions"]],
+    ["NUL in data", { data: { dns: "x\u0000" } }, ["data"]],
   ] as [string, Partial<ReportInput>, string[]][])("%s", (_name, over, fields) => {
     expect(validateReport({ ...ok, ...over }, now).map((v) => v.field)).toEqual(fields);
   });

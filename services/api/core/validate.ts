@@ -46,7 +46,15 @@ export interface ReportInput {
   adapter: string;
   observedGeneration: number;
   observedTime: Date;
-  conditions: { type: string; status: ConditionStatus | undefined }[];
+  conditions: { type: string; status: ConditionStatus | undefined; reason?: string; message?: string }[];
+  data?: unknown;
+}
+
+/** Postgres jsonb cannot store U+0000; a request carrying one is rejected with the field named. */
+export function nulField(value: unknown, field: string): Violation[] {
+  const walk = (v: unknown): boolean =>
+    typeof v === "string" ? v.includes("\u0000") : Array.isArray(v) ? v.some(walk) : v !== null && typeof v === "object" ? Object.entries(v).some(([k, x]) => k.includes("\u0000") || walk(x)) : false;
+  return walk(value) ? [{ field, description: "must not contain NUL (U+0000) characters", reason: "NUL" }] : [];
 }
 
 const MANDATORY = ["Applied", "Available", "Health"] as const;
@@ -63,7 +71,9 @@ export function validateReport(r: ReportInput, now: Date): Violation[] {
   if (r.observedGeneration < 1) {
     out.push({ field: "observed_generation", description: `must be at least 1 (got ${r.observedGeneration})`, reason: "RANGE" });
   }
-  if (r.observedTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+  if (Number.isNaN(r.observedTime.getTime())) {
+    out.push({ field: "observed_time", description: "is not a representable time", reason: "RANGE" });
+  } else if (r.observedTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
     out.push({ field: "observed_time", description: "must not be more than 5 minutes in the future", reason: "FUTURE" });
   }
   const seen = new Set<string>();
@@ -75,6 +85,7 @@ export function validateReport(r: ReportInput, now: Date): Violation[] {
       out.push({ field: `conditions[${i}].status`, description: "must be CONDITION_STATUS_TRUE, _FALSE or _UNKNOWN", reason: "ENUM" });
     }
   });
+  out.push(...nulField(r.conditions.map((c) => [c.type, c.reason, c.message]), "conditions"), ...nulField(r.data, "data"));
   for (const type of MANDATORY) {
     if (!seen.has(type)) out.push({ field: "conditions", description: `missing mandatory condition ${type}`, reason: "MISSING_CONDITION" });
   }

@@ -111,7 +111,7 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
 
     get: (id) =>
       run(async () => {
-        const row = /^[0-9a-f-]{36}$/i.test(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
+        const row = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
         if (!row) throw new NotFoundError(noun(def), id);
         return toPb(row);
       }),

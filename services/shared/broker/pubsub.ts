@@ -74,8 +74,9 @@ export function createPubSubBroker(opts: PubSubOptions): Broker {
       sub.on("error", (err) => opts.onError?.(err, `subscription ${name}`));
       const consumer: Consumer = {
         async close() {
-          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+          // Stop taking messages first (unhandled ones go back when their lease ends), then drain.
           sub.removeListener("message", onMessage);
+          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           await sub.close();
           consumers.delete(consumer);
         },

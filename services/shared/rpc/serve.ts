@@ -55,8 +55,21 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
   };
   const h2 = http2.createServer({}, handler);
   const h1 = http.createServer(handler);
+  // HTTP/1.1 sockets with a request in progress; the others are idle and can go at once on close.
+  const busy = new Set<net.Socket>();
+  let closing = false;
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    busy.add(socket);
+    res.once("close", () => {
+      busy.delete(socket);
+      if (closing) socket.end();
+    });
+  });
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  const h2Sockets = new WeakSet<net.Socket>();
+  const isH2 = (s: net.Socket) => h2Sockets.has(s);
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
@@ -66,11 +79,20 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // Until a protocol server owns the socket, its errors (a reset before the first byte) and its
+    // silence (a client that never speaks) are ours to handle: neither may take the process down.
+    const onEarlyError = () => socket.destroy();
+    socket.on("error", onEarlyError);
+    socket.setTimeout(10_000, () => socket.destroy());
     socket.once("data", (chunk: Buffer) => {
+      socket.off("error", onEarlyError);
+      socket.setTimeout(0);
+      socket.on("error", () => undefined);
       socket.pause();
       socket.unshift(chunk);
       if (chunk.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE.slice(0, chunk.length)) {
         // The HTTP/2 session reads what is buffered on the next tick; resuming here would race it.
+        h2Sockets.add(socket);
         h2.emit("connection", socket);
       } else {
         h1.emit("connection", socket);
@@ -84,14 +106,17 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
         front.once("error", reject);
         front.listen(port, host, () => {
           front.off("error", reject);
+          // Accept errors (EMFILE under a connection flood) are transient: keep serving.
+          front.on("error", () => undefined);
           resolve((front.address() as AddressInfo).port);
         });
       });
     },
     async close(graceMs = 5000) {
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      closing = true;
       for (const s of sessions) s.close();
-      h1.closeIdleConnections();
+      for (const s of sockets) if (!busy.has(s) && !isH2(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
