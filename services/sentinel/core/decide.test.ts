@@ -35,8 +35,12 @@ describe("decide (spec §5)", () => {
 
   test.each([
     ["published 5 s ago for the same generation → wait (adapters get max_age_not_ready to report)", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, "00:06", false, "RecentlyPublished"],
-    ["boundary: published exactly 10 s ago → publish again", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, "00:11", true, "GenerationAhead"],
+    ["boundary: 10 s after an event nobody answered → still waiting for the adapters", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, "00:11", false, "AwaitingAdapters"],
+    ["boundary: 10 s after an event an adapter answered, generation still ahead → publish again", snap(1, 0, "NotReady", "00:02"), { generation: 1, at: at("00:01") }, "00:11", true, "GenerationAhead"],
     ["published 1 s ago for an older generation → publish the new one at once", snap(2, 1, "Ready", "41:02"), { generation: 1, at: at("42:00") }, "42:01", true, "GenerationAhead"],
+    ["published 15 s ago and no adapter has reported since → wait (another event would only queue)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, "00:16", false, "AwaitingAdapters"],
+    ["boundary: unanswered for exactly 6 max ages → publish again (the event may be lost)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, "01:01", true, "NotReadyMaxAgeExceeded"],
+    ["adapters reported after the last event and it is stale again → publish (the seed's cadence)", snap(1, 1, "NotReady", "00:02"), { generation: 1, at: at("00:01") }, "00:13", true, "NotReadyMaxAgeExceeded"],
   ] as [string, ResourceSnapshot, { generation: number; at: Date }, string, boolean, DecisionReason][])("%s", (_name, r, last, now, publish, reason) => {
     expect(decide(r, at(now), SEED, last)).toEqual({ publish, reason });
   });
