@@ -1,7 +1,7 @@
 import type { Logger } from "../shared/log.js";
 import type { Publisher } from "../shared/broker/index.js";
 import { CLOUDEVENTS_CONTENT_TYPE, encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
-import { decide, type DecideConfig, type DecisionReason, type LastPublished } from "./core/decide.js";
+import { decide, UNANSWERED_RETRY_FACTOR, type DecideConfig, type DecisionReason, type LastPublished } from "./core/decide.js";
 import { dueFilter, type LabelRequirement } from "./core/due-query.js";
 import type { ResourceLister } from "./resource-lister.js";
 
@@ -90,8 +90,9 @@ export function createPoller(deps: PollDeps) {
     const result: PollResult = { startedAt, seen: 0, due: 0, published: 0, failed: 0, ok: true, durationMs: 0 };
     const filter = dueFilter(startedAt, config, config.selector);
     const seen = new Set<string>();
+    // Forget events once decide() no longer looks at them (the unanswered-retry horizon).
     for (const [id, last] of lastPublished) {
-      if (startedAt.getTime() - last.at.getTime() >= config.maxAgeNotReadyMs) lastPublished.delete(id);
+      if (startedAt.getTime() - last.at.getTime() >= config.maxAgeNotReadyMs * UNANSWERED_RETRY_FACTOR) lastPublished.delete(id);
     }
     let token = "";
     try {
