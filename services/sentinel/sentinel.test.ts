@@ -105,8 +105,9 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
   test("Ready: no events until max age ready (drift check); an update publishes generation 2 at once", async () => {
     const shard = uniqueNamespace("s");
     const c = await newCluster(shard);
-    await reportAll(c.id, 1, "True");
+    // Taken before the reports: their observed times (and so last_updated_time) come after it.
     const readyAt = Date.now();
+    await reportAll(c.id, 1, "True");
     sentinel(shard).poller.start();
     const drift = await eventually(() => eventsFor(c.id)[0], 6000);
     expect(drift.at - readyAt).toBeGreaterThanOrEqual(INTERVALS.maxAgeReadyMs - 100);
