@@ -55,7 +55,7 @@ export interface ReconcileDeps {
  * and the API are only read: no object is written and no report is sent.
  */
 export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun = false): Promise<ReconcileResult> {
-  const { plan, api, kube } = deps;
+  const { plan, api } = deps;
   const trace: string[] = [];
   const steps: ObjectStep[] = [];
   let cluster: Cluster;

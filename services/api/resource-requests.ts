@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { isUuid } from "../shared/ids.js";
 import { InvalidArgumentError, type Violation } from "./core/domain-errors.js";
 import { compileFilter, FilterError, type FilterSchema, type SqlFragment } from "./core/filter.js";
 import { nulField, validateLabels, validateName } from "./core/validate.js";
@@ -38,11 +39,9 @@ export function requireId(id: string, field = "id"): void {
   if (id === "") throw new InvalidArgumentError([{ field, description: "is required", reason: "REQUIRED" }]);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** An optional id that narrows a list: empty, or a UUID (anything else would reach Postgres as a bad uuid). */
 export function checkOptionalId(id: string, field: string): void {
-  if (id !== "" && !UUID.test(id)) throw new InvalidArgumentError([{ field, description: "must be a cluster id (a UUID)", reason: "FORMAT" }]);
+  if (id !== "" && !isUuid(id)) throw new InvalidArgumentError([{ field, description: "must be a cluster id (a UUID)", reason: "FORMAT" }]);
 }
 
 /** List: page size, opaque keyset token, filter compiled to SQL; every problem at once. */
@@ -100,5 +99,6 @@ export function encodePageToken(afterId: string | undefined): string {
 function decodePageToken(token: string): string | undefined | null {
   if (token === "") return undefined;
   const id = Buffer.from(token, "base64url").toString("utf8");
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : null;
+  // Only tokens this API issued: Postgres writes UUIDs in lower case.
+  return isUuid(id) && id === id.toLowerCase() ? id : null;
 }

@@ -1,4 +1,5 @@
 import { brokerConfig, type BrokerConfig } from "../shared/broker/index.js";
+import { DEFAULT_EMULATOR_BIN } from "./emulator.js";
 import { collect, duration, list, optional, port, positiveInt, str } from "../shared/config.js";
 
 /** What `npm start` needs to know; every service reads the rest of its own variables itself. */
@@ -34,7 +35,7 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     sentinelPort: port(env, "SENTINEL_PORT", 8001),
     emulatorPort: port(env, "PUBSUB_EMULATOR_PORT", 8085),
     emulatorHost: optional(env, "PUBSUB_EMULATOR_HOST"),
-    emulatorBin: str(env, "PUBSUB_EMULATOR_BIN", "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"),
+    emulatorBin: str(env, "PUBSUB_EMULATOR_BIN", DEFAULT_EMULATOR_BIN),
     broker: brokerConfig(env),
     namespace: str(env, "TOPIC_NAMESPACE", "hyperfleet"),
     clusterAdapters: list(env, "CLUSTER_ADAPTERS", ["validation", "dns", "placement"]),

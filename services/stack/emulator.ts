@@ -7,7 +7,11 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-async function answers(host: string): Promise<boolean> {
+/** Where the Google Cloud SDK installs the emulator's own launcher. */
+export const DEFAULT_EMULATOR_BIN = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator";
+
+/** True when an emulator answers "Ok" at `host` (host:port). */
+export async function emulatorAnswers(host: string): Promise<boolean> {
   try {
     const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
     return (await res.text()).trim() === "Ok";
@@ -22,7 +26,7 @@ async function answers(host: string): Promise<boolean> {
  */
 export async function startEmulator(bin: string, port: number, onLine: (line: string) => void): Promise<Emulator> {
   const host = `127.0.0.1:${port}`;
-  if (await answers(host)) return { host, stop: async () => undefined };
+  if (await emulatorAnswers(host)) return { host, stop: async () => undefined };
   if (!existsSync(bin)) {
     throw new Error(
       `the Pub/Sub emulator is not installed at ${bin}.\n` +
@@ -44,7 +48,7 @@ export async function startEmulator(bin: string, port: number, onLine: (line: st
     clearTimeout(timer);
   };
   const deadline = Date.now() + 60_000;
-  while (!(await answers(host))) {
+  while (!(await emulatorAnswers(host))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`the Pub/Sub emulator did not start on ${host}`);

@@ -3,7 +3,7 @@
  * them). `--smoke` runs each at a toy size for seconds, so CI keeps them from rotting without judging
  * timings; `--only reports,reads,sentinel,convergence` picks some.
  */
-import { startEmulator } from "../../services/stack/emulator.js";
+import { DEFAULT_EMULATOR_BIN, startEmulator } from "../../services/stack/emulator.js";
 import { benchConvergence } from "./convergence.js";
 import { benchReads } from "./reads.js";
 import { benchReports } from "./reports.js";
@@ -16,7 +16,7 @@ process.env.METADATA_SERVER_DETECTION ??= "none";
 
 console.log(`HyperFleet benchmarks${smoke ? " (smoke: toy sizes, figures not meaningful)" : ""} — ${new Date().toISOString()}, node ${process.version}`);
 let emulatorHost = process.env.PUBSUB_EMULATOR_HOST;
-const emulator = emulatorHost ? undefined : await startEmulator("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator", 8085, () => undefined);
+const emulator = emulatorHost ? undefined : await startEmulator(DEFAULT_EMULATOR_BIN, 8085, () => undefined);
 emulatorHost ??= emulator!.host;
 process.env.PUBSUB_EMULATOR_HOST = emulatorHost;
 try {

@@ -4,17 +4,9 @@ import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import pg from "pg";
 import { buildServices } from "../../services/stack/build.js";
+import { freePort } from "../support/ports.js";
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A fresh database for one benchmark. */
 export async function benchDatabase(name: string): Promise<{ url: string; pool: pg.Pool; drop: () => Promise<void> }> {
@@ -172,3 +164,5 @@ export async function benchApi(name: string, clusters: number, poolMax: number, 
   const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(poolMax) }, port);
   return { db, ids, api };
 }
+
+export { freePort };

@@ -2,6 +2,8 @@
  * Jest global setup: makes sure a Pub/Sub emulator is reachable for the suites that need one.
  * Uses PUBSUB_EMULATOR_HOST when set (.ci/run starts one); otherwise starts the emulator installed on
  * the machine on a free port, and global-teardown stops it.
+ * Self-contained on purpose: jest loads global setup through require() without the moduleNameMapper
+ * that maps our `.js` import specifiers to `.ts`, so it cannot import services/stack/emulator.ts.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { rmSync } from "node:fs";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
+import { freePort } from "./ports.js";
 
 export interface StackEndpoints {
   apiUrl: string;
@@ -24,15 +25,6 @@ export interface RunningStack extends StackEndpoints {
   pid?: number;
   logs: () => string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Ports in a block of 5 (adapters use base+1..+4), checked free. */

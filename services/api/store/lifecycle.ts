@@ -1,3 +1,4 @@
+import { isUuid } from "../../shared/ids.js";
 import { aggregate } from "../core/aggregate.js";
 import type { Knex } from "./db.js";
 import { reportOfRow, statusColumns, statusOfRow, type AdapterStatusRow, type ClusterRow } from "./rows.js";
@@ -12,11 +13,9 @@ export interface KindDef {
 
 export type Removal = { removed: false; row: ClusterRow } | { removed: true; row: ClusterRow; parentRemoved: boolean };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Locks one row for the rest of the transaction; undefined when absent (or not a UUID). */
 export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id: string): Promise<ClusterRow | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return trx<ClusterRow>(table).where({ id }).forUpdate().first();
 }
 

@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
+import { isUuid } from "../../shared/ids.js";
+import { FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
 import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
 import { translateDbError, type Knex } from "./db.js";
@@ -57,7 +58,6 @@ export interface Kinds {
 }
 
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
-const known = (err: unknown) => err instanceof NotFoundError || err instanceof FailedPreconditionError || err instanceof AlreadyExistsError;
 
 /** Creates the store of one kind; `toPb` renders a row as its wire message. */
 export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toPb: (row: ClusterRow) => M): ResourceStore<M> {
@@ -65,7 +65,7 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
     try {
       return await fn();
     } catch (err) {
-      if (known(err)) throw err;
+      // Domain errors pass through translateDbError unchanged; driver errors become domain errors.
       translateDbError(err, uniqueMessage);
     }
   };
@@ -111,7 +111,7 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
 
     get: (id) =>
       run(async () => {
-        const row = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
+        const row = isUuid(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
         if (!row) throw new NotFoundError(noun(def), id);
         return toPb(row);
       }),

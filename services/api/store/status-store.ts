@@ -2,12 +2,13 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import { stampTransitions, type IncomingCondition } from "../core/condition.js";
+import { isUuid } from "../../shared/ids.js";
 import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import { translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
-import { adapterStatusToPb, resourceStatusToPb, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, fromStoredConditions, resourceStatusToPb, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -34,14 +35,12 @@ export interface StatusStore {
   list(resourceId: string): Promise<AdapterStatus[]>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
 export function createStatusStore(db: Knex, required: RequiredAdapters): StatusStore {
   const kinds = kindsOf(required);
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
   const lockResource = async (trx: Knex.Transaction, id: string) => {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const cluster = await lockRow(trx, "clusters", id);
     if (cluster) return { def: kinds.cluster, row: cluster };
     const peek = await trx<ClusterRow>("nodepools").where({ id }).first("cluster_id");
@@ -69,8 +68,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
           if (!isStored(outcome)) {
             return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
           }
-          const previous = stored?.conditions.map((c) => ({ ...c, lastTransitionTime: new Date(c.lastTransitionTime) }));
-          const conditions = toStoredConditions(stampTransitions(previous, r.conditions, r.observedTime));
+          const conditions = toStoredConditions(stampTransitions(stored && fromStoredConditions(stored.conditions), r.conditions, r.observedTime));
           const [row] = await trx<AdapterStatusRow>("adapter_statuses")
             .insert({
               resource_id: r.resourceId,
@@ -91,7 +89,6 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
           return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
         });
       } catch (err) {
-        if (err instanceof NotFoundError) throw err;
         translateDbError(err);
       }
     },
@@ -99,12 +96,11 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
     async list(resourceId) {
       try {
         const exists =
-          UUID.test(resourceId) && ((await db("clusters").where({ id: resourceId }).first("id")) || (await db("nodepools").where({ id: resourceId }).first("id")));
+          isUuid(resourceId) && ((await db("clusters").where({ id: resourceId }).first("id")) || (await db("nodepools").where({ id: resourceId }).first("id")));
         if (!exists) throw new NotFoundError("resource", resourceId);
         const rows = await db<AdapterStatusRow>("adapter_statuses").where({ resource_id: resourceId }).orderBy("adapter");
         return rows.map(adapterStatusToPb);
       } catch (err) {
-        if (err instanceof NotFoundError) throw err;
         translateDbError(err);
       }
     },

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { NodePoolSchema, type NodePool } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
+import { isUuid } from "../../shared/ids.js";
 import { print, UsageError, type CliContext } from "../cli-context.js";
 import { nodePoolTable } from "../render/clusters.js";
 import { parseLabels, parseSpec } from "./args.js";
@@ -10,8 +11,6 @@ export const NODEPOOL_USAGE = `hf nodepool create NAME --cluster ID|NAME [--labe
 hf nodepool update ID|NAME [--cluster ID|NAME] [--label k=v]... [--spec JSON|@file]
 hf nodepool get|delete ID|NAME [--cluster ID|NAME]
 hf nodepool list [--cluster ID|NAME] [--filter EXPR] [--all]`;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `hf nodepool ...` */
 export async function nodePoolCommand(ctx: CliContext, args: string[]): Promise<void> {
@@ -28,7 +27,7 @@ export async function nodePoolCommand(ctx: CliContext, args: string[]): Promise<
   const show = (n: NodePool) => print(ctx, NodePoolSchema, [n], () => nodePoolTable([n], ctx.now()), true);
   /** A nodepool id, or a name within --cluster (names are unique per cluster only). */
   const resolve = async (idOrName: string) => {
-    if (UUID.test(idOrName)) return idOrName;
+    if (isUuid(idOrName)) return idOrName;
     if (!values.cluster) throw new UsageError("a nodepool NAME needs --cluster (or give the nodepool ID)");
     const clusterId = await resolveClusterId(ctx, values.cluster);
     const page = await ctx.api.nodepools.listNodePools({ clusterId, filter: `name = '${idOrName.replace(/['\\]/g, "")}'`, pageSize: 1 });
