@@ -7,8 +7,9 @@ import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import { translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute } from "./lifecycle.js";
+import { aggregate } from "../core/aggregate.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
-import { adapterStatusToPb, fromStoredConditions, resourceStatusToPb, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, fromStoredConditions, reportOfRow, resourceStatusToPb, statusColumns, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -49,45 +50,74 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
     const nodepool = await lockRow(trx, "nodepools", id);
     return nodepool ? { def: kinds.nodepool, row: nodepool } : undefined;
   };
+  /**
+   * The common case in two statements and no explicit transaction: read the resource (with its row
+   * version, xmin) and all its status rows, decide in TypeScript, then write the adapter's row and the
+   * resource's status in one statement that applies only if the resource row is still that version.
+   * Every status write rewrites the resource row, so a concurrent report, update or delete makes the
+   * write a no-op and the caller falls back to the locking path. Undefined: take the locking path
+   * (a deleting resource, whose report may remove it, or a lost race).
+   */
+  const reportOptimistically = async (r: Report): Promise<ReportResult | undefined> => {
+    const { rows: found } = await db.raw(SNAPSHOT_SQL, [r.resourceId, r.resourceId]);
+    const snap = found[0] as { kind: "Cluster" | "NodePool"; version: string; row: Record<string, unknown>; statuses: Record<string, unknown>[] } | undefined;
+    if (!snap) throw new NotFoundError("resource", r.resourceId);
+    const resource = resourceRowFromJson(snap.row);
+    if (resource.deleted_time) return undefined;
+    const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
+    const rows = snap.statuses.map(statusRowFromJson);
+    const stored = rows.find((x) => x.adapter === r.adapter);
+    const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
+    if (!isStored(outcome)) return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
+    const row = newStatusRow(r, def.kind, stored);
+    const status = aggregate({
+      generation: resource.generation,
+      deleting: false,
+      updatedTime: resource.updated_time,
+      previous: statusOfRow(resource),
+      statuses: [...rows.filter((x) => x.adapter !== r.adapter), row].map(reportOfRow),
+      required: def.required,
+      at: r.observedTime,
+    });
+    const cols = statusColumns(status);
+    const { rows: written } = await db.raw(writeSql(def.table), [
+      cols.phase, cols.observed_generation, cols.last_transition_time, cols.last_updated_time, cols.status_conditions as unknown as string, r.resourceId, snap.version,
+      row.adapter, row.resource_kind, row.observed_generation, row.observed_time, JSON.stringify(row.conditions), row.data ? JSON.stringify(row.data) : null, row.created_time, row.last_report_time,
+    ]);
+    if (written[0]?.written !== 1) return undefined;
+    return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(status) };
+  };
+
+  /** Under the resource's row lock: the path for deleting resources and for reports that lost a race. */
+  const reportLocked = (r: Report): Promise<ReportResult> =>
+    db.transaction(async (trx) => {
+      // The row lock serialises reports for one resource: none is lost and none moves a row backwards.
+      const found = await lockResource(trx, r.resourceId);
+      if (!found) throw new NotFoundError("resource", r.resourceId);
+      const resource = found.row;
+      // Every row of the resource in one read: this adapter's decides the report, all of them the status.
+      const rows = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId });
+      const stored = rows.find((x) => x.adapter === r.adapter);
+      const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
+      if (!isStored(outcome)) {
+        return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
+      }
+      const next = newStatusRow(r, found.def.kind, stored);
+      const [row] = await trx<AdapterStatusRow>("adapter_statuses")
+        .insert({ ...next, conditions: JSON.stringify(next.conditions) as never, data: (next.data ? JSON.stringify(next.data) : null) as never })
+        .onConflict(["resource_id", "adapter"])
+        .merge(["observed_generation", "observed_time", "conditions", "data", "last_report_time"])
+        .returning("*");
+      // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
+      const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...rows.filter((x) => x.adapter !== r.adapter), row]);
+      return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
+    });
+
   return {
     async report(r) {
       try {
-        return await db.transaction(async (trx) => {
-          // The row lock serialises reports for one resource: none is lost and none moves a row backwards.
-          const found = await lockResource(trx, r.resourceId);
-          if (!found) throw new NotFoundError("resource", r.resourceId);
-          const resource = found.row;
-          // Every row of the resource in one read: this adapter's decides the report, all of them the status.
-          const rows = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId });
-          const stored = rows.find((x) => x.adapter === r.adapter);
-          const outcome = decideReport(
-            stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time },
-            r,
-            resource.generation,
-          );
-          if (!isStored(outcome)) {
-            return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
-          }
-          const conditions = toStoredConditions(stampTransitions(stored && fromStoredConditions(stored.conditions), r.conditions, r.observedTime));
-          const [row] = await trx<AdapterStatusRow>("adapter_statuses")
-            .insert({
-              resource_id: r.resourceId,
-              adapter: r.adapter,
-              resource_kind: found.def.kind,
-              observed_generation: r.observedGeneration,
-              observed_time: r.observedTime,
-              conditions: JSON.stringify(conditions) as never,
-              data: (r.data ? JSON.stringify(r.data) : null) as never,
-              created_time: r.observedTime,
-              last_report_time: r.observedTime,
-            })
-            .onConflict(["resource_id", "adapter"])
-            .merge(["observed_generation", "observed_time", "conditions", "data", "last_report_time"])
-            .returning("*");
-          // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
-          const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...rows.filter((x) => x.adapter !== r.adapter), row]);
-          return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
-        });
+        if (!isUuid(r.resourceId)) throw new NotFoundError("resource", r.resourceId);
+        return (await reportOptimistically(r)) ?? (await reportLocked(r));
       } catch (err) {
         translateDbError(err);
       }
@@ -104,5 +134,67 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
         translateDbError(err);
       }
     },
+  };
+}
+
+/** The adapter's row after storing report `r` (its conditions' transition times carried forward). */
+function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefined): AdapterStatusRow {
+  return {
+    resource_id: r.resourceId,
+    adapter: r.adapter,
+    resource_kind: kind,
+    observed_generation: r.observedGeneration,
+    observed_time: r.observedTime,
+    conditions: toStoredConditions(stampTransitions(stored && fromStoredConditions(stored.conditions), r.conditions, r.observedTime)),
+    data: r.data ?? null,
+    created_time: stored?.created_time ?? r.observedTime,
+    last_report_time: r.observedTime,
+  };
+}
+
+/** The resource (either kind: ids are unique across them), its row version and all its status rows, in one round trip. */
+export const SNAPSHOT_SQL = ["clusters", "nodepools"]
+  .map(
+    (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.xmin::text as version, to_json(r) as row,
+      coalesce((select json_agg(s) from adapter_statuses s where s.resource_id = r.id), '[]') as statuses
+    from ${table} r where r.id = ?`,
+  )
+  .join(" union all ");
+
+/** Writes the status row and the resource's status together, only if the resource row is still the version read. */
+export const writeSql = (table: string) => `
+  with resource as (
+    update ${table} set phase = ?, observed_generation = ?, last_transition_time = ?, last_updated_time = ?, status_conditions = ?::jsonb
+    where id = ? and xmin = ?::xid
+    returning id
+  ), status as (
+    insert into adapter_statuses (resource_id, adapter, resource_kind, observed_generation, observed_time, conditions, data, created_time, last_report_time)
+    select id, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ? from resource
+    on conflict (resource_id, adapter) do update set observed_generation = excluded.observed_generation, observed_time = excluded.observed_time,
+      conditions = excluded.conditions, data = excluded.data, last_report_time = excluded.last_report_time
+    returning 1
+  )
+  select count(*)::int as written from status`;
+
+const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+/** A resource row read as JSON (to_json), with its timestamps as Dates like pg returns them. */
+function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
+  return {
+    ...(o as unknown as ClusterRow),
+    last_transition_time: new Date(o.last_transition_time as string),
+    last_updated_time: new Date(o.last_updated_time as string),
+    created_time: new Date(o.created_time as string),
+    updated_time: new Date(o.updated_time as string),
+    deleted_time: dateOrNull(o.deleted_time),
+  };
+}
+
+function statusRowFromJson(o: Record<string, unknown>): AdapterStatusRow {
+  return {
+    ...(o as unknown as AdapterStatusRow),
+    observed_time: new Date(o.observed_time as string),
+    created_time: new Date(o.created_time as string),
+    last_report_time: new Date(o.last_report_time as string),
   };
 }
