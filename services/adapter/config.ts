@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
-import { collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { collect, duration, oneOf, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
@@ -16,6 +16,8 @@ export interface AdapterProcessConfig {
   maxConcurrency: number;
   kube: KubeTarget;
   kubeTimeoutMs: number;
+  /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
+  watchObjects: boolean;
   logLevel: string;
 }
 
@@ -52,6 +54,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     maxConcurrency: positiveInt(env, "MAX_CONCURRENCY", 10),
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
+    watchObjects: boolOf(oneOf(env, "WATCH_OBJECTS", ["true", "false"], "true")),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
 }
@@ -60,3 +63,5 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
 export function adapterSubscription(namespace: string, kind: "clusters" | "nodepools", adapter: string): string {
   return subscriptionName(topicName(namespace, kind), adapter);
 }
+
+const boolOf = (p: Parsed<"true" | "false">): Parsed<boolean> => ("value" in p ? { value: p.value === "true" } : p);

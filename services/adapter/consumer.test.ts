@@ -43,6 +43,32 @@ test("a reconcile that throws is counted, logged and still acked (the Sentinel r
   expect(handler.stats()).toMatchObject({ byOutcome: { Failed: 1 }, lastError: { message: "boom" } });
 });
 
+test("pokes (owned objects changed) are deduplicated while waiting, bounded in number, and share the per-resource queue", async () => {
+  let running = 0;
+  let maxRunning = 0;
+  const runs: string[] = [];
+  const handler = createEventHandler({
+    log: silentLogger(),
+    now: () => new Date(),
+    maxPoked: 2,
+    reconcile: async (id) => {
+      runs.push(id);
+      maxRunning = Math.max(maxRunning, ++running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+      return done;
+    },
+  });
+  const event1 = handler.handle(event("a")); // an event for "a" is running when "a" is poked
+  for (const id of ["a", "b", "c", "c", "d", "d", "d"]) handler.poke(id, "test");
+  await event1;
+  for (let i = 0; i < 100 && runs.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  // "a" runs again after its event (the world may have changed meanwhile); c and d once each.
+  expect(runs.sort()).toEqual(["a", "a", "b", "c", "d"]);
+  expect(maxRunning).toBeLessThanOrEqual(3); // the event's run plus at most two poked ones
+});
+
 describe.each(TEST_BROKERS)("on %s", (_name, config) => {
   test("a malformed event is nacked until it lands in the dead-letter topic; a good one is processed once", async () => {
     const broker = createBroker(config);

@@ -18,6 +18,8 @@ export interface ConsumerDeps {
   now: () => Date;
   /** Called once per message with its outcome and duration (metrics). */
   observe?: (outcome: EventOutcome, seconds: number) => void;
+  /** How many reconciles asked for by `poke` run at once (default 10). */
+  maxPoked?: number;
 }
 
 /**
@@ -57,6 +59,29 @@ export function createEventHandler(deps: ConsumerDeps) {
     return { result, joined: false };
   };
 
+  /** One reconcile of `id` through the queue, counted and logged; `context` says what asked for it. */
+  async function process(id: string, context: Record<string, unknown>, started: number): Promise<void> {
+    stats.inFlight++;
+    try {
+      const { result: pending, joined } = schedule(id);
+      const result = await pending;
+      if (joined) {
+        count("Coalesced", started);
+        return;
+      }
+      count(result.outcome, started);
+      if (result.error) stats.lastError = { message: result.error, time: deps.now() };
+      const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" ? "warn" : "info";
+      deps.log[level]({ clusterId: id, ...context, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
+    } catch (err) {
+      count("Failed", started);
+      stats.lastError = { message: err instanceof Error ? err.message : String(err), time: deps.now() };
+      deps.log.error({ clusterId: id, ...context, err: err instanceof Error ? err.stack : String(err) }, "event failed");
+    } finally {
+      stats.inFlight--;
+    }
+  }
+
   async function handle(message: IncomingMessage): Promise<Verdict> {
     const started = Date.now();
     const decoded = decodeReconcileEvent(message.data);
@@ -66,27 +91,31 @@ export function createEventHandler(deps: ConsumerDeps) {
       return "nack";
     }
     const { data, id: eventId } = decoded.event;
-    stats.inFlight++;
-    try {
-      const { result: pending, joined } = schedule(data.id);
-      const result = await pending;
-      if (joined) {
-        count("Coalesced", started);
-        return "ack";
-      }
-      count(result.outcome, started);
-      if (result.error) stats.lastError = { message: result.error, time: deps.now() };
-      const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" ? "warn" : "info";
-      deps.log[level]({ clusterId: data.id, eventId, generation: data.generation, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
-    } catch (err) {
-      count("Failed", started);
-      stats.lastError = { message: err instanceof Error ? err.message : String(err), time: deps.now() };
-      deps.log.error({ clusterId: data.id, eventId, err: err instanceof Error ? err.stack : String(err) }, "event failed");
-    } finally {
-      stats.inFlight--;
-    }
+    await process(data.id, { trigger: "event", eventId, generation: data.generation }, started);
     return "ack";
   }
 
-  return { handle, stats: () => stats };
+  // Reconciles asked for by something other than the broker (an owned Kubernetes object changed):
+  // deduplicated while waiting, and at most `maxPoked` at a time so a burst of changes cannot flood the API.
+  const poked = new Map<string, string>();
+  let pokedRunning = 0;
+  const maxPoked = deps.maxPoked ?? 10;
+  const drain = () => {
+    while (pokedRunning < maxPoked && poked.size > 0) {
+      const [id, why] = poked.entries().next().value as [string, string];
+      poked.delete(id);
+      pokedRunning++;
+      void process(id, { trigger: "watch", why }, Date.now()).finally(() => {
+        pokedRunning--;
+        drain();
+      });
+    }
+  };
+  /** Queues a reconcile of `id` outside any event (like controller-runtime's Owns()); `why` is logged. */
+  function poke(id: string, why: string): void {
+    if (!poked.has(id)) poked.set(id, why);
+    drain();
+  }
+
+  return { handle, poke, stats: () => stats };
 }

@@ -1,4 +1,4 @@
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1APIResource } from "@kubernetes/client-node";
 import { withTimeout } from "../shared/broker/index.js";
 
 /** A Kubernetes object as JSON. */
@@ -33,7 +33,14 @@ export interface KubeObjects {
   /** Resolves false when the object was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
   list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeObject[]>;
+  /**
+   * Streams changes to matching objects from now on until `stop`; `onEnd` when the server or the
+   * network ends the stream (the caller decides whether to watch again).
+   */
+  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void): Promise<{ stop(): void }>;
 }
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 
 /** Where the cluster is: a kubeconfig file, the in-cluster service account, or a plain URL (the stand-in). */
 export type KubeTarget = { kind: "kubeconfig"; path: string } | { kind: "inCluster" } | { kind: "url"; url: string };
@@ -87,6 +94,29 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
     async list(apiVersion, kind, namespace, labelSelector) {
       const r = await call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
       return r.items;
+    },
+    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd) {
+      // The REST path comes from discovery, as for every other verb (client-node keeps it protected).
+      const discover = (api as unknown as { resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> }).resource.bind(api);
+      const resource = await call("discover", `${apiVersion} ${kind}`, () => discover(apiVersion, kind));
+      if (!resource) throw new KubeError(404, "NotFound", `watch ${kind}: ${apiVersion} has no kind ${kind}`);
+      const path = `${apiVersion.includes("/") ? "/apis" : "/api"}/${apiVersion}${resource.namespaced && namespace ? `/namespaces/${namespace}` : ""}/${resource.name}`;
+      let ended = false;
+      const end = (err?: unknown) => {
+        if (!ended) onEnd(err);
+        ended = true;
+      };
+      const controller = await withTimeout(
+        new Watch(kc).watch(path, { labelSelector }, (type: string, obj: KubeObject) => onEvent(type as WatchEventType, obj), end),
+        timeoutMs,
+        `kubernetes watch ${kind}`,
+      );
+      return {
+        stop() {
+          ended = true;
+          controller.abort();
+        },
+      };
     },
   };
 }

@@ -7,6 +7,7 @@ import { AdapterConfigError, loadAdapterConfig } from "./adapter-config.js";
 import { adapterSubscription, loadConfig } from "./config.js";
 import { createServer } from "./server.js";
 import { ensureSetup } from "./setup.js";
+import { watchOwnedObjects } from "./owned-watch.js";
 import { onShutdown } from "../shared/shutdown.js";
 
 async function main(): Promise<void> {
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
   await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
-  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log });
+  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");
@@ -29,10 +30,11 @@ async function main(): Promise<void> {
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);
   const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency });
-  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube }, "adapter consuming");
+  const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log }) : undefined;
+  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects }, "adapter consuming");
 
   // Stop pulling and finish the events in flight before anything else goes.
-  onShutdown(log, [() => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => watcher?.stop(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -18,6 +18,8 @@ export interface AdapterDeps {
   subscription: string;
   log: Logger;
   now?: () => Date;
+  /** Reconciles at once from owned-object changes (default 10). */
+  maxPoked?: number;
 }
 
 /** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
@@ -35,6 +37,7 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
     reconcile: (id) => reconcile(rdeps, id),
     log: deps.log,
     now,
+    maxPoked: deps.maxPoked,
     observe: (outcome, seconds) => {
       events.inc({ adapter, outcome });
       duration.observe({ adapter }, seconds);

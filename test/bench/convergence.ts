@@ -27,6 +27,29 @@ function services(stackPid: number): { name: string; pid: number }[] {
   return out;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Total CPU seconds of every process whose command line matches (Postgres backends, the emulator's JVM). */
+function cpuSecondsOf(match: RegExp): number {
+  let total = 0;
+  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (match.test(readFileSync(`/proc/${d}/cmdline`, "utf8"))) total += cpuSeconds(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {
   const stack = await startStack({ POLL_INTERVAL: "1s", MAX_AGE_NOT_READY: "2s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" });
   try {
@@ -37,6 +60,8 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
       const text = await (await fetch(stack.apiMetricsUrl!)).text();
       return [...text.matchAll(/^hyperfleet_api_status_reports_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
     };
+    const before = { postgres: cpuSecondsOf(/(^|\/)postgres[: \0]/), emulator: cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/), own: process.cpuUsage() };
+    const procsBefore = new Map(services(stack.pid!).map((p) => [p.pid, cpuSeconds(p.pid)]));
     const started = Date.now();
     let n = 0;
     await Promise.all(
@@ -61,7 +86,14 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     table(`Fleet convergence: ${opts.clusters} clusters created at once, stage delays 0, poll 1 s, not-ready max age 2 s`, [
       { "clusters": opts.clusters, "Ready": ready, "create s": (created - started) / 1000, "create→Ready s": seconds, "events": Number(s.eventsPublishedTotal), "events/s": Number(s.eventsPublishedTotal) / seconds, "reports": reports, "reports/s": reports / seconds },
     ]);
-    table("Peak RSS per process", procs.map((p) => ({ process: p.name, "peak RSS MB": peakRssMb(p.pid) })));
+    // CPU used during the run: where the two cores went (Postgres backends and the emulator are not children of the stack).
+    const own = process.cpuUsage(before.own);
+    table("Per process: peak RSS, and CPU seconds used between the first create and the end", [
+      ...procs.map((p) => ({ process: p.name, "peak RSS MB": peakRssMb(p.pid), "CPU s": cpuSeconds(p.pid) - (procsBefore.get(p.pid) ?? 0) })),
+      { process: "postgres (all backends)", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(/(^|\/)postgres[: \0]/) - before.postgres },
+      { process: "pubsub emulator", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/) - before.emulator },
+      { process: "load generator (this process)", "peak RSS MB": NaN, "CPU s": (own.user + own.system) / 1e6 },
+    ]);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
     return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {

@@ -125,10 +125,14 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
 
     async list(resourceId) {
       try {
-        const exists =
-          isUuid(resourceId) && ((await db("clusters").where({ id: resourceId }).first("id")) || (await db("nodepools").where({ id: resourceId }).first("id")));
-        if (!exists) throw new NotFoundError("resource", resourceId);
+        if (!isUuid(resourceId)) throw new NotFoundError("resource", resourceId);
+        // Adapters list a resource's statuses on every event: one query when it has any rows, and
+        // the existence check only for an empty answer (no rows yet, or no such resource).
         const rows = await db<AdapterStatusRow>("adapter_statuses").where({ resource_id: resourceId }).orderBy("adapter");
+        if (rows.length === 0) {
+          const exists = (await db("clusters").where({ id: resourceId }).first("id")) || (await db("nodepools").where({ id: resourceId }).first("id"));
+          if (!exists) throw new NotFoundError("resource", resourceId);
+        }
         return rows.map(adapterStatusToPb);
       } catch (err) {
         translateDbError(err);

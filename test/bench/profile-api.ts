@@ -1,0 +1,76 @@
+/**
+ * `node --import tsx test/bench/profile-api.ts [get|list|report] [clusters] [seconds]`: runs one read
+ * load against the API started with --cpu-prof and prints where its CPU went (self time by function).
+ * The tool behind the figures in docs/benchmarks.md; not part of `npm run bench`.
+ */
+import { readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
+import { createApiClient } from "../../services/shared/api-client.js";
+import { benchDatabase, freePort, load, seedClusters, startService } from "./support.js";
+
+const [what = "get", n = "10000", secs = "8"] = process.argv.slice(2);
+const dir = `/tmp/hf-prof-${process.pid}`;
+mkdirSync(dir, { recursive: true });
+const db = await benchDatabase("prof");
+const { createDb, migrate } = await import("../../services/api/store/db.js");
+const knex = createDb({ url: db.url });
+await migrate(knex);
+await knex.destroy();
+await seedClusters(db.pool, Number(n));
+const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
+const port = await freePort();
+const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: "16" }, port, process.env.NO_PROF ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+const client = createApiClient(api.url);
+let t = Date.now() - 3_600_000;
+const fn =
+  what === "report"
+    ? () =>
+        client.statuses.reportStatus({
+          resourceId: ids[Math.floor(Math.random() * ids.length)],
+          adapter: ["validation", "dns", "placement"][Math.floor(Math.random() * 3)],
+          observedGeneration: 1n,
+          observedTime: timestampFromDate(new Date(t++)),
+          conditions: [
+            { type: "Applied", status: ConditionStatus.TRUE, reason: "Applied", message: "validation-job present" },
+            { type: "Available", status: ConditionStatus.FALSE, reason: "JobRunning", message: "waiting for validation-job" },
+            { type: "Health", status: ConditionStatus.TRUE, reason: "Healthy", message: "" },
+          ],
+        })
+  : what === "list"
+    ? () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}'` })
+    : what === "health"
+      ? () => fetch(`${api.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+      : () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
+await load(16, 1000, fn);
+const cpu0 = process.cpuUsage();
+const r = await load(what === "list" ? 4 : 16, Number(secs) * 1000, fn);
+const cpu1 = process.cpuUsage(cpu0);
+console.log(`${what}: ${r.perSecond.toFixed(0)}/s p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} errors ${r.errors}; load generator CPU ${((cpu1.user + cpu1.system) / 1000 / r.ops).toFixed(2)} ms/op`);
+await api.stop();
+await db.drop();
+const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+if (file) {
+  interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+  const prof = JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const self = new Map<number, number>();
+  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const t = self.get(node.id) ?? 0;
+    if (node.callFrame.functionName === "(idle)") continue;
+    total += t;
+    const f = node.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/work\/[^/]+\//, "") || "(native)";
+    const k = `${node.callFrame.functionName || "(anon)"} ${f}:${node.callFrame.lineNumber}`;
+    byFn.set(k, (byFn.get(k) ?? 0) + t);
+    const pkg = f.split("/").slice(0, f.startsWith("@") ? 2 : 1).join("/");
+    byFile.set(pkg, (byFile.get(pkg) ?? 0) + t);
+  }
+  console.log(`API busy CPU ${(total / 1000).toFixed(0)} ms over ${r.ops} calls = ${(total / 1000 / r.ops).toFixed(2)} ms/call`);
+  for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(v / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  console.log("--- functions");
+  for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(v / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+}
+rmSync(dir, { recursive: true, force: true });
