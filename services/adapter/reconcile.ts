@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
+import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { ReportStatusRequestSchema, type AdapterStatus, type ReportStatusRequest } from "../../gen/hyperfleet/v1/status_pb.js";
 import { withRetry, type ApiClient } from "../shared/api-client.js";
 import type { AdapterPlan, ObjectPlan } from "./adapter-config.js";
@@ -62,14 +63,19 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   let nodepool: NodePool | undefined;
   let statuses: AdapterStatus[];
   try {
+    // The FULL view brings the resource's status rows in the same call (and the same snapshot).
     if (plan.resourceKind === "nodepools") {
-      nodepool = await withRetry(() => api.nodepools.getNodePool({ id: resourceId }));
+      nodepool = await withRetry(() => api.nodepools.getNodePool({ id: resourceId, view: ResourceView.FULL }));
       const owner = nodepool.clusterId;
       cluster = await withRetry(() => api.clusters.getCluster({ id: owner }));
+      statuses = nodepool.adapterStatuses;
+      nodepool.adapterStatuses = [];
     } else {
-      cluster = await withRetry(() => api.clusters.getCluster({ id: resourceId }));
+      cluster = await withRetry(() => api.clusters.getCluster({ id: resourceId, view: ResourceView.FULL }));
+      statuses = cluster.adapterStatuses;
+      // Expressions read statuses as adapters.<name>, for either kind; not also as cluster.adapter_statuses.
+      cluster.adapterStatuses = [];
     }
-    statuses = (await withRetry(() => api.statuses.listStatuses({ resourceId }))).statuses;
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound) {
       trace.push(`resource ${resourceId} is gone: nothing to report`);

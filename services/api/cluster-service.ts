@@ -3,7 +3,7 @@ import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
-import { checkCreate, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
+import { checkCreate, checkGet, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { ClusterStore } from "./store/cluster-store.js";
 
 export interface ClusterServiceDeps {
@@ -25,8 +25,7 @@ export function createClusterService(deps: ClusterServiceDeps) {
     },
 
     async getCluster(req) {
-      requireId(req.id);
-      return deps.clusters.get(req.id);
+      return deps.clusters.get(req.id, checkGet(req));
     },
 
     async listClusters(req) {

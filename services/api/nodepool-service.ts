@@ -3,7 +3,7 @@ import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
-import { checkCreate, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
+import { checkCreate, checkGet, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
 
 export interface NodePoolServiceDeps {
@@ -25,8 +25,7 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
     },
 
     async getNodePool(req) {
-      requireId(req.id);
-      return deps.nodepools.get(req.id);
+      return deps.nodepools.get(req.id, checkGet(req));
     },
 
     async listNodePools(req) {

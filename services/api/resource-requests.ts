@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { isUuid } from "../shared/ids.js";
 import { InvalidArgumentError, type Violation } from "./core/domain-errors.js";
 import { compileFilter, FilterError, type FilterSchema, type SqlFragment } from "./core/filter.js";
@@ -33,6 +34,15 @@ export function checkCreate(req: { name: string; labels: Record<string, string>;
   if (req.spec === undefined) violations.push({ field: "spec", description: "is required (a JSON object, may be empty)", reason: "REQUIRED" });
   if (violations.length > 0) throw new InvalidArgumentError(violations);
   return req.spec!;
+}
+
+/** Get: an id, and a known view; true for the FULL view (adapter statuses included). */
+export function checkGet(req: { id: string; view: ResourceView }): boolean {
+  requireId(req.id);
+  if (!(req.view in ResourceView)) {
+    throw new InvalidArgumentError([{ field: "view", description: `unknown view ${req.view}: use RESOURCE_VIEW_BASIC or RESOURCE_VIEW_FULL`, reason: "INVALID_VALUE" }]);
+  }
+  return req.view === ResourceView.FULL;
 }
 
 export function requireId(id: string, field = "id"): void {

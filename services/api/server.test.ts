@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
+import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { ReportOutcome } from "../../gen/hyperfleet/v1/status_pb.js";
 import { startApi, type TestApi } from "../../test/support/start-api.js";
 import { conditionWord, reportRequest } from "../../test/support/reports.js";
@@ -173,6 +173,30 @@ describe("StatusService", () => {
     const [row] = (await api.statuses.listStatuses({ resourceId: c.id })).statuses;
     expect(timestampDate(row.lastReportTime!)).toEqual(at(10));
     expect(conditionWord(row.conditions, "Available")).toBe("True");
+  });
+
+  test("the FULL view returns the resource with every status row, equal to ListStatuses; BASIC and unspecified have none", async () => {
+    const c = await create();
+    for (const adapter of ["validation", "dns"]) {
+      await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter, generation: 1, at: at(5), applied: "True", available: "True", data: { dns: "a.example" } }));
+    }
+    const full = await api.clusters.getCluster({ id: c.id, view: ResourceView.FULL });
+    const listed = (await api.statuses.listStatuses({ resourceId: c.id })).statuses;
+    expect(full.adapterStatuses.map((s) => s.adapter)).toEqual(["dns", "validation"]);
+    expect(full.adapterStatuses).toEqual(listed);
+    expect(full.status).toEqual((await api.clusters.getCluster({ id: c.id })).status);
+    expect((await api.clusters.getCluster({ id: c.id, view: ResourceView.BASIC })).adapterStatuses).toEqual([]);
+    expect((await api.clusters.getCluster({ id: c.id })).adapterStatuses).toEqual([]);
+    const fresh = await create();
+    expect((await api.clusters.getCluster({ id: fresh.id, view: ResourceView.FULL })).adapterStatuses).toEqual([]);
+  });
+
+  test("an unknown view is InvalidArgument on field view; a FULL read of an unknown id is NotFound", async () => {
+    const c = await create();
+    const err = await rejection(api.clusters.getCluster({ id: c.id, view: 7 as ResourceView }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain("view");
+    expect((await rejection(api.clusters.getCluster({ id: "0190aaaa-0000-7000-8000-000000000000", view: ResourceView.FULL }))).code).toBe(Code.NotFound);
   });
 
   test("an invalid report is InvalidArgument naming the field, and nothing is stored", async () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/resource_status.proto.
  */
 export const file_hyperfleet_v1_resource_status: GenFile = /*@__PURE__*/
-  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSLxAQoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24qRAoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABITCg9QSEFTRV9OT1RfUkVBRFkQARIPCgtQSEFTRV9SRUFEWRACYgZwcm90bzM", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
+  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSLxAQoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24qRAoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABITCg9QSEFTRV9OT1RfUkVBRFkQARIPCgtQSEFTRV9SRUFEWRACKl4KDFJlc291cmNlVmlldxIdChlSRVNPVVJDRV9WSUVXX1VOU1BFQ0lGSUVEEAASFwoTUkVTT1VSQ0VfVklFV19CQVNJQxABEhYKElJFU09VUkNFX1ZJRVdfRlVMTBACYgZwcm90bzM", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
 
 /**
  * The status the API computes for a resource from its adapters' reports (spec section 4).
@@ -91,4 +91,39 @@ export enum Phase {
  */
 export const PhaseSchema: GenEnum<Phase> = /*@__PURE__*/
   enumDesc(file_hyperfleet_v1_resource_status, 0);
+
+/**
+ * How much of a resource a read returns (AIP-157).
+ *
+ * @generated from enum hyperfleet.v1.ResourceView
+ */
+export enum ResourceView {
+  /**
+   * The same as BASIC.
+   *
+   * @generated from enum value: RESOURCE_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The resource and its computed status.
+   *
+   * @generated from enum value: RESOURCE_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * BASIC plus every adapter's status row (adapter_statuses), read together with the resource:
+   * what an adapter needs for one reconcile, in one call.
+   *
+   * @generated from enum value: RESOURCE_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum hyperfleet.v1.ResourceView.
+ */
+export const ResourceViewSchema: GenEnum<ResourceView> = /*@__PURE__*/
+  enumDesc(file_hyperfleet_v1_resource_status, 1);
 

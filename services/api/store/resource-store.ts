@@ -5,7 +5,7 @@ import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
 import { translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, remove, type KindDef } from "./lifecycle.js";
-import { canonicalJson, statusColumns, type ClusterRow } from "./rows.js";
+import { canonicalJson, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 export interface NewResource {
   id: string;
@@ -43,7 +43,8 @@ export interface Page<M> {
 /** A resource kind in Postgres. Status columns move in the same transaction as any change that moves them. */
 export interface ResourceStore<M> {
   create(r: NewResource, now: Date): Promise<M>;
-  get(id: string): Promise<M>;
+  /** With `withStatuses` (the FULL view), every adapter's status row in the same query. */
+  get(id: string, withStatuses?: boolean): Promise<M>;
   list(q: ListQuery): Promise<Page<M>>;
   update(id: string, change: ResourceChange, actor: string, now: Date): Promise<M>;
   /** Spec §8: deleted_time, generation +1 once, children soft-deleted too; a second call changes nothing. */
@@ -60,7 +61,7 @@ export interface Kinds {
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
 
 /** Creates the store of one kind; `toPb` renders a row as its wire message. */
-export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toPb: (row: ClusterRow) => M): ResourceStore<M> {
+export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toPb: (row: ClusterRow, statuses?: AdapterStatusRow[]) => M): ResourceStore<M> {
   const run = async <T>(fn: () => Promise<T>, uniqueMessage?: string): Promise<T> => {
     try {
       return await fn();
@@ -109,11 +110,22 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
         });
       }, `a ${noun(def)} named ${JSON.stringify(r.name)} already exists${def.kind === "NodePool" ? " in this cluster" : ""}`),
 
-    get: (id) =>
+    get: (id, withStatuses) =>
       run(async () => {
-        const row = isUuid(id) ? await db<ClusterRow>(def.table).where({ id }).first() : undefined;
-        if (!row) throw new NotFoundError(noun(def), id);
-        return toPb(row);
+        if (!isUuid(id)) throw new NotFoundError(noun(def), id);
+        if (!withStatuses) {
+          const row = await db<ClusterRow>(def.table).where({ id }).first();
+          if (!row) throw new NotFoundError(noun(def), id);
+          return toPb(row);
+        }
+        const { rows } = await db.raw(
+          `select r.*, coalesce((select json_agg(s order by s.adapter) from adapter_statuses s where s.resource_id = r.id), '[]') as adapter_statuses_json
+           from ${def.table} r where r.id = ?`,
+          [id],
+        );
+        if (!rows[0]) throw new NotFoundError(noun(def), id);
+        const { adapter_statuses_json: statuses, ...row } = rows[0] as ClusterRow & { adapter_statuses_json: Record<string, unknown>[] };
+        return toPb(row, statuses.map(statusRowFromJson));
       }),
 
     list: (q) =>
@@ -126,7 +138,7 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
         const [rows, [{ count }]] = await Promise.all([page, base.clone().count<{ count: number }[]>({ count: "*" })]);
         const more = rows.length > q.pageSize;
         const shown = more ? rows.slice(0, q.pageSize) : rows;
-        return { items: shown.map(toPb), nextAfterId: more ? shown[shown.length - 1].id : undefined, total: Number(count) };
+        return { items: shown.map((row) => toPb(row)), nextAfterId: more ? shown[shown.length - 1].id : undefined, total: Number(count) };
       }),
 
     update: (id, change, actor, now) =>

@@ -144,13 +144,16 @@ function commonFields(row: ClusterRow) {
   };
 }
 
-export function clusterToPb(row: ClusterRow): Cluster {
-  return create(ClusterSchema, { ...commonFields(row), href: `/api/hyperfleet/v1/clusters/${row.id}`, kind: "Cluster" });
+/** `statuses` only for the FULL view. */
+export function clusterToPb(row: ClusterRow, statuses?: AdapterStatusRow[]): Cluster {
+  return create(ClusterSchema, { ...commonFields(row), href: `/api/hyperfleet/v1/clusters/${row.id}`, kind: "Cluster", adapterStatuses: statuses?.map(adapterStatusToPb) });
 }
 
-export function nodePoolToPb(row: ClusterRow): NodePool {
+/** `statuses` only for the FULL view. */
+export function nodePoolToPb(row: ClusterRow, statuses?: AdapterStatusRow[]): NodePool {
   return create(NodePoolSchema, {
     ...commonFields(row),
+    adapterStatuses: statuses?.map(adapterStatusToPb),
     href: `/api/hyperfleet/v1/clusters/${row.cluster_id}/nodepools/${row.id}`,
     kind: "NodePool",
     clusterId: row.cluster_id,
@@ -179,4 +182,27 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+/** A resource row read as JSON (to_json), with its timestamps as Dates like pg returns them. */
+export function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
+  return {
+    ...(o as unknown as ClusterRow),
+    last_transition_time: new Date(o.last_transition_time as string),
+    last_updated_time: new Date(o.last_updated_time as string),
+    created_time: new Date(o.created_time as string),
+    updated_time: new Date(o.updated_time as string),
+    deleted_time: dateOrNull(o.deleted_time),
+  };
+}
+
+export function statusRowFromJson(o: Record<string, unknown>): AdapterStatusRow {
+  return {
+    ...(o as unknown as AdapterStatusRow),
+    observed_time: new Date(o.observed_time as string),
+    created_time: new Date(o.created_time as string),
+    last_report_time: new Date(o.last_report_time as string),
+  };
 }

@@ -9,7 +9,7 @@ import { translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute } from "./lifecycle.js";
 import { aggregate } from "../core/aggregate.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
-import { adapterStatusToPb, fromStoredConditions, reportOfRow, resourceStatusToPb, statusColumns, statusOfRow, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, fromStoredConditions, reportOfRow, resourceRowFromJson, resourceStatusToPb, statusColumns, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -179,26 +179,3 @@ export const writeSql = (table: string) => `
     returning 1
   )
   select count(*)::int as written from status`;
-
-const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-
-/** A resource row read as JSON (to_json), with its timestamps as Dates like pg returns them. */
-function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
-  return {
-    ...(o as unknown as ClusterRow),
-    last_transition_time: new Date(o.last_transition_time as string),
-    last_updated_time: new Date(o.last_updated_time as string),
-    created_time: new Date(o.created_time as string),
-    updated_time: new Date(o.updated_time as string),
-    deleted_time: dateOrNull(o.deleted_time),
-  };
-}
-
-function statusRowFromJson(o: Record<string, unknown>): AdapterStatusRow {
-  return {
-    ...(o as unknown as AdapterStatusRow),
-    observed_time: new Date(o.observed_time as string),
-    created_time: new Date(o.created_time as string),
-    last_report_time: new Date(o.last_report_time as string),
-  };
-}
