@@ -18,7 +18,9 @@ export interface ApiClientOptions {
 
 /** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000). */
 export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
-  const transport = createGrpcTransport({ baseUrl, defaultTimeoutMs: opts.timeoutMs ?? 5000 });
+  // No response compression: the services call the API next door, and gzip of every response cost the
+  // API and each adapter more CPU (about 5 % of each) than it saves on a loopback or LAN link.
+  const transport = createGrpcTransport({ baseUrl, defaultTimeoutMs: opts.timeoutMs ?? 5000, acceptCompression: [] });
   return { clusters: createClient(ClusterService, transport), nodepools: createClient(NodePoolService, transport), statuses: createClient(StatusService, transport) };
 }
 

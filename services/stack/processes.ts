@@ -28,7 +28,9 @@ const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
  */
 export function startProcess(spec: ProcessSpec, index: number, tty: boolean, bundles: Record<string, string> = {}): RunningProcess {
   const bundle = bundles[spec.entry];
-  const child = spawn(process.execPath, bundle ? [bundle] : ["--import", "tsx", spec.entry], {
+  // HYPERFLEET_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+  const nodeArgs = (process.env.HYPERFLEET_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
     env: { ...process.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

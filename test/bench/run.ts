@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, printing its figures (docs/benchmarks.md has results and how to read
  * them). `--smoke` runs each at a toy size for seconds, so CI keeps them from rotting without judging
- * timings; `--only reports,reads,sentinel,convergence` picks some.
+ * timings; `--only reports,reads,sentinel,convergence` picks some;
+ * `--clusters N` sizes the convergence run.
  */
 import { DEFAULT_EMULATOR_BIN, startEmulator } from "../../services/stack/emulator.js";
 import { benchConvergence } from "./convergence.js";
@@ -11,6 +12,7 @@ import { benchSentinel } from "./sentinel.js";
 
 const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
+const clusters = args.includes("--clusters") ? Number(args[args.indexOf("--clusters") + 1]) : undefined;
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1].split(",") : ["reports", "reads", "sentinel", "convergence"];
 process.env.METADATA_SERVER_DETECTION ??= "none";
 
@@ -23,7 +25,7 @@ try {
   if (only.includes("reports")) await benchReports(smoke ? { clusters: 200, seconds: 1, concurrency: 4 } : { clusters: 10_000, seconds: 15, concurrency: 16 });
   if (only.includes("reads")) await benchReads(smoke ? { clusters: 500, seconds: 1, concurrency: 4 } : { clusters: 100_000, seconds: 10, concurrency: 16 });
   if (only.includes("sentinel")) await benchSentinel({ sizes: smoke ? [200] : [1_000, 10_000, 100_000], emulatorHost });
-  if (only.includes("convergence")) await benchConvergence({ clusters: smoke ? 5 : 1000 });
+  if (only.includes("convergence")) await benchConvergence({ clusters: clusters ?? (smoke ? 5 : 1000) });
 } finally {
   await emulator?.stop();
 }
