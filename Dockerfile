@@ -8,5 +8,7 @@ COPY gen ./gen
 COPY services ./services
 COPY tsconfig.json ./
 USER node
+# The same heap budget npm start gives each service (services/stack/processes.ts); raise it with the container limit.
+ENV NODE_OPTIONS=--max-old-space-size=192
 ENTRYPOINT ["node", "--import", "tsx"]
 CMD ["services/api/main.ts"]

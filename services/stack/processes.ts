@@ -20,6 +20,20 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * Node flags for every service: a heap budget, then HYPERFLEET_NODE_ARGS (e.g. --cpu-prof, which
+ * NODE_OPTIONS refuses; a --max-old-space-size there replaces the budget). Under load V8 let each
+ * service's old space fill with garbage up to 150-190 MB before collecting it (live heaps measured
+ * 25-70 MB), so adapters peaked at 300-370 MB RSS; with a 192 MB budget they stay under 200 MB.
+ */
+export function serviceNodeArgs(env: Record<string, string | undefined> = process.env): string[] {
+  const extra = (env.HYPERFLEET_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  return [...(extra.some((a) => a.startsWith("--max-old-space-size")) ? [] : [`--max-old-space-size=${HEAP_BUDGET_MB}`]), ...extra];
+}
+
+/** The old-space budget of each service npm start runs, in MB. */
+export const HEAP_BUDGET_MB = 192;
+
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
 
 /**
@@ -28,9 +42,7 @@ const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
  */
 export function startProcess(spec: ProcessSpec, index: number, tty: boolean, bundles: Record<string, string> = {}): RunningProcess {
   const bundle = bundles[spec.entry];
-  // HYPERFLEET_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS refuses).
-  const nodeArgs = (process.env.HYPERFLEET_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(), ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
     env: { ...process.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,6 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import pg from "pg";
 import { buildServices } from "../../services/stack/build.js";
+import { serviceNodeArgs } from "../../services/stack/processes.js";
 import { freePort } from "../support/ports.js";
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -51,7 +52,7 @@ export async function startService(entry: string, env: Record<string, string>, p
     bundles = buildServices(dir);
   }
   const bundle = (await bundles)[entry];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [...serviceNodeArgs(), ...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (b) => (err += b));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -1,0 +1,9 @@
+import { HEAP_BUDGET_MB, serviceNodeArgs } from "./processes.js";
+
+test.each([
+  ["no extra flags: the heap budget", {}, [`--max-old-space-size=${HEAP_BUDGET_MB}`]],
+  ["extra flags come after the budget", { HYPERFLEET_NODE_ARGS: "--cpu-prof  --cpu-prof-dir=/tmp/p" }, [`--max-old-space-size=${HEAP_BUDGET_MB}`, "--cpu-prof", "--cpu-prof-dir=/tmp/p"]],
+  ["a budget of the user's own replaces ours", { HYPERFLEET_NODE_ARGS: "--max-old-space-size=512" }, ["--max-old-space-size=512"]],
+])("serviceNodeArgs: %s", (_, env, expected) => {
+  expect(serviceNodeArgs(env)).toEqual(expected);
+});
