@@ -16,7 +16,7 @@ function services(stackPid: number): { name: string; pid: number }[] {
       if (ppid !== stackPid) continue;
       const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
       const env = readFileSync(`/proc/${d}/environ`, "utf8").split("\0");
-      const service = /services\/([^/]+)\/main\.ts/.exec(cmd)?.[1] ?? /(api|sentinel|adapter|kube-standin)\.mjs/.exec(cmd)?.[1] ?? "?";
+      const service = /services\/([^/]+)\/main\.ts/.exec(cmd)?.[1] ?? /(api|sentinel|adapter|kube-standin)\.mjs/.exec(cmd)?.[1] ?? cmd.split("\0").slice(0, 2).map((a) => a.split("/").pop()).join(" ");
       const adapter = env.find((e) => e.startsWith("ADAPTER="))?.slice(8);
       const kind = env.find((e) => e.startsWith("RESOURCE_KIND="))?.slice(14);
       out.push({ name: service === "adapter" ? `adapter ${adapter}` : service === "sentinel" ? `sentinel ${kind}` : service, pid: Number(d) });
