@@ -57,11 +57,11 @@ async function h2loadGetCluster(url: string, id: string, seconds: number, stream
     const args = ["-D", String(seconds), "--warm-up-time=1", "-c", "1", "-m", String(streams), "-d", join(dir, "get.bin"), "--log-file", join(dir, "log"), "-H", "content-type: application/grpc", "-H", "te: trailers", `${url}/hyperfleet.v1.ClusterService/GetCluster`];
     const { stdout } = await run("h2load", args, { timeout: (seconds + 30) * 1000 });
     // Log lines: start time (µs), HTTP status, elapsed (µs).
-    const rows = readFileSync(join(dir, "log"), "utf8").split("\n").filter(Boolean).map((l) => l.split("\t"));
-    const latencies = rows.map((r) => Number(r[2]) / 1000).sort((a, b) => a - b);
+    // Streams still open when the duration ends are logged without a status (h2load counts them as failed).
+    const rows = readFileSync(join(dir, "log"), "utf8").split("\n").filter(Boolean).map((l) => l.split("\t")).filter((r) => Number(r[1]) > 0);
+    const latencies = rows.filter((r) => r[1] === "200").map((r) => Number(r[2]) / 1000).sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-    // HTTP-level failures only (h2load cannot read grpc-status; the calls above would count those).
-    // Its own "failed" count also includes the streams cut off when the duration ends.
+    // HTTP-level failures only: h2load cannot read grpc-status (the calls above would count those).
     const failed = rows.filter((r) => r[1] !== "200").length;
     return { ops: latencies.length, seconds, perSecond: Number(/([\d.]+) req\/s/.exec(stdout)?.[1]), p50: pct(50), p99: pct(99), errors: failed };
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
 import type { NodePool } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
 import type { Knex } from "./db.js";
-import { createResourceStore, type Kinds, type ResourceStore } from "./resource-store.js";
+import { createResourceStore, type Kinds, type ResourceStore, type ResourceStoreOptions } from "./resource-store.js";
 import { clusterToPb, nodePoolToPb } from "./rows.js";
 
 export type { ListQuery, NewResource, Page, ResourceChange } from "./resource-store.js";
@@ -24,9 +24,9 @@ export function kindsOf(required: RequiredAdapters): Kinds {
 }
 
 /** Clusters in Postgres. */
-export function createClusterStore(db: Knex, required: RequiredAdapters): ClusterStore {
+export function createClusterStore(db: Knex, required: RequiredAdapters, opts?: ResourceStoreOptions): ClusterStore {
   const kinds = kindsOf(required);
-  return createResourceStore(db, kinds.cluster, kinds, clusterToPb);
+  return createResourceStore(db, kinds.cluster, kinds, clusterToPb, opts);
 }
 
 /** NodePools in Postgres, each under a live cluster. */

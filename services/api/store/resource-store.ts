@@ -58,13 +58,24 @@ export interface Kinds {
   nodepool: KindDef;
 }
 
-/** Below this many matches a list page is collected and sorted rather than found by walking the primary key. */
 const MATERIALIZE_BELOW = 10_000;
 
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
 
 /** Creates the store of one kind; `toPb` renders a row as its wire message. */
-export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toPb: (row: ClusterRow, statuses?: AdapterStatusRow[]) => M): ResourceStore<M> {
+export interface ResourceStoreOptions {
+  /** Below this many matches a list page is collected and sorted rather than found by walking the primary key. */
+  materializeBelow?: number;
+}
+
+export function createResourceStore<M>(
+  db: Knex,
+  def: KindDef,
+  kinds: Kinds,
+  toPb: (row: ClusterRow, statuses?: AdapterStatusRow[]) => M,
+  opts: ResourceStoreOptions = {},
+): ResourceStore<M> {
+  const materializeBelow = opts.materializeBelow ?? MATERIALIZE_BELOW;
   const run = async <T>(fn: () => Promise<T>, uniqueMessage?: string): Promise<T> => {
     try {
       return await fn();
@@ -147,7 +158,7 @@ export function createResourceStore<M>(db: Knex, def: KindDef, kinds: Kinds, toP
         // key through 10,000 rows (12 ms) for a 1 % label filter; the exact count, which the
         // response needs anyway, decides better (6 ms).
         const page =
-          total <= MATERIALIZE_BELOW
+          total <= materializeBelow
             ? db.withMaterialized("matches", matches).select("*").from<ClusterRow>("matches").orderBy("id").limit(q.pageSize + 1)
             : matches.orderBy("id").limit(q.pageSize + 1);
         const rows = (await page) as ClusterRow[];
