@@ -27,11 +27,15 @@ export interface RunningStack extends StackEndpoints {
   stop(): Promise<void>;
 }
 
-/** Ports in a block of 5 (adapters use base+1..+4), checked free. */
+/**
+ * Ports in a block of 5 (adapters use base+1..+4, their metrics base+1001..+1004), checked free. The
+ * block stays below Linux's ephemeral range (32768-60999): a port there can be taken by any outgoing
+ * connection between the check and the listen, which once failed CI with EADDRINUSE.
+ */
 async function freeBlock(): Promise<number> {
   for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    const free = await Promise.all([0, 1, 2, 3, 4].map((i) => new Promise<boolean>((resolve) => {
+    const base = 20000 + Math.floor(Math.random() * 11000);
+    const free = await Promise.all([0, 1, 2, 3, 4, 1000, 1001, 1002, 1003, 1004].map((i) => new Promise<boolean>((resolve) => {
       const s = net.createServer().once("error", () => resolve(false)).listen(base + i, "127.0.0.1", () => s.close(() => resolve(true)));
     })));
     if (free.every(Boolean)) return base;
