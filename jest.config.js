@@ -1,7 +1,7 @@
 /** Native ESM jest (run with --experimental-vm-modules) transforming TypeScript with swc. */
 export default {
   testEnvironment: "node",
-  roots: ["<rootDir>/services", "<rootDir>/test"],
+  roots: ["<rootDir>/services", "<rootDir>/test", "<rootDir>/bench"],
   testMatch: ["**/*.test.ts"],
   extensionsToTreatAsEsm: [".ts"],
   transform: {

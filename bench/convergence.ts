@@ -2,9 +2,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { SentinelService } from "../../gen/hyperfleet/v1/sentinel_pb.js";
-import { createApiClient } from "../../services/shared/api-client.js";
-import { startStack } from "../support/start-stack.js";
+import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
+import { createApiClient } from "../services/shared/api-client.js";
+import { startStack } from "../test/support/start-stack.js";
 import { peakRssMb, sleep, table } from "./support.js";
 
 /** The stack's service processes by name (adapters by their ADAPTER variable). */

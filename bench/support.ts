@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import pg from "pg";
-import { buildServices } from "../../services/stack/build.js";
-import { serviceNodeArgs } from "../../services/stack/processes.js";
-import { freePort } from "../support/ports.js";
+import { buildServices } from "../services/stack/build.js";
+import { serviceNodeArgs } from "../services/stack/processes.js";
+import { freePort } from "../test/support/ports.js";
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -155,7 +155,7 @@ export async function seedClusters(pool: pg.Pool, n: number, due = 0): Promise<v
 /** A fresh migrated database with `clusters` seeded, and the API running on it as its own process. */
 export async function benchApi(name: string, clusters: number, poolMax: number, due = 0) {
   const db = await benchDatabase(name);
-  const { createDb, migrate } = await import("../../services/api/store/db.js");
+  const { createDb, migrate } = await import("../services/api/store/db.js");
   const knex = createDb({ url: db.url });
   await migrate(knex);
   await knex.destroy();

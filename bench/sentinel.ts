@@ -1,8 +1,8 @@
 /** Benchmark 3: one Sentinel poll over fleets of increasing size, with 1% due and with none due. */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { SentinelService } from "../../gen/hyperfleet/v1/sentinel_pb.js";
-import { createDb, migrate } from "../../services/api/store/db.js";
+import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
+import { createDb, migrate } from "../services/api/store/db.js";
 import { benchDatabase, freePort, seedClusters, sleep, startService, table } from "./support.js";
 
 export async function benchSentinel(opts: { sizes: number[]; emulatorHost: string }): Promise<Record<string, number>[]> {

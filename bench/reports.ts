@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
-import { createApiClient } from "../../services/shared/api-client.js";
-import { SNAPSHOT_SQL, writeSql } from "../../services/api/store/status-store.js";
+import { ConditionStatus } from "../gen/hyperfleet/v1/condition_pb.js";
+import { createApiClient } from "../services/shared/api-client.js";
+import { SNAPSHOT_SQL, writeSql } from "../services/api/store/status-store.js";
 import { benchApi, load, table } from "./support.js";
 
 const run = promisify(execFile);

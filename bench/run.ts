@@ -4,7 +4,7 @@
  * timings; `--only reports,reads,sentinel,convergence` picks some;
  * `--clusters N` sizes the convergence run.
  */
-import { DEFAULT_EMULATOR_BIN, startEmulator } from "../../services/stack/emulator.js";
+import { DEFAULT_EMULATOR_BIN, startEmulator } from "../services/stack/emulator.js";
 import { benchConvergence } from "./convergence.js";
 import { benchReads } from "./reads.js";
 import { benchReports } from "./reports.js";

@@ -1,19 +1,19 @@
 /**
- * `node --import tsx test/bench/profile-api.ts [get|list|report] [clusters] [seconds]`: runs one read
+ * `node --import tsx bench/profile-api.ts [get|list|report] [clusters] [seconds]`: runs one read
  * load against the API started with --cpu-prof and prints where its CPU went (self time by function).
  * The tool behind the figures in docs/benchmarks.md; not part of `npm run bench`.
  */
 import { readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
-import { createApiClient } from "../../services/shared/api-client.js";
+import { ConditionStatus } from "../gen/hyperfleet/v1/condition_pb.js";
+import { createApiClient } from "../services/shared/api-client.js";
 import { benchDatabase, freePort, load, seedClusters, startService } from "./support.js";
 
 const [what = "get", n = "10000", secs = "8"] = process.argv.slice(2);
 const dir = `/tmp/hf-prof-${process.pid}`;
 mkdirSync(dir, { recursive: true });
 const db = await benchDatabase("prof");
-const { createDb, migrate } = await import("../../services/api/store/db.js");
+const { createDb, migrate } = await import("../services/api/store/db.js");
 const knex = createDb({ url: db.url });
 await migrate(knex);
 await knex.destroy();

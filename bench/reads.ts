@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { GetClusterRequestSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
-import { createApiClient } from "../../services/shared/api-client.js";
+import { GetClusterRequestSchema } from "../gen/hyperfleet/v1/cluster_pb.js";
+import { createApiClient } from "../services/shared/api-client.js";
 import { benchApi, load, table, type LoadResult } from "./support.js";
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 
 test("npm run bench -- --smoke runs every benchmark and prints its figures", async () => {
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, ["--import", "tsx", "test/bench/run.ts", "--smoke"], { env: process.env, timeout: 280_000, maxBuffer: 10 * 1024 * 1024 }, (err, out, errOut) =>
+    execFile(process.execPath, ["--import", "tsx", "bench/run.ts", "--smoke"], { env: process.env, timeout: 280_000, maxBuffer: 10 * 1024 * 1024 }, (err, out, errOut) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: out, stderr: errOut }),
     ),
   );
