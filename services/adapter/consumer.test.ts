@@ -67,6 +67,15 @@ test("pokes (owned objects changed) are deduplicated while waiting, bounded in n
   // "a" runs again after its event (the world may have changed meanwhile); c and d once each.
   expect(runs.sort()).toEqual(["a", "a", "b", "c", "d"]);
   expect(maxRunning).toBeLessThanOrEqual(3); // the event's run plus at most two poked ones
+  // Shutdown: waiting pokes are dropped, running ones awaited, later ones ignored.
+  handler.poke("e", "test");
+  handler.poke("f", "test");
+  handler.poke("g", "test");
+  await handler.close();
+  expect(running).toBe(0);
+  handler.poke("h", "test");
+  await new Promise((r) => setTimeout(r, 50));
+  expect(runs.filter((id) => id > "d").sort()).toEqual(["e", "f"]);
 });
 
 describe.each(TEST_BROKERS)("on %s", (_name, config) => {

@@ -3,6 +3,9 @@ import { decodeReconcileEvent } from "../shared/events/index.js";
 import type { Logger } from "../shared/log.js";
 import type { ReconcileOutcome, ReconcileResult } from "./reconcile.js";
 
+/** What asked for a reconcile: a broker event, or a change to an owned object. */
+export type Trigger = "event" | "watch";
+
 /** Every outcome of one message, including the ones that never reach reconcile. */
 export type EventOutcome = ReconcileOutcome | "Malformed" | "Failed" | "Coalesced";
 
@@ -16,8 +19,8 @@ export interface ConsumerDeps {
   reconcile: (resourceId: string) => Promise<ReconcileResult>;
   log: Logger;
   now: () => Date;
-  /** Called once per message with its outcome and duration (metrics). */
-  observe?: (outcome: EventOutcome, seconds: number) => void;
+  /** Called once per reconcile request with its outcome, duration and what asked for it (metrics). */
+  observe?: (outcome: EventOutcome, seconds: number, trigger: Trigger) => void;
   /** How many reconciles asked for by `poke` run at once (default 10). */
   maxPoked?: number;
 }
@@ -36,9 +39,9 @@ export function createEventHandler(deps: ConsumerDeps) {
   const queue = new Map<string, { tail: Promise<void>; next?: Promise<ReconcileResult> }>();
   const noop = () => undefined;
 
-  const count = (outcome: EventOutcome, started: number) => {
+  const count = (outcome: EventOutcome, started: number, trigger: Trigger = "event") => {
     stats.byOutcome[outcome] = (stats.byOutcome[outcome] ?? 0) + 1;
-    deps.observe?.(outcome, (Date.now() - started) / 1000);
+    deps.observe?.(outcome, (Date.now() - started) / 1000, trigger);
   };
 
   /** Starts a reconcile of `id` after the ones before it, or joins the one already waiting. */
@@ -60,21 +63,22 @@ export function createEventHandler(deps: ConsumerDeps) {
   };
 
   /** One reconcile of `id` through the queue, counted and logged; `context` says what asked for it. */
-  async function process(id: string, context: Record<string, unknown>, started: number): Promise<void> {
+  async function process(id: string, context: { trigger: Trigger } & Record<string, unknown>, started: number): Promise<void> {
+    const trigger = context.trigger;
     stats.inFlight++;
     try {
       const { result: pending, joined } = schedule(id);
       const result = await pending;
       if (joined) {
-        count("Coalesced", started);
+        count("Coalesced", started, trigger);
         return;
       }
-      count(result.outcome, started);
+      count(result.outcome, started, trigger);
       if (result.error) stats.lastError = { message: result.error, time: deps.now() };
       const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" ? "warn" : "info";
       deps.log[level]({ clusterId: id, ...context, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
     } catch (err) {
-      count("Failed", started);
+      count("Failed", started, trigger);
       stats.lastError = { message: err instanceof Error ? err.message : String(err), time: deps.now() };
       deps.log.error({ clusterId: id, ...context, err: err instanceof Error ? err.stack : String(err) }, "event failed");
     } finally {
@@ -98,24 +102,32 @@ export function createEventHandler(deps: ConsumerDeps) {
   // Reconciles asked for by something other than the broker (an owned Kubernetes object changed):
   // deduplicated while waiting, and at most `maxPoked` at a time so a burst of changes cannot flood the API.
   const poked = new Map<string, string>();
-  let pokedRunning = 0;
+  const pokesRunning = new Set<Promise<void>>();
+  let closed = false;
   const maxPoked = deps.maxPoked ?? 10;
   const drain = () => {
-    while (pokedRunning < maxPoked && poked.size > 0) {
+    while (!closed && pokesRunning.size < maxPoked && poked.size > 0) {
       const [id, why] = poked.entries().next().value as [string, string];
       poked.delete(id);
-      pokedRunning++;
-      void process(id, { trigger: "watch", why }, Date.now()).finally(() => {
-        pokedRunning--;
+      const run: Promise<void> = process(id, { trigger: "watch", why }, Date.now()).finally(() => {
+        pokesRunning.delete(run);
         drain();
       });
+      pokesRunning.add(run);
     }
   };
   /** Queues a reconcile of `id` outside any event (like controller-runtime's Owns()); `why` is logged. */
   function poke(id: string, why: string): void {
+    if (closed) return;
     if (!poked.has(id)) poked.set(id, why);
     drain();
   }
+  /** Shutdown: drops the pokes still waiting (the Sentinel covers them) and waits for the running ones. */
+  async function close(): Promise<void> {
+    closed = true;
+    poked.clear();
+    while (pokesRunning.size > 0) await Promise.allSettled([...pokesRunning]);
+  }
 
-  return { handle, poke, stats: () => stats };
+  return { handle, poke, close, stats: () => stats };
 }

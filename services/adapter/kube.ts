@@ -105,19 +105,26 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
       const resource = await call("discover", `${apiVersion} ${kind}`, () => discover(apiVersion, kind));
       if (!resource) throw new KubeError(404, "NotFound", `watch ${kind}: ${apiVersion} has no kind ${kind}`);
       const path = `${apiVersion.includes("/") ? "/apis" : "/api"}/${apiVersion}${resource.namespaced && namespace ? `/namespaces/${namespace}` : ""}/${resource.name}`;
-      let ended = false;
+      // `live` turns false on stop or when the start timed out: a stream that answers after its
+      // timeout is aborted at once and none of its events or its end reach the caller (who has
+      // already moved on to a new watch).
+      let live = true;
       const end = (err?: unknown) => {
-        if (!ended) onEnd(err);
-        ended = true;
+        if (live) onEnd(err);
+        live = false;
       };
-      const controller = await withTimeout(
-        new Watch(kc).watch(path, { labelSelector }, (type: string, obj: KubeObject) => onEvent(type as WatchEventType, obj), end),
-        timeoutMs,
-        `kubernetes watch ${kind}`,
-      );
+      const starting = new Watch(kc).watch(path, { labelSelector }, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
+      let controller: AbortController;
+      try {
+        controller = await withTimeout(starting, timeoutMs, `kubernetes watch ${kind}`);
+      } catch (err) {
+        live = false;
+        starting.then((late) => late.abort(), () => undefined);
+        throw err;
+      }
       return {
         stop() {
-          ended = true;
+          live = false;
           controller.abort();
         },
       };
@@ -137,6 +144,7 @@ function reuseConnections(kc: KubeConfig): void {
   const target = kc as unknown as { createAgent: AgentFactory };
   const original = target.createAgent.bind(kc);
   const agents = new Map<string, http.Agent>();
+  const KEEP = 4;
   target.createAgent = (cluster, options) => {
     if (!cluster?.server || cluster.proxyUrl) return original(cluster, options);
     const key = createHash("sha256")
@@ -145,9 +153,17 @@ function reuseConnections(kc: KubeConfig): void {
     let agent = agents.get(key);
     if (!agent) {
       original(cluster, options); // the library's own checks (plain http only with skipTLSVerify) still apply
-      const opts = { ...options, keepAlive: true, maxSockets: 64 };
+      // No socket cap: node-fetch 2 (under client-node) misreads a chunked response that had to wait
+      // for a pooled socket as "Premature close" (node-fetch#1767).
+      const opts = { ...options, keepAlive: true };
       agent = cluster.server.startsWith("http:") ? new http.Agent(opts) : new https.Agent(opts);
       agents.set(key, agent);
+      // Rotated credentials leave old agents behind: keep the few newest, close the rest.
+      for (const [k, old] of agents) {
+        if (agents.size <= KEEP) break;
+        agents.delete(k);
+        old.destroy();
+      }
     }
     return agent;
   };

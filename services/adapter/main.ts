@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects }, "adapter consuming");
 
   // Stop pulling and finish the events in flight before anything else goes.
-  onShutdown(log, [() => watcher?.stop(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => watcher?.stop(), () => handler.close(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -16,8 +16,9 @@ test.each([
   ["ADDED is the adapter's own create or the initial listing → nothing", "ADDED", owned, "clusters", undefined],
   ["BOOKMARK → nothing", "BOOKMARK", owned, "clusters", undefined],
   ["an object without the resource label → nothing", "MODIFIED", { "hyperfleet.io/adapter": "validation" }, "clusters", undefined],
-] as const)("%s", (_, type, labels, kind, expected) => {
-  expect(resourceToReconcile(type, job(labels), kind)).toBe(expected);
+  ["another adapter's object → nothing", "DELETED", { ...owned, "hyperfleet.io/adapter": "dns" }, "clusters", undefined],
+] as const)("%s", (_, type, labels, resourceKind, expected) => {
+  expect(resourceToReconcile(type, job(labels), { name: "validation", resourceKind })).toBe(expected);
 });
 
 describe("against the stand-in", () => {
@@ -51,6 +52,7 @@ describe("against the stand-in", () => {
       expect(pokes[0]).toBe("c-mine Job mine modified");
       pokes.length = 0;
       standin.advance(20_000); // the stand-in's Job stage: both Jobs complete
+      await kube.delete({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "theirs" });
       await kube.delete({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "mine" });
       for (let i = 0; i < 100 && !pokes.some((p) => p.includes("deleted")); i++) await new Promise((r) => setTimeout(r, 20));
       expect(pokes).toContain("c-mine Job mine modified");

@@ -7,11 +7,14 @@ import { LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./reconcile.js";
  * The resource whose reconcile a change to one of the adapter's own objects calls for, if any. Pure.
  * MODIFIED (a Job finished, a record became ready, someone edited it) and DELETED (someone removed it:
  * the reconcile re-creates it) do; ADDED does not: it is the adapter's own create, whose reconcile has
- * just reported, or the listing a new watch starts with.
+ * just reported, or the listing a new watch starts with. Only the adapter's own objects count.
  */
-export function resourceToReconcile(type: WatchEventType, obj: KubeObject, resourceKind: AdapterPlan["resourceKind"]): string | undefined {
+export function resourceToReconcile(type: WatchEventType, obj: KubeObject, plan: Pick<AdapterPlan, "name" | "resourceKind">): string | undefined {
   if (type !== "MODIFIED" && type !== "DELETED") return undefined;
   const labels = obj.metadata?.labels ?? {};
+  // The watch asks for this label already; a server that sends others' objects anyway changes nothing.
+  if (labels[LABEL_ADAPTER] !== plan.name) return undefined;
+  const resourceKind = plan.resourceKind;
   return (resourceKind === "nodepools" ? labels[LABEL_NODEPOOL] : labels[LABEL_CLUSTER]) || undefined;
 }
 
@@ -58,7 +61,7 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
         plan.namespace,
         `${LABEL_ADAPTER}=${plan.name}`,
         (type, obj) => {
-          const id = resourceToReconcile(type, obj, plan.resourceKind);
+          const id = resourceToReconcile(type, obj, plan);
           if (id) deps.poke(id, `${kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
         },
         again,

@@ -26,7 +26,7 @@ export interface AdapterDeps {
 export function createServer(deps: AdapterDeps): { server: RpcServer; handler: ReturnType<typeof createEventHandler>; metrics: RpcMetrics; kube: KubeObjects } {
   const metrics = createRpcMetrics("hyperfleet_adapter");
   const r = [metrics.registry];
-  const events = new Counter({ name: "hyperfleet_adapter_events_total", help: "Events processed, by outcome.", labelNames: ["adapter", "outcome"] as const, registers: r });
+  const events = new Counter({ name: "hyperfleet_adapter_events_total", help: "Reconcile requests processed, by outcome and trigger (event: from the broker; watch: an owned object changed).", labelNames: ["adapter", "outcome", "trigger"] as const, registers: r });
   const duration = new Histogram({ name: "hyperfleet_adapter_event_duration_seconds", help: "Time to process one event.", labelNames: ["adapter"] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
   const kubeCalls = new Counter({ name: "hyperfleet_adapter_kube_calls_total", help: "Kubernetes API calls by verb and result code.", labelNames: ["adapter", "verb", "code"] as const, registers: r });
   const adapter = deps.plan.name;
@@ -38,8 +38,8 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
     log: deps.log,
     now,
     maxPoked: deps.maxPoked,
-    observe: (outcome, seconds) => {
-      events.inc({ adapter, outcome });
+    observe: (outcome, seconds, trigger) => {
+      events.inc({ adapter, outcome, trigger });
       duration.observe({ adapter }, seconds);
     },
   });

@@ -105,7 +105,8 @@ export function createServer(deps: StandinDeps): StandinServer {
     if (!rvParam || rvParam === "0") for (const o of store.list(r.t, r.ns, sel.requirements).items) write("ADDED", o);
     const stop = store.watch(r.t, rvParam && rvParam !== "0" ? Number(rvParam) : undefined, (e) => {
       if ((r.ns && r.t.namespaced && e.object.metadata.namespace !== r.ns) || (r.name && e.object.metadata.name !== r.name)) return;
-      if (e.type !== "DELETED" && !matches(sel.requirements, e.object.metadata.labels)) return;
+      // As the real API server: the selector applies to every event, a deletion included (to the object's last state).
+      if (!matches(sel.requirements, e.object.metadata.labels)) return;
       write(e.type, e.object);
     });
     watches.add(res);

@@ -22,13 +22,15 @@ export interface RunningProcess {
 
 /**
  * Node flags for every service: a heap budget, then HYPERFLEET_NODE_ARGS (e.g. --cpu-prof, which
- * NODE_OPTIONS refuses; a --max-old-space-size there replaces the budget). Under load V8 let each
+ * NODE_OPTIONS refuses). A --max-old-space-size in either of those replaces the budget. Under load V8 let each
  * service's old space fill with garbage up to 150-190 MB before collecting it (live heaps measured
  * 25-70 MB), so adapters peaked at 300-370 MB RSS; with a 192 MB budget they stay under 200 MB.
  */
 export function serviceNodeArgs(env: Record<string, string | undefined> = process.env): string[] {
   const extra = (env.HYPERFLEET_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  return [...(extra.some((a) => a.startsWith("--max-old-space-size")) ? [] : [`--max-old-space-size=${HEAP_BUDGET_MB}`]), ...extra];
+  // A budget the operator already set (here or in NODE_OPTIONS, which a command-line flag would override) stands.
+  const own = [...extra, ...(env.NODE_OPTIONS ?? "").split(" ")].some((a) => a.startsWith("--max-old-space-size"));
+  return [...(own ? [] : [`--max-old-space-size=${HEAP_BUDGET_MB}`]), ...extra];
 }
 
 /** The old-space budget of each service npm start runs, in MB. */

@@ -37,7 +37,13 @@ export interface StatusStore {
 }
 
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
-export function createStatusStore(db: Knex, required: RequiredAdapters): StatusStore {
+/** Test seams. */
+export interface StatusStoreHooks {
+  /** Runs between the optimistic path's read and its write (tests put a concurrent writer here). */
+  afterSnapshot?: (resourceId: string) => Promise<void>;
+}
+
+export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: StatusStoreHooks = {}): StatusStore {
   const kinds = kindsOf(required);
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
   const lockResource = async (trx: Knex.Transaction, id: string) => {
@@ -80,6 +86,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters): StatusS
       at: r.observedTime,
     });
     const cols = statusColumns(status);
+    await hooks.afterSnapshot?.(r.resourceId);
     const { rows: written } = await db.raw(writeSql(def.table), [
       cols.phase, cols.observed_generation, cols.last_transition_time, cols.last_updated_time, cols.status_conditions as unknown as string, r.resourceId, snap.version,
       row.adapter, row.resource_kind, row.observed_generation, row.observed_time, JSON.stringify(row.conditions), row.data ? JSON.stringify(row.data) : null, row.created_time, row.last_report_time,
