@@ -10,6 +10,7 @@ import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { respecHeaders } from "./grpc-message.js";
 import { registerHealth, type HealthCheck } from "./health.js";
 import { registerReflection } from "./reflection.js";
+import { createFastUnary } from "./fast-unary.js";
 
 /** What a service contributes to its server. */
 export interface ServeOptions {
@@ -37,11 +38,21 @@ const H2_PREFACE = "PRI * HTTP/2.0";
  * Health and reflection are always served.
  */
 export function createRpcServer(opts: ServeOptions): RpcServer {
+  const fast = process.env.GRPC_FAST_PATH === "false" ? undefined : createFastUnary(opts.interceptors);
   const connectHandler = connectNodeAdapter({
     interceptors: opts.interceptors,
     routes(router) {
-      opts.routes(router);
-      registerHealth(router, opts.services.map((s) => s.typeName), opts.health ?? (() => undefined));
+      // Every unary implementation registered with Connect is also served by the fast gRPC path.
+      const both: ConnectRouter = fast
+        ? Object.assign(Object.create(router) as ConnectRouter, {
+            service(...args: Parameters<ConnectRouter["service"]>) {
+              fast.register(args[0], args[1] as Record<string, unknown>);
+              return router.service(...args);
+            },
+          })
+        : router;
+      opts.routes(both);
+      registerHealth(both, opts.services.map((s) => s.typeName), opts.health ?? (() => undefined));
       registerReflection(router, [...opts.services, Health]);
     },
   });
@@ -53,7 +64,13 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
     r.addTrailers = (headers) => addTrailers(respecHeaders(headers as Record<string, string>));
     connectHandler(req as http.IncomingMessage, r);
   };
-  const h2 = http2.createServer({}, handler);
+  // No request listener: each stream is either served by the fast unary path or handed to Connect
+  // through the compatibility objects Node would otherwise build itself.
+  const h2 = http2.createServer({});
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    if (fast?.tryHandle(stream, headers)) return;
+    handler(new http2.Http2ServerRequest(stream, headers, {}, rawHeaders), new http2.Http2ServerResponse(stream));
+  });
   const h1 = http.createServer(handler);
   // HTTP/1.1 sockets with a request in progress; the others are idle and can go at once on close.
   const busy = new Set<net.Socket>();
