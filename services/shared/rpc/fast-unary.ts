@@ -1,4 +1,5 @@
-import type http2 from "node:http2";
+import http2 from "node:http2";
+const http2constants = http2.constants;
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
@@ -10,8 +11,12 @@ const gzipAsync = promisify(gzip);
 
 /** Responses above this size are gzipped when the client accepts it (the size Connect also uses). */
 const COMPRESS_MIN_BYTES = 1024;
-/** Larger requests are refused, as gRPC's default limit does. */
-const READ_MAX_BYTES = 4 * 1024 * 1024;
+/** Larger request messages are refused (gRPC's usual default; serve.ts gives Connect's path the same limit). */
+export const READ_MAX_BYTES = 4 * 1024 * 1024;
+/** The longest a Node timer can wait. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Headers HTTP/2 forbids (Node throws on them); a handler or an error's metadata may carry them. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "content-length"]);
 
 type UnaryFn = (request: unknown, ctx: HandlerContext) => unknown;
 
@@ -29,7 +34,9 @@ interface Route {
  * API spent most of each GetCluster there. The same implementations, interceptors (logging,
  * metrics, error mapping) and Connect's own gRPC status encoding are used, so the wire behaviour is
  * Connect's; everything else (Connect and gRPC-Web protocols, compressed requests, streaming
- * methods, HTTP/1.1) still goes through connect-node.
+ * methods, HTTP/1.1) still goes through connect-node. One difference: the handler's signal is
+ * aborted on cancellation and deadline only, not when a call completes normally (building the
+ * AbortError on every call was itself a measurable cost; no handler here listens for it).
  */
 export function createFastUnary(interceptors: Interceptor[] = []) {
   const routes = new Map<string, Route>();
@@ -58,7 +65,10 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
   function tryHandle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
     const route = match(headers);
     if (!route) return false;
-    void serve(stream, headers, route);
+    serve(stream, headers, route).catch(() => {
+      // Only a failure to write the response gets here (finish guards the rest): give up on the stream.
+      if (!stream.destroyed) stream.close(http2constants.NGHTTP2_INTERNAL_ERROR);
+    });
     return true;
   }
 
@@ -69,35 +79,46 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
     // A reset or closed stream aborts the call; its errors are not ours to throw.
     stream.on("error", () => undefined);
     stream.once("close", () => {
+      clearTimeout(timer);
       if (!done) abort.abort(new ConnectError("the client cancelled the call", Code.Canceled));
     });
+    let bodyEnded = false;
     const finish = (error: ConnectError | undefined, payload?: Uint8Array, responseHeader?: Headers, trailer?: Headers, compressed = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       if (stream.destroyed || stream.closed) return;
+      const head = { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "gzip", ...withoutHopByHop(toObject(responseHeader)) };
       if (error) {
-        // Trailers-only response, as Connect sends it (grpc-status, grpc-message, status details;
-        // like Connect, not the error's metadata, which may hold another call's protocol headers).
-        const t = setTrailerStatus(new Headers(trailer), error);
-        stream.respond({ ":status": 200, "content-type": "application/grpc", ...respecHeaders(toObject(t)) }, { endStream: true });
+        // setTrailerStatus also copies the error's metadata, which may hold another call's protocol headers.
+        const status = withoutHopByHop(respecHeaders(toObject(setTrailerStatus(new Headers(trailer), error))));
+        delete status["content-type"];
+        if (responseHeader && [...responseHeader.keys()].length > 0) {
+          // Headers the handler set before failing go first, the status in trailers, as Connect does.
+          stream.respond(head, { waitForTrailers: true });
+          stream.once("wantTrailers", () => stream.sendTrailers(status));
+          stream.end();
+        } else {
+          // Trailers-only response (grpc-status, grpc-message, status details in the one HEADERS frame).
+          stream.respond({ ":status": 200, "content-type": "application/grpc", ...status }, { endStream: true });
+        }
+        // A client still sending (an oversized body) is told to stop.
+        if (!bodyEnded) stream.close(http2constants.NGHTTP2_NO_ERROR);
         return;
       }
       const frame = Buffer.allocUnsafe(5 + payload!.length);
       frame[0] = compressed ? 1 : 0;
       frame.writeUInt32BE(payload!.length, 1);
       frame.set(payload!, 5);
-      stream.respond(
-        { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "gzip", ...(compressed ? { "grpc-encoding": "gzip" } : {}), ...toObject(responseHeader) },
-        { waitForTrailers: true },
-      );
-      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", ...toObject(trailer) }));
+      stream.respond({ ...head, ...(compressed ? { "grpc-encoding": "gzip" } : {}) }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", ...withoutHopByHop(toObject(trailer)) }));
       stream.end(frame);
     };
 
     const deadline = parseTimeout(asString(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
     if (deadline.error) return finish(deadline.error);
-    if (deadline.timeoutMs !== undefined) {
+    // Node timers cannot wait longer than 2^31-1 ms (they fire at once instead): a longer deadline is none.
+    if (deadline.timeoutMs !== undefined && deadline.timeoutMs <= MAX_TIMER_MS) {
       timer = setTimeout(() => {
         const e = new ConnectError("the operation timed out", Code.DeadlineExceeded);
         abort.abort(e);
@@ -109,6 +130,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
     let body: Buffer;
     try {
       body = await readBody(stream);
+      bodyEnded = true;
     } catch (err) {
       return finish(ConnectError.from(err));
     }
@@ -152,7 +174,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
     } catch (err) {
       // As Connect: anything but a ConnectError is an internal error whose details stay on the server.
       const e = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-      finish(e, undefined, undefined, ctx.responseTrailer);
+      finish(e, undefined, ctx.responseHeader, ctx.responseTrailer);
     }
   }
 
@@ -161,17 +183,21 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
 
 function readBody(stream: http2.ServerHttp2Stream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    stream.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > READ_MAX_BYTES) {
-        reject(new ConnectError(`message larger than ${READ_MAX_BYTES} bytes`, Code.ResourceExhausted));
-        stream.pause();
+      if (size > READ_MAX_BYTES + 5) {
+        // Refuse without holding what was read; the error response then closes the stream.
+        chunks = [];
+        stream.off("data", onData);
+        stream.on("data", () => undefined);
+        reject(new ConnectError(`message is larger than configured readMaxBytes ${READ_MAX_BYTES}`, Code.ResourceExhausted));
         return;
       }
       chunks.push(c);
-    });
+    };
+    stream.on("data", onData);
     stream.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     stream.once("error", reject);
   });
@@ -194,6 +220,11 @@ function parseFrame<T extends DescMessage>(body: Buffer, schema: T) {
 
 function asString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(",") : v;
+}
+
+function withoutHopByHop(o: Record<string, string>): Record<string, string> {
+  for (const k of Object.keys(o)) if (HOP_BY_HOP.has(k)) delete o[k];
+  return o;
 }
 
 function toObject(h: Headers | undefined): Record<string, string> {

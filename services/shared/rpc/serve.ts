@@ -10,7 +10,7 @@ import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { respecHeaders } from "./grpc-message.js";
 import { registerHealth, type HealthCheck } from "./health.js";
 import { registerReflection } from "./reflection.js";
-import { createFastUnary } from "./fast-unary.js";
+import { createFastUnary, READ_MAX_BYTES } from "./fast-unary.js";
 
 /** What a service contributes to its server. */
 export interface ServeOptions {
@@ -41,6 +41,8 @@ export function createRpcServer(opts: ServeOptions): RpcServer {
   const fast = process.env.GRPC_FAST_PATH === "false" ? undefined : createFastUnary(opts.interceptors);
   const connectHandler = connectNodeAdapter({
     interceptors: opts.interceptors,
+    // The same request limit on both paths (Connect's own default is 4 GiB).
+    readMaxBytes: READ_MAX_BYTES,
     routes(router) {
       // Every unary implementation registered with Connect is also served by the fast gRPC path.
       const both: ConnectRouter = fast
