@@ -6,25 +6,20 @@
 import { compileFilter } from "../core/filter.js";
 import { CLUSTER_FILTER } from "../cluster-service.js";
 import { createClusterStore } from "./cluster-store.js";
-import { createDb, migrate, type Knex } from "./db.js";
-import { createTempDatabase, type TempDatabase } from "../../../test/support/temp-database.js";
+import type { Knex } from "./db.js";
+import { migratedDatabase } from "../../../test/support/store-db.js";
 
-let temp: TempDatabase;
 let db: Knex;
+let drop: () => Promise<void>;
 beforeAll(async () => {
-  temp = await createTempDatabase();
-  db = createDb({ url: temp.url });
-  await migrate(db);
+  ({ db, drop } = await migratedDatabase());
   const store = createClusterStore(db, { clusters: ["validation"], nodepools: ["nodepool"] });
   const now = new Date();
   for (let i = 0; i < 40; i++) {
     await store.create({ id: crypto.randomUUID(), name: `plan-${i}`, labels: { shard: String(i % 4), env: i % 2 ? "prod" : "dev" }, spec: {}, actor: "test" }, now);
   }
 });
-afterAll(async () => {
-  await db.destroy();
-  await temp.drop();
-});
+afterAll(() => drop());
 
 /** Every page of a filtered list, by keyset, with the given threshold. */
 async function pages(materializeBelow: number, filter: string, pageSize: number) {

@@ -3,22 +3,17 @@
  * read and its write, so its write must apply to nothing and the report be redone under the lock.
  */
 import { createClusterStore } from "./cluster-store.js";
-import { createDb, migrate, type Knex } from "./db.js";
+import type { Knex } from "./db.js";
 import { createStatusStore, type Report } from "./status-store.js";
-import { createTempDatabase, type TempDatabase } from "../../../test/support/temp-database.js";
+import { migratedDatabase } from "../../../test/support/store-db.js";
 
 const required = { clusters: ["validation", "dns"], nodepools: ["nodepool"] };
-let temp: TempDatabase;
 let db: Knex;
+let drop: () => Promise<void>;
 beforeAll(async () => {
-  temp = await createTempDatabase();
-  db = createDb({ url: temp.url });
-  await migrate(db);
+  ({ db, drop } = await migratedDatabase());
 });
-afterAll(async () => {
-  await db.destroy();
-  await temp.drop();
-});
+afterAll(() => drop());
 
 const report = (resourceId: string, adapter: string, second: number): Report => ({
   resourceId,
