@@ -1,5 +1,5 @@
 import { isUuid } from "../../shared/ids.js";
-import { aggregate } from "../core/aggregate.js";
+import { aggregate, type ResourceStatus } from "../core/aggregate.js";
 import type { Knex } from "./db.js";
 import { reportOfRow, statusColumns, statusOfRow, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
@@ -19,6 +19,19 @@ export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id
   return trx<ClusterRow>(table).where({ id }).forUpdate().first();
 }
 
+/** The resource's status (spec §4) from its row and all its status rows, as of `at`. Pure. */
+export function statusFrom(def: KindDef, row: ClusterRow, statuses: readonly AdapterStatusRow[], at: Date): ResourceStatus {
+  return aggregate({
+    generation: row.generation,
+    deleting: row.deleted_time !== null,
+    updatedTime: row.updated_time,
+    previous: statusOfRow(row),
+    statuses: statuses.map(reportOfRow),
+    required: def.required,
+    at,
+  });
+}
+
 /**
  * Recomputes a resource's status (spec §4) inside the caller's transaction and, when it is being
  * deleted and every required adapter has reported Finalized=True at the current generation with no
@@ -28,15 +41,7 @@ export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id
 export async function recompute(trx: Knex.Transaction, def: KindDef, row: ClusterRow, at: Date, kinds: { cluster: KindDef }, known?: AdapterStatusRow[]): Promise<Removal> {
   // A caller that already holds every status row of the resource (under the resource's lock) saves a round trip.
   const statuses = known ?? (await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: row.id }));
-  const status = aggregate({
-    generation: row.generation,
-    deleting: row.deleted_time !== null,
-    updatedTime: row.updated_time,
-    previous: statusOfRow(row),
-    statuses: statuses.map(reportOfRow),
-    required: def.required,
-    at,
-  });
+  const status = statusFrom(def, row, statuses, at);
   const [updated] = await trx<ClusterRow>(def.table).where({ id: row.id }).update(statusColumns(status)).returning("*");
   if (!(await removable(trx, def, updated))) return { removed: false, row: updated };
   await remove(trx, def, updated.id);

@@ -5,7 +5,7 @@ import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
 import { translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, remove, type KindDef } from "./lifecycle.js";
-import { canonicalJson, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { canonicalJson, STATUS_ROWS_JSON, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 export interface NewResource {
   id: string;
@@ -62,12 +62,12 @@ const MATERIALIZE_BELOW = 10_000;
 
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
 
-/** Creates the store of one kind; `toPb` renders a row as its wire message. */
 export interface ResourceStoreOptions {
   /** Below this many matches a list page is collected and sorted rather than found by walking the primary key. */
   materializeBelow?: number;
 }
 
+/** Creates the store of one kind; `toPb` renders a row as its wire message. */
 export function createResourceStore<M>(
   db: Knex,
   def: KindDef,
@@ -133,8 +133,7 @@ export function createResourceStore<M>(
           return toPb(row);
         }
         const { rows } = await db.raw(
-          `select r.*, coalesce((select json_agg(s order by s.adapter) from adapter_statuses s where s.resource_id = r.id), '[]') as adapter_statuses_json
-           from ${def.table} r where r.id = ?`,
+          `select r.*, ${STATUS_ROWS_JSON} as adapter_statuses_json from ${def.table} r where r.id = ?`,
           [id],
         );
         if (!rows[0]) throw new NotFoundError(noun(def), id);

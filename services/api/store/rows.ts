@@ -198,6 +198,9 @@ export function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
   };
 }
 
+/** SQL: every status row of the resource aliased `r`, ordered by adapter, as a JSON array (statusRowFromJson reads each). */
+export const STATUS_ROWS_JSON = "coalesce((select json_agg(s order by s.adapter) from adapter_statuses s where s.resource_id = r.id), '[]')";
+
 export function statusRowFromJson(o: Record<string, unknown>): AdapterStatusRow {
   return {
     ...(o as unknown as AdapterStatusRow),

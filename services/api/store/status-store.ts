@@ -6,10 +6,9 @@ import { isUuid } from "../../shared/ids.js";
 import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import { translateDbError, type Knex } from "./db.js";
-import { lockRow, recompute } from "./lifecycle.js";
-import { aggregate } from "../core/aggregate.js";
+import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
-import { adapterStatusToPb, fromStoredConditions, reportOfRow, resourceRowFromJson, resourceStatusToPb, statusColumns, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, fromStoredConditions, resourceRowFromJson, resourceStatusToPb, STATUS_ROWS_JSON, statusColumns, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -36,13 +35,13 @@ export interface StatusStore {
   list(resourceId: string): Promise<AdapterStatus[]>;
 }
 
-/** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
 /** Test seams. */
 export interface StatusStoreHooks {
   /** Runs between the optimistic path's read and its write (tests put a concurrent writer here). */
   afterSnapshot?: (resourceId: string) => Promise<void>;
 }
 
+/** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
 export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: StatusStoreHooks = {}): StatusStore {
   const kinds = kindsOf(required);
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
@@ -71,20 +70,10 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
     const resource = resourceRowFromJson(snap.row);
     if (resource.deleted_time) return undefined;
     const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
-    const rows = snap.statuses.map(statusRowFromJson);
-    const stored = rows.find((x) => x.adapter === r.adapter);
-    const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
-    if (!isStored(outcome)) return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
-    const row = newStatusRow(r, def.kind, stored);
-    const status = aggregate({
-      generation: resource.generation,
-      deleting: false,
-      updatedTime: resource.updated_time,
-      previous: statusOfRow(resource),
-      statuses: [...rows.filter((x) => x.adapter !== r.adapter), row].map(reportOfRow),
-      required: def.required,
-      at: r.observedTime,
-    });
+    const j = judge(r, resource, snap.statuses.map(statusRowFromJson));
+    if (j.discarded) return j.discarded;
+    const row = newStatusRow(r, def.kind, j.stored);
+    const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
     const cols = statusColumns(status);
     await hooks.afterSnapshot?.(r.resourceId);
     const { rows: written } = await db.raw(writeSql(def.table), [
@@ -92,7 +81,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
       row.adapter, row.resource_kind, row.observed_generation, row.observed_time, JSON.stringify(row.conditions), row.data ? JSON.stringify(row.data) : null, row.created_time, row.last_report_time,
     ]);
     if (written[0]?.written !== 1) return undefined;
-    return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(status) };
+    return { outcome: j.outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(status) };
   };
 
   /** Under the resource's row lock: the path for deleting resources and for reports that lost a race. */
@@ -103,21 +92,17 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
       if (!found) throw new NotFoundError("resource", r.resourceId);
       const resource = found.row;
       // Every row of the resource in one read: this adapter's decides the report, all of them the status.
-      const rows = await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId });
-      const stored = rows.find((x) => x.adapter === r.adapter);
-      const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
-      if (!isStored(outcome)) {
-        return { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
-      }
-      const next = newStatusRow(r, found.def.kind, stored);
+      const j = judge(r, resource, await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId }));
+      if (j.discarded) return j.discarded;
+      const next = newStatusRow(r, found.def.kind, j.stored);
       const [row] = await trx<AdapterStatusRow>("adapter_statuses")
         .insert({ ...next, conditions: JSON.stringify(next.conditions) as never, data: (next.data ? JSON.stringify(next.data) : null) as never })
         .onConflict(["resource_id", "adapter"])
         .merge(["observed_generation", "observed_time", "conditions", "data", "last_report_time"])
         .returning("*");
       // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
-      const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...rows.filter((x) => x.adapter !== r.adapter), row]);
-      return { outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
+      const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...j.others, row]);
+      return { outcome: j.outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
     });
 
   return {
@@ -148,6 +133,17 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
   };
 }
 
+/**
+ * Report `r` against the resource's status rows (spec §3 rule 3): the adapter's stored row, the
+ * others, the outcome, and the whole answer when the report is discarded.
+ */
+function judge(r: Report, resource: ClusterRow, rows: AdapterStatusRow[]) {
+  const stored = rows.find((x) => x.adapter === r.adapter);
+  const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
+  const discarded: ReportResult | undefined = isStored(outcome) ? undefined : { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
+  return { stored, others: rows.filter((x) => x.adapter !== r.adapter), outcome, discarded };
+}
+
 /** The adapter's row after storing report `r` (its conditions' transition times carried forward). */
 function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefined): AdapterStatusRow {
   return {
@@ -167,7 +163,7 @@ function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefi
 export const SNAPSHOT_SQL = ["clusters", "nodepools"]
   .map(
     (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.xmin::text as version, to_json(r) as row,
-      coalesce((select json_agg(s) from adapter_statuses s where s.resource_id = r.id), '[]') as statuses
+      ${STATUS_ROWS_JSON} as statuses
     from ${table} r where r.id = ?`,
   )
   .join(" union all ");
