@@ -1,47 +1,27 @@
 /**
- * `node --import tsx bench/profile-api.ts [get|list|report] [clusters] [seconds]`: runs one read
+ * `node --import tsx bench/profile-api.ts [get|list|report|health] [clusters] [seconds]`: runs one read
  * load against the API started with --cpu-prof and prints where its CPU went (self time by function).
  * The tool behind the figures in docs/benchmarks.md; not part of `npm run bench`.
  */
 import { readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConditionStatus } from "../gen/hyperfleet/v1/condition_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
-import { benchDatabase, freePort, load, seedClusters, startService } from "./support.js";
+import { getCalls, shardListCalls } from "./reads.js";
+import { reportCalls } from "./reports.js";
+import { benchApi, load } from "./support.js";
 
 const [what = "get", n = "10000", secs = "8"] = process.argv.slice(2);
 const dir = `/tmp/hf-prof-${process.pid}`;
 mkdirSync(dir, { recursive: true });
-const db = await benchDatabase("prof");
-const { createDb, migrate } = await import("../services/api/store/db.js");
-const knex = createDb({ url: db.url });
-await migrate(knex);
-await knex.destroy();
-await seedClusters(db.pool, Number(n));
-const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
-const port = await freePort();
-const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: "16" }, port, process.env.NO_PROF ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+const { db, ids, api } = await benchApi("prof", Number(n), 16, 0, process.env.NO_PROF ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
 const client = createApiClient(api.url);
-let t = Date.now() - 3_600_000;
 const fn =
   what === "report"
-    ? () =>
-        client.statuses.reportStatus({
-          resourceId: ids[Math.floor(Math.random() * ids.length)],
-          adapter: ["validation", "dns", "placement"][Math.floor(Math.random() * 3)],
-          observedGeneration: 1n,
-          observedTime: timestampFromDate(new Date(t++)),
-          conditions: [
-            { type: "Applied", status: ConditionStatus.TRUE, reason: "Applied", message: "validation-job present" },
-            { type: "Available", status: ConditionStatus.FALSE, reason: "JobRunning", message: "waiting for validation-job" },
-            { type: "Health", status: ConditionStatus.TRUE, reason: "Healthy", message: "" },
-          ],
-        })
-  : what === "list"
-    ? () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}'` })
-    : what === "health"
-      ? () => fetch(`${api.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
-      : () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
+    ? reportCalls(client, ids)
+    : what === "list"
+      ? shardListCalls(client)
+      : what === "health"
+        ? () => fetch(`${api.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+        : getCalls(client, ids);
 await load(16, 1000, fn);
 const cpu0 = process.cpuUsage();
 const r = await load(what === "list" ? 4 : 16, Number(secs) * 1000, fn);

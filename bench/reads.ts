@@ -6,22 +6,28 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetClusterRequestSchema } from "../gen/hyperfleet/v1/cluster_pb.js";
-import { createApiClient } from "../services/shared/api-client.js";
+import { createApiClient, type ApiClient } from "../services/shared/api-client.js";
 import { benchApi, load, table, type LoadResult } from "./support.js";
 
 const run = promisify(execFile);
 
+/** GetCluster of a random cluster per call. */
+export const getCalls = (client: ApiClient, ids: string[]) => () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
+
+/** A page of 100 clusters of a random shard (1 % of the seeded fleet) per call. */
+export const shardListCalls = (client: ApiClient) => () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}'` });
+
 export async function benchReads(opts: { clusters: number; seconds: number; concurrency: number }): Promise<Record<string, number>> {
   const { db, ids, api } = await benchApi("reads", opts.clusters, opts.concurrency);
   const client = createApiClient(api.url);
-  const get = () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
+  const get = getCalls(client, ids);
   await load(opts.concurrency, 1000, get);
   const g = await load(opts.concurrency, opts.seconds * 1000, get);
   const h2 = await h2loadGetCluster(api.url, ids[0], opts.seconds, opts.concurrency);
   // Fewer calls in flight: the same API, less queueing in front of it (throughput against p99).
   const h2half = await h2loadGetCluster(api.url, ids[0], opts.seconds, Math.max(1, opts.concurrency / 2));
   const list = () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}' and labels.env = 'prod'` });
-  const listAll = () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}'` });
+  const listAll = shardListCalls(client);
   await load(4, 1000, list);
   // One client: the latency of a list call; four: the same while others list too.
   const l1 = await load(1, opts.seconds * 1000, list);

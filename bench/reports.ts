@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConditionStatus } from "../gen/hyperfleet/v1/condition_pb.js";
-import { createApiClient } from "../services/shared/api-client.js";
+import { createApiClient, type ApiClient } from "../services/shared/api-client.js";
 import { SNAPSHOT_SQL, writeSql } from "../services/api/store/status-store.js";
 import { benchApi, load, table } from "./support.js";
 
@@ -18,12 +18,10 @@ const CONDITIONS = [
   { type: "Health", status: ConditionStatus.TRUE, reason: "Healthy", message: "" },
 ];
 
-export async function benchReports(opts: { clusters: number; seconds: number; concurrency: number }): Promise<Record<string, number>> {
-  const { db, ids, api } = await benchApi("reports", opts.clusters, opts.concurrency);
-  const client = createApiClient(api.url);
-  // Observed times only move forward, so no report is discarded as stale: every call writes.
+/** One report per call, for a random cluster and adapter; observed times only move forward, so every call writes. */
+export function reportCalls(client: ApiClient, ids: string[]) {
   let t = Date.now() - 3_600_000;
-  const report = () =>
+  return () =>
     client.statuses.reportStatus({
       resourceId: ids[Math.floor(Math.random() * ids.length)],
       adapter: ADAPTERS[Math.floor(Math.random() * 3)],
@@ -31,6 +29,11 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
       observedTime: timestampFromDate(new Date(t++)),
       conditions: CONDITIONS,
     });
+}
+
+export async function benchReports(opts: { clusters: number; seconds: number; concurrency: number }): Promise<Record<string, number>> {
+  const { db, ids, api } = await benchApi("reports", opts.clusters, opts.concurrency);
+  const report = reportCalls(createApiClient(api.url), ids);
   await load(opts.concurrency, 1000, report); // warm-up: JIT, pools
   const r = await load(opts.concurrency, opts.seconds * 1000, report);
   const apiRss = api.peakRssMb();

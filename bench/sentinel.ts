@@ -2,16 +2,12 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
-import { createDb, migrate } from "../services/api/store/db.js";
-import { benchDatabase, freePort, seedClusters, sleep, startService, table } from "./support.js";
+import { freePort, migratedBenchDatabase, seedClusters, sleep, startService, table } from "./support.js";
 
 export async function benchSentinel(opts: { sizes: number[]; emulatorHost: string }): Promise<Record<string, number>[]> {
   const rows: Record<string, number | string>[] = [];
   const out: Record<string, number>[] = [];
-  const db = await benchDatabase("sentinel");
-  const knex = createDb({ url: db.url });
-  await migrate(knex);
-  await knex.destroy();
+  const db = await migratedBenchDatabase("sentinel");
   const apiPort = await freePort();
   const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(apiPort), API_METRICS_PORT: String(await freePort()) }, apiPort);
   for (const size of opts.sizes) {

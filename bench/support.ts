@@ -152,17 +152,23 @@ export async function seedClusters(pool: pg.Pool, n: number, due = 0): Promise<v
   await pool.query("analyze clusters");
 }
 
-/** A fresh migrated database with `clusters` seeded, and the API running on it as its own process. */
-export async function benchApi(name: string, clusters: number, poolMax: number, due = 0) {
+/** A fresh database with the API's schema applied. */
+export async function migratedBenchDatabase(name: string) {
   const db = await benchDatabase(name);
   const { createDb, migrate } = await import("../services/api/store/db.js");
   const knex = createDb({ url: db.url });
   await migrate(knex);
   await knex.destroy();
+  return db;
+}
+
+/** A fresh migrated database with `clusters` seeded, and the API running on it as its own process (with `nodeArgs`). */
+export async function benchApi(name: string, clusters: number, poolMax: number, due = 0, nodeArgs: string[] = []) {
+  const db = await migratedBenchDatabase(name);
   await seedClusters(db.pool, clusters, due);
   const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
   const port = await freePort();
-  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(poolMax) }, port);
+  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(poolMax) }, port, nodeArgs);
   return { db, ids, api };
 }
 
