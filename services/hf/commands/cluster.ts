@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ClusterSchema, type Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
 import { print, UsageError, type CliContext } from "../cli-context.js";
+import { allPages } from "./pages.js";
 import { clusterTable } from "../render/clusters.js";
 import { parseLabels, parseSpec } from "./args.js";
 import { resolveClusterId } from "./resolve.js";
@@ -61,13 +62,10 @@ export async function clusterCommand(ctx: CliContext, args: string[]): Promise<v
     }
     case "list": {
       if (positionals.length) throw new UsageError("hf cluster list: takes no arguments");
-      const clusters: Cluster[] = [];
-      let token = "";
-      do {
-        const page = await ctx.api.clusters.listClusters({ filter: values.filter ?? "", pageToken: token, pageSize: 500, showDeleted: values.all ?? false });
-        clusters.push(...page.clusters);
-        token = page.nextPageToken;
-      } while (token);
+      const clusters = await allPages(async (pageToken, pageSize) => {
+        const page = await ctx.api.clusters.listClusters({ filter: values.filter ?? "", pageToken, pageSize, showDeleted: values.all ?? false });
+        return { items: page.clusters, nextPageToken: page.nextPageToken };
+      });
       print(ctx, ClusterSchema, clusters, () => clusterTable(clusters, ctx.now()));
       return;
     }

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { NodePoolSchema, type NodePool } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
 import { isUuid } from "../../shared/ids.js";
 import { print, UsageError, type CliContext } from "../cli-context.js";
+import { allPages } from "./pages.js";
 import { nodePoolTable } from "../render/clusters.js";
 import { parseLabels, parseSpec } from "./args.js";
 import { resolveClusterId } from "./resolve.js";
@@ -59,13 +60,10 @@ export async function nodePoolCommand(ctx: CliContext, args: string[]): Promise<
     case "list": {
       if (positionals.length) throw new UsageError("hf nodepool list: takes no arguments");
       const clusterId = values.cluster ? await resolveClusterId(ctx, values.cluster) : "";
-      const items: NodePool[] = [];
-      let token = "";
-      do {
-        const page = await ctx.api.nodepools.listNodePools({ clusterId, filter: values.filter ?? "", pageToken: token, pageSize: 500, showDeleted: values.all ?? false });
-        items.push(...page.nodepools);
-        token = page.nextPageToken;
-      } while (token);
+      const items = await allPages(async (pageToken, pageSize) => {
+        const page = await ctx.api.nodepools.listNodePools({ clusterId, filter: values.filter ?? "", pageToken, pageSize, showDeleted: values.all ?? false });
+        return { items: page.nodepools, nextPageToken: page.nextPageToken };
+      });
       print(ctx, NodePoolSchema, items, () => nodePoolTable(items, ctx.now()));
       return;
     }

@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { parseDuration } from "../../shared/config.js";
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
-import type { Cluster } from "../../../gen/hyperfleet/v1/cluster_pb.js";
 import { UsageError, type CliContext } from "../cli-context.js";
+import { allPages } from "./pages.js";
 import { watchTable } from "../render/clusters.js";
 import { renderTable } from "../render/table.js";
 
@@ -15,13 +15,10 @@ export async function watchCommand(ctx: CliContext, args: string[]): Promise<voi
   if (intervalMs === undefined) throw new UsageError("--interval: a duration like 500ms or 2s");
   let last = "";
   for (;;) {
-    const clusters: Cluster[] = [];
-    let token = "";
-    do {
-      const page = await ctx.api.clusters.listClusters({ filter: values.filter ?? "", pageToken: token, pageSize: 500, showDeleted: true });
-      clusters.push(...page.clusters);
-      token = page.nextPageToken;
-    } while (token);
+    const clusters = await allPages(async (pageToken, pageSize) => {
+      const page = await ctx.api.clusters.listClusters({ filter: values.filter ?? "", pageToken, pageSize, showDeleted: true });
+      return { items: page.clusters, nextPageToken: page.nextPageToken };
+    });
     const statuses = new Map<string, AdapterStatus[]>();
     await Promise.all(clusters.map(async (c) => statuses.set(c.id, (await ctx.api.statuses.listStatuses({ resourceId: c.id })).statuses)));
     const t = watchTable(clusters, statuses, ctx.now());
