@@ -4,35 +4,26 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
-import { createApiClient, type ApiClient } from "../shared/api-client.js";
-import { loadAdapterConfig, type AdapterPlan } from "./adapter-config.js";
-import { createKubeObjects, type KubeObjects } from "./kube.js";
+import type { ApiClient } from "../shared/api-client.js";
+import type { AdapterPlan } from "./adapter-config.js";
+import type { KubeObjects } from "./kube.js";
 import { reconcile } from "./reconcile.js";
-import { ensureSetup } from "./setup.js";
-import { startApi, type TestApi } from "../../test/support/start-api.js";
-import { startStandin, type TestStandin } from "../../test/support/start-standin.js";
+import type { TestStandin } from "../../test/support/start-standin.js";
+import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 
-let api: TestApi;
+let harness: AdapterHarness;
 let standin: TestStandin;
 let client: ApiClient;
 let kube: KubeObjects;
-const plans: Record<string, AdapterPlan> = {};
+let plans: Record<string, AdapterPlan>;
 let clock = Date.now();
 const CLUSTER_ADAPTERS = ["validation", "dns", "placement"];
 
 beforeAll(async () => {
-  [api, standin] = await Promise.all([startApi(), startStandin({ jobDurationMs: 1000, dnsDelayMs: 1000, speed: 1 })]);
-  client = createApiClient(api.baseUrl);
-  kube = createKubeObjects({ kind: "url", url: standin.url }, 5000);
-  for (const name of [...CLUSTER_ADAPTERS, "nodepool"]) {
-    plans[name] = loadAdapterConfig(`services/adapter/configs/${name}.yaml`);
-    await ensureSetup(plans[name], kube);
-  }
+  harness = await startAdapterHarness([...CLUSTER_ADAPTERS, "nodepool"], { jobDurationMs: 1000, dnsDelayMs: 1000, speed: 1 });
+  ({ standin, client, kube, plans } = harness);
 });
-afterAll(async () => {
-  await standin.close();
-  await api.close();
-});
+afterAll(() => harness.close());
 
 const run = (adapter: string, id: string) => reconcile({ plan: plans[adapter], api: client, kube, now: () => new Date((clock += 1000)) }, id);
 const exists = (p: Promise<unknown>) => p.then(() => true, (e) => (ConnectError.from(e).code === Code.NotFound ? false : Promise.reject(e)));

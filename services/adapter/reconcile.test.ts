@@ -6,38 +6,29 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AdapterService } from "../../gen/hyperfleet/v1/adapter_pb.js";
-import { createApiClient, type ApiClient } from "../shared/api-client.js";
+import type { ApiClient } from "../shared/api-client.js";
 import { silentLogger } from "../shared/log.js";
-import { loadAdapterConfig, type AdapterPlan } from "./adapter-config.js";
+import type { AdapterPlan } from "./adapter-config.js";
 import { createKubeObjects, type KubeObjects } from "./kube.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { createServer } from "./server.js";
-import { ensureSetup } from "./setup.js";
-import { startApi, type TestApi } from "../../test/support/start-api.js";
-import { startStandin, type TestStandin } from "../../test/support/start-standin.js";
+import type { TestStandin } from "../../test/support/start-standin.js";
+import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { conditionWord } from "../../test/support/reports.js";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 
-let api: TestApi;
+let harness: AdapterHarness;
 let standin: TestStandin;
 let client: ApiClient;
 let kube: KubeObjects;
-const plans: Record<string, AdapterPlan> = {};
+let plans: Record<string, AdapterPlan>;
 let clock = Date.now();
 
 beforeAll(async () => {
-  [api, standin] = await Promise.all([startApi(), startStandin()]);
-  client = createApiClient(api.baseUrl);
-  kube = createKubeObjects({ kind: "url", url: standin.url }, 5000);
-  for (const name of ["validation", "dns", "placement"]) {
-    plans[name] = loadAdapterConfig(`services/adapter/configs/${name}.yaml`);
-    await ensureSetup(plans[name], kube);
-  }
+  harness = await startAdapterHarness(["validation", "dns", "placement"]);
+  ({ standin, client, kube, plans } = harness);
 });
-afterAll(async () => {
-  await standin.close();
-  await api.close();
-});
+afterAll(() => harness.close());
 
 /** Each call moves the adapters' clock forward, so reports are ordered like real ones. */
 const now = () => new Date((clock += 1000));
