@@ -94,6 +94,19 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
       { process: "pubsub emulator", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/) - before.emulator },
       { process: "load generator (this process)", "peak RSS MB": NaN, "CPU s": (own.user + own.system) / 1e6 },
     ]);
+    // Which calls the API served (its Prometheus counters): where its share of the CPU went.
+    const metrics = await (await fetch(stack.apiMetricsUrl!)).text();
+    const perMethod = new Map<string, { calls: number; seconds: number }>();
+    for (const m of metrics.matchAll(/^hyperfleet_api_rpc_requests_total\{[^}]*method="([^"]+)"[^}]*\} (\d+)/gm)) {
+      const e = perMethod.get(m[1]) ?? { calls: 0, seconds: 0 };
+      e.calls += Number(m[2]);
+      perMethod.set(m[1], e);
+    }
+    for (const m of metrics.matchAll(/^hyperfleet_api_rpc_duration_seconds_sum\{[^}]*method="([^"]+)"[^}]*\} ([\d.e+-]+)/gm)) {
+      const e = perMethod.get(m[1]);
+      if (e) e.seconds += Number(m[2]);
+    }
+    table("API calls during the run", [...perMethod].filter(([, e]) => e.calls > 0).sort((a, b) => b[1].calls - a[1].calls).map(([method, e]) => ({ method, calls: e.calls, "mean ms": (e.seconds / e.calls) * 1000 })));
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
     return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConditionStatus } from "../gen/hyperfleet/v1/condition_pb.js";
 import { createApiClient, type ApiClient } from "../services/shared/api-client.js";
-import { SNAPSHOT_SQL, writeSql } from "../services/api/store/status-store.js";
+import { SNAPSHOT_SQL, WRITE_SQL } from "../services/api/store/status-store.js";
 import { benchApi, load, table } from "./support.js";
 
 const run = promisify(execFile);
@@ -39,10 +39,15 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
   const apiRss = api.peakRssMb();
   await api.stop();
 
-  // The SQL the API runs for one report (its two statements, taken from the store), as a pgbench script.
+  // The SQL the API runs for one report (its two statements, taken from the store, for a batch of
+  // one), as a pgbench script. The API builds the write's JSON parameter in TypeScript; pgbench can
+  // only bind its variables as parameters, so the script builds that JSON in SQL around them.
   const conditions = JSON.stringify(CONDITIONS.map((c) => ({ type: c.type, status: c.status === ConditionStatus.TRUE ? "True" : "False", reason: c.reason, message: c.message, lastTransitionTime: new Date().toISOString() })));
-  const fill = (sql: string, values: string[]) => sql.replace(/\?/g, () => values.shift()!).replace(/\s+/g, " ").trim();
-  const now = "clock_timestamp()";
+  const fill = (sql: string, value: string) => sql.replaceAll("$1", value).replace(/\s+/g, " ").trim();
+  const input = `jsonb_build_array(jsonb_build_object('kind', 'Cluster', 'resource_id', :cid::text, 'version', :version::text, 'phase', 'NotReady', 'status_generation', 1,
+    'last_transition_time', clock_timestamp(), 'last_updated_time', clock_timestamp(), 'status_conditions', '${conditions}'::jsonb,
+    'adapter', (ARRAY['validation','dns','placement'])[:a::int], 'resource_kind', 'Cluster', 'observed_generation', 1, 'observed_time', clock_timestamp(),
+    'conditions', '${conditions}'::jsonb, 'data', null, 'created_time', clock_timestamp(), 'last_report_time', clock_timestamp()))`;
   // Clusters are numbered so pgbench can pick one at random and look it up by primary key, as the API does.
   await db.pool.query("create table bench_ids as select row_number() over (order by id)::int as n, id from clusters");
   await db.pool.query("alter table bench_ids add primary key (n)");
@@ -50,15 +55,15 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
     `\\set n random(1, ${ids.length})`,
     `\\set a random(1, 3)`,
     `SELECT id AS cid FROM bench_ids WHERE n = :n \\gset`,
-    `${fill(SNAPSHOT_SQL, [":cid", ":cid"])} \\gset`,
-    `${fill(writeSql("clusters"), ["'NotReady'", "1", now, now, `'${conditions}'`, ":cid", ":version", "(ARRAY['validation','dns','placement'])[:a]", "'Cluster'", "1", now, `'${conditions}'`, "NULL", now, now])};`,
+    `${fill(SNAPSHOT_SQL, "array[:cid::uuid]")} \\gset`,
+    `${fill(WRITE_SQL, input)};`,
     "",
   ].join("\n");
   const dir = mkdtempSync(join(tmpdir(), "hf-pgbench-"));
   const file = join(dir, "report.sql");
   writeFileSync(file, script);
-  // Extended protocol (parameters, as node-postgres sends them). -l writes one line per transaction (its latency in µs is the third field): pgbench's own p50/p99.
-  const { stdout } = await run("pgbench", ["-n", "-M", "extended", "-c", String(opts.concurrency), "-j", "2", "-T", String(opts.seconds), "-f", file, "-l", "--log-prefix", join(dir, "tx"), db.url], { timeout: (opts.seconds + 60) * 1000, cwd: dir, env: { ...process.env, PGOPTIONS: "-c synchronous_commit=off" } });
+  // Prepared statements (as the API runs these two: parsed and planned once per connection). -l writes one line per transaction (its latency in µs is the third field): pgbench's own p50/p99.
+  const { stdout } = await run("pgbench", ["-n", "-M", "prepared", "-c", String(opts.concurrency), "-j", "2", "-T", String(opts.seconds), "-f", file, "-l", "--log-prefix", join(dir, "tx"), db.url], { timeout: (opts.seconds + 60) * 1000, cwd: dir, env: { ...process.env, PGOPTIONS: "-c synchronous_commit=off" } });
   const lines = readdirSync(dir).filter((f) => f.startsWith("tx")).flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean));
   const pgLatencies = lines.map((l) => Number(l.split(" ")[2]) / 1000).sort((a, b) => a - b);
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);

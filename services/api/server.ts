@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { Counter } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
@@ -31,6 +31,12 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     labelNames: ["outcome"] as const,
     registers: [metrics.registry],
   });
+  const batchSize = new Histogram({
+    name: "hyperfleet_api_report_batch_size",
+    help: "Status reports written together by one statement (reports arriving while earlier ones are written share the next).",
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [metrics.registry],
+  });
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const server = createRpcServer({
     services: API_SERVICES,
@@ -39,7 +45,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     routes: routes({
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
-      statuses: createStatusStore(deps.reportsDb ?? deps.db, required),
+      statuses: createStatusStore(deps.reportsDb ?? deps.db, required, { onBatch: (n) => batchSize.observe(n) }),
       log: deps.log,
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createFastGrpcTransport } from "./rpc/grpc-client.js";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
@@ -20,7 +21,10 @@ export interface ApiClientOptions {
 export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
   // No response compression: the services call the API next door, and gzip of every response cost the
   // API and each adapter more CPU (about 5 % of each) than it saves on a loopback or LAN link.
-  const transport = createGrpcTransport({ baseUrl, defaultTimeoutMs: opts.timeoutMs ?? 5000, acceptCompression: [] });
+  // Unary calls go over the lean gRPC client (rpc/grpc-client.ts); GRPC_FAST_PATH=false uses connect-node's.
+  const defaultTimeoutMs = opts.timeoutMs ?? 5000;
+  const transport =
+    process.env.GRPC_FAST_PATH === "false" ? createGrpcTransport({ baseUrl, defaultTimeoutMs, acceptCompression: [] }) : createFastGrpcTransport({ baseUrl, defaultTimeoutMs });
   return { clusters: createClient(ClusterService, transport), nodepools: createClient(NodePoolService, transport), statuses: createClient(StatusService, transport) };
 }
 

@@ -49,3 +49,25 @@ test.each([
   expect(names).toHaveLength(matches);
   expect(new Set(names).size).toBe(matches);
 });
+
+test("reads prepared on a connection keep working after a migration adds a column (a rolling upgrade)", async () => {
+  // One pooled connection, so the second read runs on the connection that prepared the first.
+  const { createDb } = await import("./db.js");
+  const url = db.client.config.connection.connectionString as string;
+  const single = createDb({ url, poolMax: 1 });
+  try {
+    const store = createClusterStore(single, { clusters: ["validation"], nodepools: ["nodepool"] });
+    const [first] = (await store.list({ where: compileFilter("", CLUSTER_FILTER), pageSize: 1, showDeleted: false })).items;
+    expect((await store.get(first.id)).name).toBe(first.name);
+    expect((await store.get(first.id, true)).name).toBe(first.name);
+    await db.raw("alter table clusters add column added_later int");
+    try {
+      expect((await store.get(first.id)).name).toBe(first.name);
+      expect((await store.get(first.id, true)).name).toBe(first.name);
+    } finally {
+      await db.raw("alter table clusters drop column added_later");
+    }
+  } finally {
+    await single.destroy();
+  }
+});

@@ -3,9 +3,9 @@ import { isUuid } from "../../shared/ids.js";
 import { FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
 import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
-import { translateDbError, type Knex } from "./db.js";
+import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, remove, type KindDef } from "./lifecycle.js";
-import { canonicalJson, STATUS_ROWS_JSON, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { canonicalJson, resourceRowFromJson, STATUS_ROWS_JSON, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
 
 export interface NewResource {
   id: string;
@@ -127,17 +127,13 @@ export function createResourceStore<M>(
     get: (id, withStatuses) =>
       run(async () => {
         if (!isUuid(id)) throw new NotFoundError(noun(def), id);
-        if (!withStatuses) {
-          const row = await db<ClusterRow>(def.table).where({ id }).first();
-          if (!row) throw new NotFoundError(noun(def), id);
-          return toPb(row);
-        }
-        const { rows } = await db.raw(
-          `select r.*, ${STATUS_ROWS_JSON} as adapter_statuses_json from ${def.table} r where r.id = ?`,
-          [id],
-        );
+        // Prepared (adapters read a resource on every event), and as one json column: a prepared
+        // `select *` fails once a migration adds a column ("cached plan must not change result type").
+        const { rows } = await queryPrepared(db, `get-${withStatuses ? "full-" : ""}${def.table}`, `select to_json(r) as row${withStatuses ? `, ${STATUS_ROWS_JSON} as statuses` : ""} from ${def.table} r where r.id = $1`, [id]);
         if (!rows[0]) throw new NotFoundError(noun(def), id);
-        const { adapter_statuses_json: statuses, ...row } = rows[0] as ClusterRow & { adapter_statuses_json: Record<string, unknown>[] };
+        const row = resourceRowFromJson(rows[0].row as Record<string, unknown>);
+        if (!withStatuses) return toPb(row);
+        const statuses = rows[0].statuses as Record<string, unknown>[];
         return toPb(row, statuses.map(statusRowFromJson));
       }),
 

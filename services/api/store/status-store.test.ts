@@ -5,6 +5,7 @@
 import { createClusterStore } from "./cluster-store.js";
 import type { Knex } from "./db.js";
 import { createStatusStore, type Report } from "./status-store.js";
+import { NotFoundError } from "../core/domain-errors.js";
 import { migratedDatabase } from "../../../test/support/store-db.js";
 
 const required = { clusters: ["validation", "dns"], nodepools: ["nodepool"] };
@@ -32,19 +33,49 @@ test("a report whose resource changed after its read is redone under the lock: b
   const clusters = createClusterStore(db, required);
   const c = await clusters.create({ id: crypto.randomUUID(), name: "race-1", labels: {}, spec: {}, actor: "test" }, new Date(Date.UTC(2026, 0, 1)));
   let interleaved = 0;
+  // The concurrent writer is another API replica (its own store and batches) on the same database.
+  const replica = createStatusStore(db, required);
   const statuses = createStatusStore(db, required, {
     afterSnapshot: async (id) => {
       if (interleaved++ > 0) return; // only the first report is interrupted, by the second
-      const other = await statuses.report(report(id, "dns", 5));
+      const other = await replica.report(report(id, "dns", 5));
       expect(other.outcome).toBe("Created");
     },
   });
   const first = await statuses.report(report(c.id, "validation", 4));
   expect(first.outcome).toBe("Created");
-  expect(interleaved).toBe(2); // the interrupted read, then the inner report's own
+  expect(interleaved).toBe(1); // the interrupted read (the redo takes the lock, not this path)
   const rows = await statuses.list(c.id);
   expect(rows.map((r) => r.adapter)).toEqual(["dns", "validation"]);
   // Without the redo, the status would have been computed from a read that had no dns row.
   expect(first.resourceStatus.phase).toBe(2); // PHASE_READY
   expect((await clusters.get(c.id)).status?.phase).toBe(2);
+});
+
+test("reports arriving together are written together, each with its own answer; one bad report fails alone", async () => {
+  const clusters = createClusterStore(db, required);
+  const batches: number[] = [];
+  const statuses = createStatusStore(db, required, { maxInFlight: 1, onBatch: (n) => batches.push(n) });
+  const ids: string[] = [];
+  for (let i = 0; i < 30; i++) ids.push((await clusters.create({ id: crypto.randomUUID(), name: `batch-${i}`, labels: {}, spec: {}, actor: "test" }, new Date(Date.UTC(2026, 0, 1)))).id);
+
+  const first = await Promise.all(ids.map((id) => statuses.report(report(id, "validation", 4))));
+  expect(first.map((r) => r.outcome)).toEqual(ids.map(() => "Created"));
+  // The first goes alone; the other 29 arrive while it runs and share the next two statements.
+  expect(batches).toEqual([1, 29]);
+
+  const calls = ids.map((id, i) =>
+    // Postgres refuses \u0000 in jsonb: this report's statement fails, and the batch it shares must not.
+    statuses.report({ ...report(id, "dns", 5), data: i === 7 ? { note: "nul \u0000 byte" } : { note: `cluster ${i}` } }),
+  );
+  calls.push(statuses.report(report(crypto.randomUUID(), "dns", 5)));
+  const out = await Promise.allSettled(calls);
+  const failed = out.map((o, i) => (o.status === "rejected" ? i : -1)).filter((i) => i >= 0);
+  expect(failed).toEqual([7, 30]); // cluster 7's dns report, and the report for no resource
+  expect((out[30] as PromiseRejectedResult).reason).toBeInstanceOf(NotFoundError);
+  for (const [i, id] of ids.entries()) {
+    const rows = await statuses.list(id);
+    expect(rows.map((r) => [r.adapter, r.data?.note])).toEqual(i === 7 ? [["validation", undefined]] : [["dns", `cluster ${i}`], ["validation", undefined]]);
+    expect((await clusters.get(id)).status?.phase).toBe(i === 7 ? 1 : 2); // NotReady : Ready
+  }
 });

@@ -5,7 +5,9 @@ import { stampTransitions, type IncomingCondition } from "../core/condition.js";
 import { isUuid } from "../../shared/ids.js";
 import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
-import { translateDbError, type Knex } from "./db.js";
+import type { ResourceStatus } from "../core/aggregate.js";
+import { createBatcher, type Settled } from "./batcher.js";
+import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
 import { adapterStatusToPb, fromStoredConditions, resourceRowFromJson, resourceStatusToPb, STATUS_ROWS_JSON, statusColumns, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
@@ -35,14 +37,21 @@ export interface StatusStore {
   list(resourceId: string): Promise<AdapterStatus[]>;
 }
 
-/** Test seams. */
-export interface StatusStoreHooks {
-  /** Runs between the optimistic path's read and its write (tests put a concurrent writer here). */
+/** Tuning and test seams. */
+export interface StatusStoreOptions {
+  /** Runs between a batch's read and its write, once per report to write (tests put a concurrent writer here). */
   afterSnapshot?: (resourceId: string) => Promise<void>;
+  /** Called with the size of each batch of reports as it starts (the API's batch-size histogram). */
+  onBatch?: (size: number) => void;
+  /** Most reports written by one statement (default 64). */
+  maxBatch?: number;
+  /** Most report batches in flight at once (default 2; each holds a pooled connection per statement). */
+  maxInFlight?: number;
 }
 
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
-export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: StatusStoreHooks = {}): StatusStore {
+export function createStatusStore(db: Knex, required: RequiredAdapters, opts: StatusStoreOptions = {}): StatusStore {
+  const hooks = opts;
   const kinds = kindsOf(required);
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
   const lockResource = async (trx: Knex.Transaction, id: string) => {
@@ -56,33 +65,51 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
     return nodepool ? { def: kinds.nodepool, row: nodepool } : undefined;
   };
   /**
-   * The common case in two statements and no explicit transaction: read the resource (with its row
-   * version, xmin) and all its status rows, decide in TypeScript, then write the adapter's row and the
-   * resource's status in one statement that applies only if the resource row is still that version.
-   * Every status write rewrites the resource row, so a concurrent report, update or delete makes the
-   * write a no-op and the caller falls back to the locking path. Undefined: take the locking path
-   * (a deleting resource, whose report may remove it, or a lost race).
+   * The common case: reports arriving together share two statements and no explicit transaction.
+   * One read of every resource (with its row version, xmin) and all its status rows; the decisions
+   * in TypeScript; then one statement that writes each adapter row and resource status, each only
+   * if its resource row is still the version read. Every status write rewrites the resource row, so
+   * a concurrent report, update or delete turns that resource's write into a no-op and its report
+   * takes the locking path; so do reports for deleting resources (their report may remove them).
+   * The batcher never puts two reports for one resource in flight at once.
    */
-  const reportOptimistically = async (r: Report): Promise<ReportResult | undefined> => {
-    const { rows: found } = await db.raw(SNAPSHOT_SQL, [r.resourceId, r.resourceId]);
-    const snap = found[0] as { kind: "Cluster" | "NodePool"; version: string; row: Record<string, unknown>; statuses: Record<string, unknown>[] } | undefined;
-    if (!snap) throw new NotFoundError("resource", r.resourceId);
-    const resource = resourceRowFromJson(snap.row);
-    if (resource.deleted_time) return undefined;
-    const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
-    const j = judge(r, resource, snap.statuses.map(statusRowFromJson));
-    if (j.discarded) return j.discarded;
-    const row = newStatusRow(r, def.kind, j.stored);
-    const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
-    const cols = statusColumns(status);
-    await hooks.afterSnapshot?.(r.resourceId);
-    const { rows: written } = await db.raw(writeSql(def.table), [
-      cols.phase, cols.observed_generation, cols.last_transition_time, cols.last_updated_time, cols.status_conditions as unknown as string, r.resourceId, snap.version,
-      row.adapter, row.resource_kind, row.observed_generation, row.observed_time, JSON.stringify(row.conditions), row.data ? JSON.stringify(row.data) : null, row.created_time, row.last_report_time,
-    ]);
-    if (written[0]?.written !== 1) return undefined;
-    return { outcome: j.outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(status) };
+  const reportBatch = async (reports: Report[]): Promise<Settled<ReportResult>[]> => {
+    opts.onBatch?.(reports.length);
+    const ids = `{${reports.map((r) => r.resourceId).join(",")}}`; // validated UUIDs
+    const { rows: found } = await queryPrepared(db, "report-snapshot", SNAPSHOT_SQL, [ids]);
+    const snaps = new Map((found as unknown as Snapshot[]).map((x) => [x.id, x]));
+    const results: (Settled<ReportResult> | undefined)[] = new Array(reports.length);
+    const writes: { i: number; row: AdapterStatusRow; status: ResourceStatus; outcome: ReportOutcome; input: Record<string, unknown> }[] = [];
+    reports.forEach((r, i) => {
+      const snap = snaps.get(r.resourceId);
+      if (!snap) return (results[i] = { ok: false, error: new NotFoundError("resource", r.resourceId) });
+      const resource = resourceRowFromJson(snap.row);
+      if (resource.deleted_time) return; // the locking path
+      const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
+      const j = judge(r, resource, snap.statuses.map(statusRowFromJson));
+      if (j.discarded) return (results[i] = { ok: true, value: j.discarded });
+      const row = newStatusRow(r, def.kind, j.stored);
+      const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
+      const cols = statusColumns(status);
+      writes.push({ i, row, status, outcome: j.outcome, input: { ...row, kind: snap.kind, version: snap.version, phase: cols.phase, status_generation: cols.observed_generation, last_transition_time: cols.last_transition_time, last_updated_time: cols.last_updated_time, status_conditions: toStoredConditions(status.conditions) } });
+    });
+    for (const w of writes) await hooks.afterSnapshot?.(reports[w.i].resourceId);
+    if (writes.length > 0) {
+      let written = new Set<string>();
+      try {
+        const { rows } = await queryPrepared(db, "report-write", WRITE_SQL, [JSON.stringify(writes.map((w) => w.input))]);
+        written = new Set((rows as { id: string }[]).map((x) => x.id));
+      } catch {
+        // One bad row fails the statement for all: each report is then redone alone under the lock,
+        // where only its own error reaches its caller.
+      }
+      for (const w of writes) {
+        if (written.has(w.row.resource_id)) results[w.i] = { ok: true, value: { outcome: w.outcome, status: adapterStatusToPb(w.row), resourceStatus: resourceStatusToPb(w.status) } };
+      }
+    }
+    return Promise.all(reports.map((r, i) => results[i] ?? settle(() => reportLocked(r))));
   };
+  const batcher = createBatcher<Report, ReportResult>({ key: (r) => r.resourceId, run: reportBatch, maxBatch: opts.maxBatch ?? 64, maxInFlight: opts.maxInFlight ?? 2 });
 
   /** Under the resource's row lock: the path for deleting resources and for reports that lost a race. */
   const reportLocked = (r: Report): Promise<ReportResult> =>
@@ -109,7 +136,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, hooks: S
     async report(r) {
       try {
         if (!isUuid(r.resourceId)) throw new NotFoundError("resource", r.resourceId);
-        return (await reportOptimistically(r)) ?? (await reportLocked(r));
+        return await batcher.submit(r);
       } catch (err) {
         translateDbError(err);
       }
@@ -159,26 +186,65 @@ function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefi
   };
 }
 
-/** The resource (either kind: ids are unique across them), its row version and all its status rows, in one round trip. */
+interface Snapshot {
+  kind: "Cluster" | "NodePool";
+  id: string;
+  version: string;
+  row: Record<string, unknown>;
+  statuses: Record<string, unknown>[];
+}
+
+/** Runs `fn`, with database errors translated, as one item's outcome. */
+async function settle<R>(fn: () => Promise<R>): Promise<Settled<R>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    try {
+      translateDbError(err);
+    } catch (e) {
+      return { ok: false, error: e };
+    }
+  }
+}
+
+/**
+ * Resources (either kind: ids are unique across them) by id, each with its row version and all its
+ * status rows, in one round trip. $1: the ids as a Postgres uuid[] literal.
+ */
 export const SNAPSHOT_SQL = ["clusters", "nodepools"]
   .map(
-    (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.xmin::text as version, to_json(r) as row,
+    (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.id::text as id, r.xmin::text as version, to_json(r) as row,
       ${STATUS_ROWS_JSON} as statuses
-    from ${table} r where r.id = ?`,
+    from ${table} r where r.id = any($1::uuid[])`,
   )
   .join(" union all ");
 
-/** Writes the status row and the resource's status together, only if the resource row is still the version read. */
-export const writeSql = (table: string) => `
-  with resource as (
-    update ${table} set phase = ?, observed_generation = ?, last_transition_time = ?, last_updated_time = ?, status_conditions = ?::jsonb
-    where id = ? and xmin = ?::xid
-    returning id
+/**
+ * Writes reports' status rows and their resources' statuses, each only if its resource row is still
+ * the version read, and answers the ids written. $1: a JSON array with one object per
+ * report (the adapter row's columns, kind, version and the resource's status columns).
+ */
+export const WRITE_SQL = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as t(kind text, resource_id uuid, version xid, phase text, status_generation bigint,
+      last_transition_time timestamptz, last_updated_time timestamptz, status_conditions jsonb, adapter text, resource_kind text,
+      observed_generation bigint, observed_time timestamptz, conditions jsonb, data jsonb, created_time timestamptz, last_report_time timestamptz)
+  ), clusters_written as (
+    update clusters r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
+      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
+    from input i where i.kind = 'Cluster' and r.id = i.resource_id and r.xmin = i.version
+    returning r.id
+  ), nodepools_written as (
+    update nodepools r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
+      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
+    from input i where i.kind = 'NodePool' and r.id = i.resource_id and r.xmin = i.version
+    returning r.id
   ), status as (
     insert into adapter_statuses (resource_id, adapter, resource_kind, observed_generation, observed_time, conditions, data, created_time, last_report_time)
-    select id, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ? from resource
+    select i.resource_id, i.adapter, i.resource_kind, i.observed_generation, i.observed_time, i.conditions, i.data, i.created_time, i.last_report_time
+    from input i where i.resource_id in (select id from clusters_written union all select id from nodepools_written)
     on conflict (resource_id, adapter) do update set observed_generation = excluded.observed_generation, observed_time = excluded.observed_time,
       conditions = excluded.conditions, data = excluded.data, last_report_time = excluded.last_report_time
-    returning 1
+    returning resource_id
   )
-  select count(*)::int as written from status`;
+  select resource_id::text as id from status`;

@@ -1,0 +1,74 @@
+import { createBatcher, type Settled } from "./batcher.js";
+
+interface Item {
+  key: string;
+  n: number;
+}
+
+/** A batcher whose batches the test releases by hand, recording what each batch held. */
+function harness(maxBatch = 10, maxInFlight = 1) {
+  const batches: number[][] = [];
+  const release: (() => void)[] = [];
+  const b = createBatcher<Item, string>({
+    key: (i) => i.key,
+    maxBatch,
+    maxInFlight,
+    async run(items) {
+      batches.push(items.map((i) => i.n));
+      await new Promise<void>((r) => release.push(r));
+      if (items.some((i) => i.key === "boom")) throw new Error("database down");
+      return items.map((i): Settled<string> => (i.n < 0 ? { ok: false, error: new Error(`bad ${i.n}`) } : { ok: true, value: `done ${i.n}` }));
+    },
+  });
+  const flush = async () => {
+    while (release.length) {
+      release.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { b, batches, flush };
+}
+
+test("an item that arrives when nothing runs goes at once, alone; those arriving meanwhile go together next", async () => {
+  const { b, batches, flush } = harness();
+  const all = [1, 2, 3, 4].map((n) => b.submit({ key: `k${n}`, n }));
+  expect(batches).toEqual([[1]]);
+  await flush();
+  expect(batches).toEqual([[1], [2, 3, 4]]);
+  expect(await Promise.all(all)).toEqual(["done 1", "done 2", "done 3", "done 4"]);
+});
+
+test("two items with one key never share a batch or run at once, and keep their order", async () => {
+  const { b, batches, flush } = harness(10, 2);
+  const all = [b.submit({ key: "a", n: 1 }), b.submit({ key: "a", n: 2 }), b.submit({ key: "b", n: 3 }), b.submit({ key: "a", n: 4 })];
+  expect(batches).toEqual([[1], [3]]); // the second slot takes b: both a's wait for the first
+  await flush();
+  expect(batches).toEqual([[1], [3], [2], [4]]);
+  await Promise.all(all);
+});
+
+test("batches hold at most maxBatch items", async () => {
+  const { b, batches, flush } = harness(2);
+  const all = [1, 2, 3, 4, 5, 6].map((n) => b.submit({ key: `k${n}`, n }));
+  await flush();
+  expect(batches).toEqual([[1], [2, 3], [4, 5], [6]]);
+  await Promise.all(all);
+});
+
+test("each item gets its own outcome; a batch that throws fails only its own items, and the next batch runs", async () => {
+  const { b, flush } = harness();
+  const first = b.submit({ key: "k1", n: 1 });
+  const bad = b.submit({ key: "k2", n: -2 });
+  const good = b.submit({ key: "k3", n: 3 });
+  await flush();
+  // boom runs alone (nothing else is in flight), k5 waits behind it.
+  const later = [b.submit({ key: "boom", n: 4 }), b.submit({ key: "k5", n: 5 })];
+  const settled = Promise.allSettled([first, bad, good, ...later]);
+  await flush();
+  const out = await settled;
+  expect(out.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as Error).message))).toEqual(["done 1", "bad -2", "done 3", "database down", "done 5"]);
+  // The batcher still works afterwards.
+  const again = b.submit({ key: "boom2", n: 6 });
+  await flush();
+  expect(await again).toBe("done 6");
+});

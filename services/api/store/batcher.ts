@@ -1,0 +1,76 @@
+/** One item's outcome in a batch. */
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export interface BatcherOptions<T, R> {
+  /** Runs one batch; answers one outcome per item, in order. A throw fails every item of the batch. */
+  run(items: T[]): Promise<Settled<R>[]>;
+  /** Items with the same key never share a batch or run at the same time (they go in arrival order). */
+  key(item: T): string;
+  /** Most items in one batch. */
+  maxBatch: number;
+  /** Most batches running at once. */
+  maxInFlight: number;
+}
+
+/**
+ * Group commit: callers submit one item each and get its own answer, while the items that arrive
+ * while earlier batches are running go to the database together. Nothing waits for a timer: with a
+ * free slot an item runs at once (alone, if it is alone), so an idle system keeps single-call
+ * latency and a busy one amortises each round trip over everything queued behind it.
+ */
+export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
+  interface Entry {
+    item: T;
+    key: string;
+    resolve(r: R): void;
+    reject(e: unknown): void;
+  }
+  let queue: Entry[] = [];
+  const busy = new Set<string>();
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < opts.maxInFlight && queue.length > 0) {
+      const batch: Entry[] = [];
+      const rest: Entry[] = [];
+      for (const e of queue) {
+        if (batch.length < opts.maxBatch && !busy.has(e.key)) {
+          busy.add(e.key);
+          batch.push(e);
+        } else rest.push(e);
+      }
+      queue = rest;
+      if (batch.length === 0) return; // everything queued waits for a key in flight
+      inFlight++;
+      void runBatch(batch);
+    }
+  }
+
+  async function runBatch(batch: Entry[]): Promise<void> {
+    try {
+      const out = await opts.run(batch.map((e) => e.item));
+      batch.forEach((e, i) => {
+        const o = out[i];
+        if (o?.ok) e.resolve(o.value);
+        else e.reject(o ? o.error : new Error("batch answered fewer items than it was given"));
+      });
+    } catch (err) {
+      for (const e of batch) e.reject(err);
+    } finally {
+      for (const e of batch) busy.delete(e.key);
+      inFlight--;
+      pump();
+    }
+  }
+
+  return {
+    submit(item: T): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, key: opts.key(item), resolve, reject });
+        pump();
+      });
+    },
+    /** Items waiting for a batch (for metrics and tests). */
+    queued: () => queue.length,
+  };
+}

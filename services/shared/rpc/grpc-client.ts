@@ -1,0 +1,222 @@
+import http2 from "node:http2";
+import { gunzipSync } from "node:zlib";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+
+const c = http2.constants;
+/** Larger response messages are refused rather than buffered (the server's own request limit is 4 MiB). */
+export const RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+/** The longest a Node timer can wait. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface GrpcTransportOptions {
+  /** e.g. http://127.0.0.1:8000 (h2c) or https://api.example.com (h2 over TLS). */
+  baseUrl: string;
+  /** Deadline of a call that sets none. */
+  defaultTimeoutMs?: number;
+}
+
+/**
+ * A Connect transport whose unary calls speak gRPC straight over one Node HTTP/2 session: the client
+ * half of the server's fast path (fast-unary.ts). Measured on this 2-core VM, connect-node's gRPC
+ * client cost about 0.5 ms of CPU per call (its async-iterable pipeline and a Headers object per
+ * step), a third of an adapter's CPU during fleet convergence; this path does the same call in a
+ * fraction of that. Generated clients use it unchanged (`createClient(Service, transport)`).
+ * Streaming calls, which the services do not make, go through connect-node's transport.
+ *
+ * Requests are never compressed and gzip is not offered (the services talk to the API next door);
+ * a gzipped response is still read. Status, message and details come from the trailers as every
+ * gRPC client reads them (Connect's own parser), transport failures are Unavailable, and every call
+ * has a deadline.
+ */
+export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport & { close(): void } {
+  const url = new URL(opts.baseUrl);
+  const prefix = url.pathname.replace(/\/+$/, "");
+  const origin = url.origin;
+  let session: http2.ClientHttp2Session | undefined;
+  let active = 0;
+  let streaming: Transport | undefined;
+
+  /** The open session, or a new one: a closed, failed or draining (GOAWAY) session is never reused. */
+  function connection(): http2.ClientHttp2Session {
+    if (session && !session.closed && !session.destroyed) return session;
+    const s = http2.connect(origin);
+    const forget = () => {
+      if (session === s) session = undefined;
+    };
+    // Its streams see connection errors themselves; the session only has to be dropped.
+    s.on("error", forget);
+    s.on("goaway", forget);
+    s.on("close", forget);
+    s.unref();
+    session = s;
+    return s;
+  }
+
+  function unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: ConstructorParameters<typeof Headers>[0] | undefined,
+    input: MessageInitShape<I>,
+  ): Promise<UnaryResponse<I, O>> {
+    return new Promise((resolve, reject) => {
+      const timeout = timeoutMs ?? opts.defaultTimeoutMs;
+      const requestHeader = new Headers(header);
+      const message = isMessage(input, method.input) ? input : create(method.input, input);
+      if (signal?.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
+      const body = toBinary(method.input, message);
+      const frame = Buffer.allocUnsafe(5 + body.length);
+      frame[0] = 0;
+      frame.writeUInt32BE(body.length, 1);
+      frame.set(body, 5);
+
+      const head: http2.OutgoingHttpHeaders = {
+        ":method": "POST",
+        ":path": `${prefix}/${method.parent.typeName}/${method.name}`,
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+      };
+      requestHeader.forEach((v, k) => (head[k] = v));
+      if (timeout !== undefined && timeout > 0) head["grpc-timeout"] = `${Math.ceil(timeout)}m`;
+
+      let s: http2.ClientHttp2Session;
+      let stream: http2.ClientHttp2Stream;
+      try {
+        s = connection();
+        stream = s.request(head, { endStream: false });
+      } catch (err) {
+        return reject(new ConnectError(`connecting to ${origin}: ${(err as Error).message}`, Code.Unavailable, undefined, undefined, err));
+      }
+      if (active++ === 0) s.ref();
+
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => fail(ConnectError.from(signal!.reason, Code.Canceled));
+      const done = () => {
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (--active === 0 && !s.destroyed) s.unref();
+      };
+      const fail = (e: ConnectError) => {
+        if (settled) return;
+        done();
+        if (!stream.destroyed) stream.close(c.NGHTTP2_CANCEL);
+        reject(e);
+      };
+      if (timeout !== undefined && timeout > 0 && timeout <= MAX_TIMER_MS) {
+        timer = setTimeout(() => fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
+      }
+      signal?.addEventListener("abort", onAbort);
+
+      let responseHeader: Headers | undefined;
+      let status = 0;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on("response", (h) => {
+        status = Number(h[":status"]);
+        responseHeader = toHeaders(h);
+      });
+      stream.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > RESPONSE_MAX_BYTES + 5) fail(new ConnectError(`response larger than ${RESPONSE_MAX_BYTES} bytes`, Code.ResourceExhausted));
+        else chunks.push(chunk);
+      });
+      stream.on("trailers", (t) => finish(toHeaders(t)));
+      // A response without trailers is a trailers-only response (status in the headers) or a broken one.
+      stream.on("end", () => finish(undefined));
+      stream.on("error", (err: NodeJS.ErrnoException) => fail(transportError(err, origin, stream.rstCode)));
+      stream.on("close", () => {
+        if (!settled) fail(resetError(stream.rstCode));
+      });
+      stream.end(frame);
+
+      function finish(trailer: Headers | undefined) {
+        if (settled) return;
+        const head = responseHeader ?? new Headers();
+        if (status !== 200) return fail(new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status), head));
+        if (!(head.get("content-type") ?? "").startsWith("application/grpc")) {
+          return fail(new ConnectError(`unexpected content type ${head.get("content-type")}`, Code.Internal, head));
+        }
+        const statusSource = trailer ?? head;
+        const error = findTrailerError(statusSource);
+        if (error) return fail(error);
+        if (!statusSource.has("grpc-status")) {
+          // Trailers are still on their way when "end" comes first; wait for them.
+          if (!trailer) return;
+          return fail(new ConnectError("protocol error: missing status", Code.Internal));
+        }
+        let output;
+        try {
+          output = parseResponse(Buffer.concat(chunks), method.output, head.get("grpc-encoding"));
+        } catch (err) {
+          return fail(ConnectError.from(err, Code.Internal));
+        }
+        done();
+        resolve({ stream: false, service: method.parent, method, header: head, trailer: trailer ?? new Headers(), message: output });
+      }
+    });
+  }
+
+  return {
+    unary,
+    stream(method, signal, timeoutMs, header, input, contextValues) {
+      streaming ??= createGrpcTransport({ baseUrl: opts.baseUrl, defaultTimeoutMs: opts.defaultTimeoutMs, acceptCompression: [] });
+      return streaming.stream(method, signal, timeoutMs, header, input, contextValues);
+    },
+    close() {
+      session?.close();
+      session = undefined;
+    },
+  };
+}
+
+/** Exactly one length-prefixed message, as a unary response carries. */
+function parseResponse<T extends DescMessage>(body: Buffer, schema: T, encoding: string | null) {
+  if (body.length < 5) throw new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented);
+  const length = body.readUInt32BE(1);
+  if (body.length !== 5 + length) throw new ConnectError("protocol error: expected exactly one output message", Code.Unimplemented);
+  let payload = body.subarray(5);
+  if (body[0] & 1) {
+    if (encoding !== "gzip") throw new ConnectError(`received compressed message with encoding ${encoding}`, Code.Internal);
+    payload = gunzipSync(payload, { maxOutputLength: RESPONSE_MAX_BYTES });
+  }
+  return fromBinary(schema, payload);
+}
+
+/** A connection that failed (refused, reset, TLS) is Unavailable: a later call may reach a restarted server. */
+function transportError(err: NodeJS.ErrnoException, origin: string, rstCode: number | undefined): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err.code === "ERR_HTTP2_STREAM_ERROR") return resetError(rstCode, err);
+  return new ConnectError(`${origin}: ${err.message}`, Code.Unavailable, undefined, undefined, err);
+}
+
+/** RST_STREAM codes as the gRPC HTTP/2 protocol maps them to statuses. */
+function resetError(rstCode: number | undefined, cause?: unknown): ConnectError {
+  switch (rstCode) {
+    case c.NGHTTP2_REFUSED_STREAM:
+      return new ConnectError("stream refused (the server is going away)", Code.Unavailable, undefined, undefined, cause);
+    case c.NGHTTP2_CANCEL:
+      return new ConnectError("stream cancelled", Code.Canceled, undefined, undefined, cause);
+    case c.NGHTTP2_ENHANCE_YOUR_CALM:
+      return new ConnectError("stream reset: enhance your calm", Code.ResourceExhausted, undefined, undefined, cause);
+    case c.NGHTTP2_INADEQUATE_SECURITY:
+      return new ConnectError("stream reset: inadequate security", Code.PermissionDenied, undefined, undefined, cause);
+    case undefined:
+      return new ConnectError("connection closed before the response", Code.Unavailable, undefined, undefined, cause);
+    default:
+      return new ConnectError(`stream reset with code ${rstCode}`, Code.Internal, undefined, undefined, cause);
+  }
+}
+
+function toHeaders(h: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) out.append(k, String(one));
+  }
+  return out;
+}
