@@ -107,6 +107,17 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
       if (e) e.seconds += Number(m[2]);
     }
     table("API calls during the run", [...perMethod].filter(([, e]) => e.calls > 0).sort((a, b) => b[1].calls - a[1].calls).map(([method, e]) => ({ method, calls: e.calls, "mean ms": (e.seconds / e.calls) * 1000 })));
+    // Why each adapter reconciled (broker event or owned-object watch) and what it asked Kubernetes.
+    const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    const perAdapter = [];
+    for (const [adapter, url] of Object.entries(stack.adapterMetricsUrls ?? {})) {
+      const t = await (await fetch(url)).text();
+      const row: Record<string, string | number> = { adapter };
+      for (const trigger of ["event", "watch"]) row[`by ${trigger}`] = sum(t, new RegExp(`^hyperfleet_adapter_events_total\\{[^}]*trigger="${trigger}"[^}]*\\} (\\d+)`, "gm"));
+      for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = sum(t, new RegExp(`^hyperfleet_adapter_kube_calls_total\\{[^}]*verb="${verb}"[^}]*\\} (\\d+)`, "gm"));
+      perAdapter.push(row);
+    }
+    if (perAdapter.length) table("Adapters: reconciles by trigger, Kubernetes calls by verb", perAdapter);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
     return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {

@@ -1,9 +1,10 @@
 /**
- * `node --import tsx bench/profile-api.ts [get|list|report|health] [clusters] [seconds]`: runs one read
+ * `node --import tsx bench/profile-api.ts [get|full|list|report|health] [clusters] [seconds]`: runs one read
  * load against the API started with --cpu-prof and prints where its CPU went (self time by function).
  * The tool behind the figures in docs/benchmarks.md; not part of `npm run bench`.
  */
 import { readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { ResourceView } from "../gen/hyperfleet/v1/resource_status_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
 import { getCalls, shardListCalls } from "./reads.js";
 import { reportCalls } from "./reports.js";
@@ -21,12 +22,21 @@ const fn =
       ? shardListCalls(client)
       : what === "health"
         ? () => fetch(`${api.url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
-        : getCalls(client, ids);
+        : what === "full"
+          ? () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)], view: ResourceView.FULL })
+          : getCalls(client, ids);
 await load(16, 1000, fn);
+/** CPU milliseconds the API process has used (user + system, from /proc: the profile's times include waiting for a core). */
+const apiCpuMs = () => {
+  const f = readFileSync(`/proc/${api.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 const cpu0 = process.cpuUsage();
+const api0 = apiCpuMs();
 const r = await load(what === "list" ? 4 : 16, Number(secs) * 1000, fn);
+const apiMs = apiCpuMs() - api0;
 const cpu1 = process.cpuUsage(cpu0);
-console.log(`${what}: ${r.perSecond.toFixed(0)}/s p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} errors ${r.errors}; load generator CPU ${((cpu1.user + cpu1.system) / 1000 / r.ops).toFixed(2)} ms/op`);
+console.log(`${what}: ${r.perSecond.toFixed(0)}/s p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} errors ${r.errors}; CPU per call: API ${(apiMs / r.ops).toFixed(3)} ms, load generator ${((cpu1.user + cpu1.system) / 1000 / r.ops).toFixed(3)} ms`);
 await api.stop();
 await db.drop();
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));

@@ -61,8 +61,8 @@ export function compile(source: string, scope: Scope): Compiled {
           cluster: vars.cluster as never,
           nodepool: (vars.nodepool ?? EMPTY_NODEPOOL) as never,
           adapters: celMap(new Map(Object.entries(vars.adapters) as [string, CelInput][])) as never,
-          objects: toCel(vars.objects) as never,
-          object: toCel(vars.object ?? null) as never,
+          objects: celMap(new Map(Object.entries(vars.objects).map(([k, x]) => [k, cachedCel(x)]))) as never,
+          object: cachedCel(vars.object ?? null) as never,
         });
         if (isCelError(r)) return { error: r.message };
         return { value: fromCel(r) };
@@ -146,6 +146,20 @@ function checkPath(path: string[], scope: Scope): void {
     where = `${where}.${f}`;
     desc = field.fieldKind === "message" && field.message.typeName.startsWith("hyperfleet.") ? field.message : undefined;
   }
+}
+
+/**
+ * Each Kubernetes object converted once, however many expressions read it: a reconcile evaluates
+ * every template field, precondition and readiness expression against the same objects, and
+ * converting them on each evaluation was the adapters' largest single cost in the convergence
+ * profile. Objects read from Kubernetes are never modified afterwards.
+ */
+const converted = new WeakMap<object, CelInput>();
+function cachedCel(v: unknown): CelInput {
+  if (v === null || typeof v !== "object") return toCel(v);
+  let c = converted.get(v);
+  if (c === undefined) converted.set(v, (c = toCel(v)));
+  return c;
 }
 
 /** Plain JSON → CEL input: objects become maps, integral numbers CEL ints. */

@@ -23,6 +23,8 @@ export interface StackEndpoints {
 export interface RunningStack extends StackEndpoints {
   /** The stack process (its services are its children); undefined for an external stack. */
   pid?: number;
+  /** Each cluster adapter's Prometheus endpoint (own stacks only). */
+  adapterMetricsUrls?: Record<string, string>;
   logs: () => string;
   stop(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     kubeUrl: `http://127.0.0.1:${kube}`,
     sentinelUrl: `http://127.0.0.1:${sentinel}`,
     apiMetricsUrl: `http://127.0.0.1:${apiMetrics}/metrics`,
+    adapterMetricsUrls: Object.fromEntries(["validation", "dns", "placement"].map((a, i) => [a, `http://127.0.0.1:${adapterBase + 1001 + i}/metrics`])),
     namespace,
     brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
     pid: child.pid,

@@ -4,6 +4,8 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+// protobuf-es encodes strings with our faster encoder in every service (see text-encoding.ts).
+import "./text-encoding.js";
 
 const c = http2.constants;
 /** Larger response messages are refused rather than buffered (the server's own request limit is 4 MiB). */
