@@ -18,6 +18,8 @@ export interface AdapterProcessConfig {
   kubeTimeoutMs: number;
   /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
   watchObjects: boolean;
+  /** Most objects the watch-fed read cache keeps (OBJECT_CACHE_MAX; needs WATCH_OBJECTS). */
+  objectCacheMax: number;
   logLevel: string;
 }
 
@@ -55,6 +57,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
     watchObjects: boolOf(oneOf(env, "WATCH_OBJECTS", ["true", "false"], "true")),
+    objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", 20_000),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
 }

@@ -35,12 +35,19 @@ export interface KubeObjects {
   patch(obj: KubeObject): Promise<KubeObject>;
   /** Resolves false when the object was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
-  list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeObject[]>;
+  /** Matching objects, and the resourceVersion a watch continues from. */
+  list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeList>;
   /**
-   * Streams changes to matching objects from now on until `stop`; `onEnd` when the server or the
-   * network ends the stream (the caller decides whether to watch again).
+   * Streams changes to matching objects after `resourceVersion` (from now on when omitted) until
+   * `stop`; `onEnd` when the server or the network ends the stream (the caller decides whether to
+   * watch again).
    */
-  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void): Promise<{ stop(): void }>;
+  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void, resourceVersion?: string): Promise<{ stop(): void }>;
+}
+
+export interface KubeList {
+  items: KubeObject[];
+  resourceVersion?: string;
 }
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -97,9 +104,9 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
     },
     async list(apiVersion, kind, namespace, labelSelector) {
       const r = await call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
-      return r.items;
+      return { items: r.items, resourceVersion: r.metadata?.resourceVersion };
     },
-    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd) {
+    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd, resourceVersion) {
       // The REST path comes from discovery, as for every other verb (client-node keeps it protected).
       const discover = (api as unknown as { resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> }).resource.bind(api);
       const resource = await call("discover", `${apiVersion} ${kind}`, () => discover(apiVersion, kind));
@@ -113,7 +120,7 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
         if (live) onEnd(err);
         live = false;
       };
-      const starting = new Watch(kc).watch(path, { labelSelector }, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
+      const starting = new Watch(kc).watch(path, { labelSelector, ...(resourceVersion ? { resourceVersion } : {}) }, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
       let controller: AbortController;
       try {
         controller = await withTimeout(starting, timeoutMs, `kubernetes watch ${kind}`);

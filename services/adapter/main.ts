@@ -7,6 +7,7 @@ import { AdapterConfigError, loadAdapterConfig } from "./adapter-config.js";
 import { adapterSubscription, loadConfig } from "./config.js";
 import { createServer } from "./server.js";
 import { ensureSetup } from "./setup.js";
+import { createObjectCache } from "./object-cache.js";
 import { watchOwnedObjects } from "./owned-watch.js";
 import { onShutdown } from "../shared/shutdown.js";
 
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
   await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
-  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency });
+  // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
+  const cache = config.watchObjects ? createObjectCache(config.objectCacheMax) : undefined;
+  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);
   const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency });
-  const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log }) : undefined;
+  const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log, cache }) : undefined;
   log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects }, "adapter consuming");
 
   // Stop pulling and finish the events in flight before anything else goes.

@@ -2,6 +2,7 @@
 import { silentLogger } from "../shared/log.js";
 import { loadAdapterConfig } from "./adapter-config.js";
 import { createKubeObjects, type KubeObject } from "./kube.js";
+import { createObjectCache } from "./object-cache.js";
 import { resourceToReconcile, watchOwnedObjects } from "./owned-watch.js";
 import { ensureSetup } from "./setup.js";
 import { startStandin, type TestStandin } from "../../test/support/start-standin.js";
@@ -58,6 +59,61 @@ describe("against the stand-in", () => {
       expect(pokes).toContain("c-mine Job mine modified");
       expect(pokes).toContain("c-mine Job mine deleted");
       expect(pokes.filter((p) => p.startsWith("c-theirs"))).toEqual([]);
+    } finally {
+      watcher.stop();
+    }
+  });
+});
+
+describe("the read cache it keeps (list, then watch from the listing's resourceVersion)", () => {
+  let standin: TestStandin;
+  beforeAll(async () => {
+    standin = await startStandin();
+  });
+  afterAll(() => standin.close());
+
+  const manifest = (name: string): KubeObject => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: "hyperfleet", labels: { "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": `c-${name}` } },
+    spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } },
+  });
+  const ref = (name: string) => ({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name });
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+    return what();
+  };
+
+  test("objects that existed before, created, finished and deleted since: the cache follows; a watch that ends makes it say nothing until re-listed", async () => {
+    const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
+    const live = createKubeObjects({ kind: "url", url: standin.url }, 5000);
+    await ensureSetup(plan, live);
+    await live.create(manifest("before"));
+    // The watch's end can be triggered by the test, as a server or network would.
+    const ends: ((err?: unknown) => void)[] = [];
+    const kube = { ...live, watch: (...a: Parameters<typeof live.watch>) => (ends.push(a[5]), live.watch(...a)) };
+    const cache = createObjectCache();
+    const pokes: string[] = [];
+    const watcher = watchOwnedObjects({ plan, kube, poke: (id) => pokes.push(id), log: silentLogger(), retryMs: 50, cache });
+    try {
+      expect(await until(() => cache.lookup(ref("before")).known)).toBe(true);
+      expect(cache.lookup(ref("nothing"))).toEqual({ known: true, obj: undefined });
+      await live.create(manifest("after"));
+      expect(await until(() => cache.lookup(ref("after")).known && !!(cache.lookup(ref("after")) as { obj?: KubeObject }).obj)).toBe(true);
+      standin.advance(20_000); // both Jobs complete
+      const succeeded = (name: string) => {
+        const l = cache.lookup(ref(name));
+        return l.known && (l.obj?.status as { succeeded?: number } | undefined)?.succeeded === 1;
+      };
+      expect(await until(() => succeeded("before") && succeeded("after"))).toBe(true);
+      expect(pokes).toContain("c-after"); // the cache is updated before the poke that reads it
+      await live.delete(ref("before"));
+      expect(await until(() => cache.lookup(ref("before")).known && !(cache.lookup(ref("before")) as { obj?: KubeObject }).obj)).toBe(true);
+
+      ends[0](new Error("connection reset"));
+      expect(cache.lookup(ref("after"))).toEqual({ known: false });
+      expect(await until(() => succeeded("after"))).toBe(true); // listed again after retryMs
+      expect(ends.length).toBe(2);
     } finally {
       watcher.stop();
     }

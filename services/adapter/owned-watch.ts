@@ -1,6 +1,7 @@
 import type { Logger } from "../shared/log.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import type { KubeObject, KubeObjects, WatchEventType } from "./kube.js";
+import type { ObjectCache } from "./object-cache.js";
 import { LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./reconcile.js";
 
 /**
@@ -26,6 +27,8 @@ export interface OwnedWatchDeps {
   log: Logger;
   /** Wait before watching again after the stream ended or failed. */
   retryMs?: number;
+  /** Kept current from a list and the watch (see object-cache.ts); reconciles read from it. */
+  cache?: ObjectCache;
 }
 
 /**
@@ -44,8 +47,13 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
 
   const start = async (apiVersion: string, kind: string) => {
     const key = `${apiVersion}/${kind}`;
+    const selector = `${LABEL_ADAPTER}=${plan.name}`;
+    let ended = false;
     const again = (err?: unknown) => {
+      if (ended) return;
+      ended = true;
       streams.delete(key);
+      deps.cache?.invalidate(apiVersion, kind);
       if (stopped) return;
       if (err) log.debug({ kind, err: String(err) }, "watch ended; watching again");
       const t = setTimeout(() => {
@@ -54,19 +62,37 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       }, retryMs);
       timers.add(t);
     };
+    let stream: { stop(): void } | undefined;
     try {
-      const stream = await kube.watch(
+      // With a cache: list, then watch from the listing's resourceVersion (an informer), so no change
+      // between the two is missed. Without one, changes from now on are all the pokes need.
+      let resourceVersion: string | undefined;
+      if (deps.cache) {
+        const listed = await kube.list(apiVersion, kind, plan.namespace, selector);
+        if (stopped) return;
+        deps.cache.replace(apiVersion, kind, listed.items);
+        resourceVersion = listed.resourceVersion;
+      }
+      stream = await kube.watch(
         apiVersion,
         kind,
         plan.namespace,
-        `${LABEL_ADAPTER}=${plan.name}`,
+        selector,
         (type, obj) => {
+          if (type === "ERROR") {
+            // e.g. 410 Gone: the resourceVersion is too old to continue from; list and watch again.
+            stream?.stop();
+            again(new Error(`watch error: ${(obj as { message?: string }).message ?? "unknown"}`));
+            return;
+          }
+          deps.cache?.apply(type, obj);
           const id = resourceToReconcile(type, obj, plan);
           if (id) deps.poke(id, `${kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
         },
         again,
+        resourceVersion,
       );
-      if (stopped) stream.stop();
+      if (stopped || ended) stream.stop();
       else streams.set(key, stream);
     } catch (err) {
       again(err);

@@ -10,6 +10,8 @@ import type { ApiClient } from "../shared/api-client.js";
 import { silentLogger } from "../shared/log.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import { createKubeObjects, type KubeObjects } from "./kube.js";
+import { createObjectCache } from "./object-cache.js";
+import { watchOwnedObjects } from "./owned-watch.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { createServer } from "./server.js";
 import type { TestStandin } from "../../test/support/start-standin.js";
@@ -201,4 +203,27 @@ test("placement needs validation and dns, then creates its Job → cluster Ready
   expect(r.objects[0]).toMatchObject({ action: "replace", name: `placement-${c.id}` });
   expect(jobs(c.id).filter((j) => j.metadata.name.startsWith("placement"))).toHaveLength(1);
   expect(await words(c.id, "placement")).toBe("gen2 Applied=True Available=True Health=True");
+});
+
+test("with the watch-fed cache, reconciles read their objects from it: no Kubernetes GET, and a finished Job is still seen", async () => {
+  const cache = createObjectCache();
+  let gets = 0;
+  const counted: KubeObjects = { ...kube, get: (ref) => (gets++, kube.get(ref)) };
+  const watcher = watchOwnedObjects({ plan: plans.validation, kube, poke: () => undefined, log: silentLogger(), retryMs: 50, cache });
+  try {
+    const c = await newCluster();
+    const cached = (deps = { plan: plans.validation, api: client, kube: counted, cache, now }) => reconcile(deps, c.id);
+    for (let i = 0; i < 100 && !cache.lookup({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "none" }).known; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await cached()).objects[0].action).toBe("create"); // absent in a complete listing: no GET either
+    expect(gets).toBe(0);
+    standin.advance(20_000);
+    const name = `validation-${c.id}-gen1`;
+    for (let i = 0; i < 200 && !(cache.lookup({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name }) as { obj?: { status?: { succeeded?: number } } }).obj?.status?.succeeded; i++) await new Promise((r) => setTimeout(r, 10));
+    const r = await cached();
+    expect(r.objects[0].action).toBe("skip");
+    expect(gets).toBe(0);
+    expect(await words(c.id, "validation")).toBe("gen1 Applied=True Available=True Health=True");
+  } finally {
+    watcher.stop();
+  }
 });

@@ -13,6 +13,7 @@ import { plan as planObject, type Plan } from "./core/plan.js";
 import { checkPreconditions } from "./core/preconditions.js";
 import type { ExprVars } from "./expressions.js";
 import { KubeError, type KubeObject, type KubeObjects } from "./kube.js";
+import type { ObjectCache } from "./object-cache.js";
 
 export const LABEL_CLUSTER = "hyperfleet.io/cluster-id";
 export const LABEL_ADAPTER = "hyperfleet.io/adapter";
@@ -47,6 +48,8 @@ export interface ReconcileDeps {
   plan: AdapterPlan;
   api: ApiClient;
   kube: KubeObjects;
+  /** The adapter's own objects as its watch sees them; reads of existing objects come from here when it can answer. */
+  cache?: ObjectCache;
   now: () => Date;
 }
 
@@ -176,7 +179,8 @@ async function converge(
   const generation = Number(resource.generation);
   const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, resource);
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
-  const existing = await deps.kube.get(ref);
+  const cached = deps.cache?.lookup(ref);
+  const existing = cached?.known ? cached.obj : await deps.kube.get(ref);
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
   const p = planObject({
     generation,
@@ -191,7 +195,10 @@ async function converge(
   if (!dryRun) {
     switch (p.action) {
       case "recreate":
-        if (existing) await deps.kube.delete(ref);
+        if (existing) {
+          await deps.kube.delete(ref);
+          deps.cache?.forget(ref);
+        }
         live = await createOrGet(deps.kube, desired);
         break;
       case "create":
@@ -260,12 +267,15 @@ async function cleanup(deps: ReconcileDeps, resource: Resource, trace: string[],
   const selector = `${owner},${LABEL_ADAPTER}=${deps.plan.name}`;
   const remaining: string[] = [];
   for (const o of [...deps.plan.objects].reverse()) {
-    const found = await deps.kube.list(o.apiVersion, o.kind, deps.plan.namespace, selector);
+    const { items: found } = await deps.kube.list(o.apiVersion, o.kind, deps.plan.namespace, selector);
     for (const obj of found) {
       const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
       steps.push({ id: o.id, ...ref, action: "delete", reason: "ResourceDeleting" });
       trace.push(`${o.id}: ${o.kind} ${ref.name}: delete`);
-      if (!dryRun) await deps.kube.delete(ref);
+      if (!dryRun) {
+        await deps.kube.delete(ref);
+        deps.cache?.forget(ref);
+      }
       if (dryRun || (await deps.kube.get(ref))) remaining.push(ref.name);
     }
   }

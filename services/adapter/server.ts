@@ -7,6 +7,7 @@ import type { AdapterPlan } from "./adapter-config.js";
 import { createEventHandler } from "./consumer.js";
 import { errorInterceptor } from "./errors.js";
 import { createKubeObjects, type KubeObjects, type KubeTarget } from "./kube.js";
+import type { ObjectCache } from "./object-cache.js";
 import { reconcile } from "./reconcile.js";
 import { ADAPTER_SERVICES, routes } from "./routes.js";
 
@@ -20,6 +21,8 @@ export interface AdapterDeps {
   now?: () => Date;
   /** Reconciles at once from owned-object changes (default 10). */
   maxPoked?: number;
+  /** Where reconciles read the adapter's own objects from when it can answer (fed by the owned-object watch). */
+  cache?: ObjectCache;
 }
 
 /** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
@@ -32,7 +35,7 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
   const adapter = deps.plan.name;
   const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
   const now = deps.now ?? (() => new Date());
-  const rdeps = { plan: deps.plan, api: deps.api, kube, now };
+  const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, now };
   const handler = createEventHandler({
     reconcile: (id) => reconcile(rdeps, id),
     log: deps.log,

@@ -1,0 +1,17 @@
+import { spawn } from "node:child_process";
+import { createKubeObjects } from "../services/adapter/kube.js";
+const port = 28555;
+const child = spawn(process.execPath, ["--import", "tsx", "services/kube-standin/main.ts"], { env: { ...process.env, KUBE_STANDIN_PORT: String(port), LOG_LEVEL: "warn" }, stdio: "inherit" });
+await new Promise((r) => setTimeout(r, 3000));
+const kube = createKubeObjects({ kind: "url", url: `http://127.0.0.1:${port}` });
+const job = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "j1", namespace: "default", labels: { a: "b" }, annotations: { "hyperfleet.io/generation": "1" } }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } } };
+await kube.create(job as never);
+const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "default", name: "j1" };
+for (let i = 0; i < 500; i++) await kube.get(ref);
+const c0 = process.cpuUsage(); const t0 = Date.now();
+const N = 4000;
+for (let i = 0; i < N; i++) await kube.get(ref);
+const c = process.cpuUsage(c0);
+console.log(`kube get: ${((c.user + c.system) / 1000 / N).toFixed(3)} ms CPU per call in the adapter, ${((Date.now() - t0) / N).toFixed(3)} ms wall`);
+child.kill();
+process.exit(0);
