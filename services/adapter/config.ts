@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
-import { collect, duration, oneOf, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
@@ -56,7 +56,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     maxConcurrency: positiveInt(env, "MAX_CONCURRENCY", 10),
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
-    watchObjects: boolOf(oneOf(env, "WATCH_OBJECTS", ["true", "false"], "true")),
+    watchObjects: bool(env, "WATCH_OBJECTS", true),
     objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", 20_000),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
@@ -67,4 +67,3 @@ export function adapterSubscription(namespace: string, kind: "clusters" | "nodep
   return subscriptionName(topicName(namespace, kind), adapter);
 }
 
-const boolOf = (p: Parsed<"true" | "false">): Parsed<boolean> => ("value" in p ? { value: p.value === "true" } : p);

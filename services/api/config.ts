@@ -1,4 +1,4 @@
-import { collect, list, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { bool, collect, list, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 
 /** The API's configuration, from the environment (documented in the README). */
 export interface ApiConfig {
@@ -10,6 +10,8 @@ export interface ApiConfig {
   /** Where the embedded database keeps its files ("memory" keeps nothing). */
   dataDir: string;
   dbPoolMax: number;
+  /** Hot statements prepared once per connection (DB_PREPARED_STATEMENTS; never for the embedded database). */
+  dbPreparedStatements: boolean;
   /** Adapters whose reports decide a cluster's phase (spec §4). */
   clusterAdapters: string[];
   /** Adapters whose reports decide a nodepool's phase. */
@@ -26,6 +28,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     databaseUrl: optional(env, "DATABASE_URL"),
     dataDir: str(env, "HYPERFLEET_DATA_DIR", ".hyperfleet/pglite"),
     dbPoolMax: positiveInt(env, "DB_POOL_MAX", 10),
+    dbPreparedStatements: bool(env, "DB_PREPARED_STATEMENTS", true),
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
     nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
     logLevel: str(env, "LOG_LEVEL", "info"),

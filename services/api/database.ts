@@ -12,10 +12,11 @@ export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db
     url = embedded.url;
     log.info({ dataDir: config.dataDir }, "DATABASE_URL not set: using embedded Postgres (PGlite)");
   }
-  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, log });
+  const prepared = !embedded && config.dbPreparedStatements;
+  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, log, preparedStatements: prepared });
   const applied = await migrate(db);
   log.info({ applied }, "migrations applied");
   // Status reports get their own pool with asynchronous commit (see createDb); PGlite has one session only.
-  const reportsDb = embedded ? db : createDb({ url, poolMax: config.dbPoolMax, log, asyncCommit: true });
+  const reportsDb = embedded ? db : createDb({ url, poolMax: config.dbPoolMax, log, asyncCommit: true, preparedStatements: prepared });
   return { db, reportsDb, embedded };
 }

@@ -97,3 +97,9 @@ export function collect<T extends object>(fields: { [K in keyof T]: Parsed<T[K]>
   if (problems.length > 0) throw new ConfigError(problems);
   return out as T;
 }
+
+/** A "true"/"false" variable. */
+export function bool(env: Env, name: string, fallback: boolean): Parsed<boolean> {
+  const p = oneOf(env, name, ["true", "false"], fallback ? "true" : "false");
+  return "value" in p ? { value: p.value === "true" } : p;
+}

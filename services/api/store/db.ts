@@ -24,12 +24,21 @@ export interface DbOptions {
   asyncCommit?: boolean;
   /** Receives knex's own warnings (pool errors) instead of the console. */
   log?: { warn(obj: object, msg: string): void };
+  /**
+   * Hot statements as named prepared statements (default true). Off for PGlite, whose one session
+   * outlives our connection (a reconnect would find the names taken), and for a transaction-pooling
+   * PgBouncer older than 1.21 (DB_PREPARED_STATEMENTS=false).
+   */
+  preparedStatements?: boolean;
 }
+
+/** Knex instances whose hot statements must not be prepared. */
+const unprepared = new WeakSet<Knex>();
 
 /** A knex instance on Postgres with int8 parsed as numbers (generations fit easily in 2^53). */
 export function createDb(opts: DbOptions): Knex {
   pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
-  return knex({
+  const db = knex({
     client: "pg",
     connection: {
       connectionString: opts.url,
@@ -46,6 +55,8 @@ export function createDb(opts: DbOptions): Knex {
       debug: () => undefined,
     },
   });
+  if (opts.preparedStatements === false) unprepared.add(db);
+  return db;
 }
 
 /**
@@ -58,7 +69,7 @@ export function createDb(opts: DbOptions): Knex {
 export async function queryPrepared<R extends Record<string, unknown> = Record<string, unknown>>(db: Knex, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
   const conn = (await db.client.acquireConnection()) as pg.PoolClient;
   try {
-    return await conn.query<R>({ name, text, values });
+    return await conn.query<R>(unprepared.has(db) ? { text, values } : { name, text, values });
   } finally {
     await db.client.releaseConnection(conn);
   }
