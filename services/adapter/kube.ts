@@ -38,11 +38,16 @@ export interface KubeObjects {
   /** Matching objects, and the resourceVersion a watch continues from. */
   list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeList>;
   /**
-   * Streams changes to matching objects after `resourceVersion` (from now on when omitted) until
-   * `stop`; `onEnd` when the server or the network ends the stream (the caller decides whether to
-   * watch again).
+   * Streams changes to matching objects after `opts.resourceVersion` (from now on when omitted) until
+   * `stop`, with bookmarks; `onEnd` when the server (after `opts.timeoutSeconds`) or the network ends
+   * the stream (the caller decides whether to watch again).
    */
-  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void, resourceVersion?: string): Promise<{ stop(): void }>;
+  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void, opts?: WatchOptions): Promise<{ stop(): void }>;
+}
+
+export interface WatchOptions {
+  resourceVersion?: string;
+  timeoutSeconds?: number;
 }
 
 export interface KubeList {
@@ -106,7 +111,7 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
       const r = await call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
       return { items: r.items, resourceVersion: r.metadata?.resourceVersion };
     },
-    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd, resourceVersion) {
+    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd, opts = {}) {
       // The REST path comes from discovery, as for every other verb (client-node keeps it protected).
       const discover = (api as unknown as { resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> }).resource.bind(api);
       const resource = await call("discover", `${apiVersion} ${kind}`, () => discover(apiVersion, kind));
@@ -120,7 +125,8 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
         if (live) onEnd(err);
         live = false;
       };
-      const starting = new Watch(kc).watch(path, { labelSelector, ...(resourceVersion ? { resourceVersion } : {}) }, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
+      const params = { labelSelector, allowWatchBookmarks: true, ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}), ...(opts.timeoutSeconds ? { timeoutSeconds: opts.timeoutSeconds } : {}) };
+      const starting = new Watch(kc).watch(path, params, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
       let controller: AbortController;
       try {
         controller = await withTimeout(starting, timeoutMs, `kubernetes watch ${kind}`);

@@ -3,65 +3,70 @@ import { createObjectCache } from "./object-cache.js";
 
 const job = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({ apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace: "hyperfleet" }, ...extra });
 const ref = (name: string) => ({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name });
-const dnsRef = { apiVersion: "hyperfleet.io/v1", kind: "DNSRecord", namespace: "hyperfleet", name: "a" };
+let clock = 0;
+const cache = (opts: { maxObjects?: number } = {}) => createObjectCache({ ...opts, freshMs: 1000, now: () => clock });
 const seen = (c: ReturnType<typeof createObjectCache>, name: string) => {
-  const l = c.lookup(ref(name));
-  return l.known ? (l.obj ? `present ${JSON.stringify(l.obj.status ?? {})}` : "absent") : "unknown";
+  const o = c.lookup(ref(name));
+  return o ? `cached ${JSON.stringify(o.status ?? {})}` : "ask Kubernetes";
 };
 
-test("before its kind is listed the cache cannot tell; after, absence is an answer", () => {
-  const c = createObjectCache();
-  expect(seen(c, "a")).toBe("unknown");
+test("answers only for listed kinds, and never that an object is absent", () => {
+  const c = cache();
+  c.apply("ADDED", job("a")); // an event before the listing: the kind is not known yet
+  expect(seen(c, "a")).toBe("ask Kubernetes");
   c.replace("batch/v1", "Job", [job("a")]);
-  expect(seen(c, "a")).toBe("present {}");
-  expect(seen(c, "b")).toBe("absent");
-  expect(c.lookup(dnsRef)).toEqual({ known: false }); // another kind, never listed
+  expect(seen(c, "a")).toBe("cached {}");
+  expect(seen(c, "b")).toBe("ask Kubernetes"); // absent from the watch, yet it may exist without our label
 });
 
 test("watch events keep it current: ADDED, MODIFIED, DELETED", () => {
-  const c = createObjectCache();
+  const c = cache();
   c.replace("batch/v1", "Job", []);
   c.apply("ADDED", job("a"));
   c.apply("MODIFIED", job("a", { status: { succeeded: 1 } }));
-  expect(seen(c, "a")).toBe('present {"succeeded":1}');
+  expect(seen(c, "a")).toBe('cached {"succeeded":1}');
   c.apply("DELETED", job("a"));
-  expect(seen(c, "a")).toBe("absent");
-  c.apply("BOOKMARK", job("x"));
-  expect(c.size()).toBe(0);
+  expect(seen(c, "a")).toBe("ask Kubernetes");
+});
+
+test("a watch not heard from (event, bookmark or listing) within freshMs is not trusted: it may have stalled", () => {
+  clock = 0;
+  const c = cache();
+  c.replace("batch/v1", "Job", [job("a")]);
+  clock = 900;
+  expect(seen(c, "a")).toBe("cached {}");
+  clock = 1500;
+  expect(seen(c, "a")).toBe("ask Kubernetes");
+  c.apply("BOOKMARK", { apiVersion: "batch/v1", kind: "Job", metadata: { resourceVersion: "9" } });
+  expect(seen(c, "a")).toBe("cached {}");
+  clock = 2600;
+  c.apply("MODIFIED", job("b"));
+  expect(seen(c, "a")).toBe("cached {}");
 });
 
 test("a listing replaces everything the kind held; items without apiVersion/kind are still found", () => {
-  const c = createObjectCache();
+  const c = cache();
   c.replace("batch/v1", "Job", [job("old")]);
   c.replace("batch/v1", "Job", [{ metadata: { name: "new", namespace: "hyperfleet" } }]);
-  expect(seen(c, "old")).toBe("absent");
-  expect(seen(c, "new")).toBe("present {}");
+  expect(seen(c, "old")).toBe("ask Kubernetes");
+  expect(seen(c, "new")).toBe("cached {}");
 });
 
-test("a watch that ended: nothing is known for its kind until the next listing", () => {
-  const c = createObjectCache();
+test("a watch that ended: nothing is answered for its kind until the next listing; other kinds are unaffected", () => {
+  const c = cache();
   c.replace("batch/v1", "Job", [job("a")]);
   c.replace("hyperfleet.io/v1", "DNSRecord", [{ ...job("a"), apiVersion: "hyperfleet.io/v1", kind: "DNSRecord" }]);
   c.invalidate("batch/v1", "Job");
-  expect(seen(c, "a")).toBe("unknown");
-  expect(seen(c, "b")).toBe("unknown");
-  expect(c.lookup(dnsRef).known).toBe(true); // other kinds unaffected
+  expect(seen(c, "a")).toBe("ask Kubernetes");
+  expect(c.lookup({ apiVersion: "hyperfleet.io/v1", kind: "DNSRecord", namespace: "hyperfleet", name: "a" })).toBeDefined();
 });
 
-test("past its bound the oldest entries go and their kind stops answering 'absent'; present entries still answer", () => {
-  const c = createObjectCache(2);
+test("past its bound the oldest entries go; forget drops one we deleted", () => {
+  const c = cache({ maxObjects: 2 });
   c.replace("batch/v1", "Job", [job("a"), job("b")]);
-  expect(seen(c, "z")).toBe("absent");
   c.apply("ADDED", job("c")); // evicts a
-  expect(seen(c, "a")).toBe("unknown");
-  expect(seen(c, "z")).toBe("unknown");
-  expect(seen(c, "c")).toBe("present {}");
+  expect([seen(c, "a"), seen(c, "b"), seen(c, "c")]).toEqual(["ask Kubernetes", "cached {}", "cached {}"]);
   expect(c.size()).toBe(2);
-});
-
-test("forget: an object we deleted is not answered from the cache any more", () => {
-  const c = createObjectCache();
-  c.replace("batch/v1", "Job", [job("a")]);
-  c.forget(ref("a"));
-  expect(seen(c, "a")).toBe("absent");
+  c.forget(ref("b"));
+  expect(seen(c, "b")).toBe("ask Kubernetes");
 });

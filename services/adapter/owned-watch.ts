@@ -19,6 +19,9 @@ export function resourceToReconcile(type: WatchEventType, obj: KubeObject, plan:
   return (resourceKind === "nodepools" ? labels[LABEL_NODEPOOL] : labels[LABEL_CLUSTER]) || undefined;
 }
 
+/** How long the server keeps one watch open before the adapter lists and watches again. */
+const WATCH_SECONDS = 300;
+
 export interface OwnedWatchDeps {
   plan: AdapterPlan;
   kube: KubeObjects;
@@ -35,7 +38,9 @@ export interface OwnedWatchDeps {
  * Watches the objects this adapter owns (its label, in its namespace) and reconciles their resource
  * when one changes, like controller-runtime's Owns(): a finished Job is reported within moments
  * instead of at the Sentinel's next event. Only a shortcut: the Sentinel's events remain the
- * guarantee, so a watch that is down (Kubernetes unreachable) costs latency, never correctness.
+ * guarantee, so a watch that is down (Kubernetes unreachable) costs latency, never correctness. With
+ * a cache it is also an informer (see object-cache.ts): a stream that ends empties its kind, and one
+ * that stalls without ending is trusted for at most the cache's freshMs after it was last heard from.
  */
 export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
   const { plan, kube, log } = deps;
@@ -90,7 +95,9 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
           if (id) deps.poke(id, `${kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
         },
         again,
-        resourceVersion,
+        // The server ends each watch after a few minutes (spread, so kinds do not re-list together):
+        // the cache is then listed afresh, which bounds what a silently broken stream can hide.
+        { resourceVersion, timeoutSeconds: WATCH_SECONDS + Math.floor(Math.random() * 60) },
       );
       if (stopped || ended) stream.stop();
       else streams.set(key, stream);

@@ -205,24 +205,39 @@ test("placement needs validation and dns, then creates its Job → cluster Ready
   expect(await words(c.id, "placement")).toBe("gen2 Applied=True Available=True Health=True");
 });
 
-test("with the watch-fed cache, reconciles read their objects from it: no Kubernetes GET, and a finished Job is still seen", async () => {
+test("with the watch-fed cache, reconciles read their objects from it; a create and a Ready resource's drift check ask Kubernetes", async () => {
   const cache = createObjectCache();
-  let gets = 0;
-  const counted: KubeObjects = { ...kube, get: (ref) => (gets++, kube.get(ref)) };
+  const gets: string[] = [];
+  const counted: KubeObjects = { ...kube, get: (ref) => (gets.push(ref.name), kube.get(ref)) };
   const watcher = watchOwnedObjects({ plan: plans.validation, kube, poke: () => undefined, log: silentLogger(), retryMs: 50, cache });
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
   try {
     const c = await newCluster();
-    const cached = (deps = { plan: plans.validation, api: client, kube: counted, cache, now }) => reconcile(deps, c.id);
-    for (let i = 0; i < 100 && !cache.lookup({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "none" }).known; i++) await new Promise((r) => setTimeout(r, 10));
-    expect((await cached()).objects[0].action).toBe("create"); // absent in a complete listing: no GET either
-    expect(gets).toBe(0);
-    standin.advance(20_000);
     const name = `validation-${c.id}-gen1`;
-    for (let i = 0; i < 200 && !(cache.lookup({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name }) as { obj?: { status?: { succeeded?: number } } }).obj?.status?.succeeded; i++) await new Promise((r) => setTimeout(r, 10));
+    const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name };
+    const cached = () => reconcile({ plan: plans.validation, api: client, kube: counted, cache, now }, c.id);
+    expect((await cached()).objects[0].action).toBe("create");
+    expect(gets).toEqual([name]); // absence is never taken from the cache
+    await until(() => cache.lookup(ref) !== undefined);
+    standin.advance(20_000);
+    await until(() => (cache.lookup(ref)?.status as { succeeded?: number } | undefined)?.succeeded === 1);
     const r = await cached();
     expect(r.objects[0].action).toBe("skip");
-    expect(gets).toBe(0);
+    expect(gets).toHaveLength(1); // read from the cache, and it saw the Job finish
     expect(await words(c.id, "validation")).toBe("gen1 Applied=True Available=True Health=True");
+
+    await run("dns", c.id);
+    await run("placement", c.id);
+    standin.advance(60_000);
+    await run("dns", c.id);
+    await run("placement", c.id); // creates the placement Job
+    standin.advance(120_000);
+    await run("placement", c.id);
+    expect((await client.clusters.getCluster({ id: c.id })).status?.phase).toBe(Phase.READY);
+    await cached(); // a Ready cluster's event is the drift check: Kubernetes is asked
+    expect(gets).toHaveLength(2);
   } finally {
     watcher.stop();
   }

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
-import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
+import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { ReportStatusRequestSchema, type AdapterStatus, type ReportStatusRequest } from "../../gen/hyperfleet/v1/status_pb.js";
 import { withRetry, type ApiClient } from "../shared/api-client.js";
 import type { AdapterPlan, ObjectPlan } from "./adapter-config.js";
@@ -86,7 +86,9 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
     }
     return { outcome: "ApiError", trace: [...trace, `API: ${ConnectError.from(err).message}`], objects: steps, error: ConnectError.from(err).message };
   }
-  const resource: Resource = nodepool ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id } : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id };
+  const resource: Resource = nodepool
+    ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id, ready: nodepool.status?.phase === Phase.READY }
+    : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id, ready: cluster.status?.phase === Phase.READY };
   const generation = Number(resource.generation);
   trace.push(`fetched ${nodepool ? "nodepool" : "cluster"} ${resource.id} at generation ${generation}${resource.deletedTime ? " (being deleted)" : ""}`);
   const own = statuses.find((s) => s.adapter === plan.name);
@@ -155,6 +157,8 @@ interface Resource {
   deletedTime: unknown;
   clusterId: string;
   nodepoolId?: string;
+  /** Phase Ready: this event is a drift check (spec §7), which reads Kubernetes itself. */
+  ready: boolean;
 }
 
 const STATUS = { True: ConditionStatus.TRUE, False: ConditionStatus.FALSE, Unknown: ConditionStatus.UNKNOWN } as const;
@@ -179,8 +183,9 @@ async function converge(
   const generation = Number(resource.generation);
   const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, resource);
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
-  const cached = deps.cache?.lookup(ref);
-  const existing = cached?.known ? cached.obj : await deps.kube.get(ref);
+  // From the watch-fed cache while converging; a Ready resource's event is the drift check that
+  // exists to catch out-of-band changes (spec §7), so it asks Kubernetes, as does a cache miss.
+  const existing = (resource.ready ? undefined : deps.cache?.lookup(ref)) ?? (await deps.kube.get(ref));
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
   const p = planObject({
     generation,
