@@ -5,6 +5,7 @@
  * transport gives, because the services' retry and error handling depend on those codes.
  */
 import http2 from "node:http2";
+import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
@@ -154,6 +155,8 @@ describe("a server that answers badly", () => {
     ["a broken frame → Unimplemented", (s) => okWith(s, Buffer.from([0, 0, 0, 0, 9, 1])), Code.Unimplemented],
     ["REFUSED_STREAM → Unavailable", (s) => s.close(http2.constants.NGHTTP2_REFUSED_STREAM), Code.Unavailable],
     ["INTERNAL_ERROR reset → Internal", (s) => s.close(http2.constants.NGHTTP2_INTERNAL_ERROR), Code.Internal],
+    ["the connection dropped before any response → Unavailable (retryable)", (s) => s.session?.destroy(), Code.Unavailable, /connection/],
+    ["the connection dropped after the headers → Unavailable", (s) => (s.respond({ ":status": 200, "content-type": "application/grpc" }), s.write(Buffer.from([0, 0, 0])), setTimeout(() => s.session?.destroy(), 20)), Code.Unavailable, /connection/],
     ["a trailers-only error", (s) => (s.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "gone%20away" }, { endStream: true })), Code.NotFound, /gone away/],
   ];
   test.each(cases.map(([name, answer, code, message]) => ({ name, answer, code, message })))("$name", async ({ answer, code, message }) => {
@@ -200,3 +203,29 @@ async function rawServer(answer: (stream: http2.ServerHttp2Stream, headers: http
     close: () => new Promise<void>((r) => (sessions.forEach((x) => x.destroy()), s.close(() => r()))),
   };
 }
+
+test("a connection that stops answering is dropped after a call times out, and the next call reconnects", async () => {
+  // In front of a working server, a TCP relay whose first connection swallows everything (a peer whose
+  // host is gone: no answer, no reset, no PING ack); later connections are relayed.
+  const backend = await rawServer((stream) => okWith(stream, frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "second connection" })))));
+  const port = Number(new URL(backend.url).port);
+  const sockets: net.Socket[] = [];
+  const relay = net.createServer((socket) => {
+    sockets.push(socket);
+    if (sockets.length === 1) return socket.pause();
+    const upstream = net.connect(port, "127.0.0.1");
+    sockets.push(upstream);
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+  const client = createClient(AdapterService, fast(`http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, 200));
+  try {
+    expect((await rejection(client.dryRun({}))).code).toBe(Code.DeadlineExceeded);
+    await new Promise((r) => setTimeout(r, 2500)); // the unanswered PING's wait
+    expect((await client.dryRun({})).outcome).toBe("second connection");
+  } finally {
+    sockets.forEach((x) => x.destroy());
+    await new Promise<void>((r) => relay.close(() => r()));
+    await backend.close();
+  }
+});

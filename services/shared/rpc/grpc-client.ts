@@ -10,6 +10,8 @@ import "./text-encoding.js";
 const c = http2.constants;
 /** Larger response messages are refused rather than buffered (the server's own request limit is 4 MiB). */
 export const RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+/** How long a connection may take to answer a PING after a call timed out before it is dropped. */
+const PING_TIMEOUT_MS = 2000;
 /** The longest a Node timer can wait. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -40,6 +42,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
   let session: http2.ClientHttp2Session | undefined;
   let active = 0;
   let streaming: Transport | undefined;
+  const checking = new WeakSet<http2.ClientHttp2Session>();
 
   /** The open session, or a new one: a closed, failed or draining (GOAWAY) session is never reused. */
   function connection(): http2.ClientHttp2Session {
@@ -55,6 +58,26 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
     s.unref();
     session = s;
     return s;
+  }
+
+  /**
+   * After a deadline, make sure the connection itself still answers: a half-open connection (the
+   * peer's host gone) would otherwise take every later call until the kernel gives up on it.
+   */
+  function checkAlive(s: http2.ClientHttp2Session): void {
+    if (s.destroyed || s.closed || checking.has(s)) return;
+    checking.add(s);
+    const dead = setTimeout(() => s.destroy(), PING_TIMEOUT_MS);
+    dead.unref();
+    const answered = s.ping((err) => {
+      clearTimeout(dead);
+      checking.delete(s);
+      if (err) s.destroy();
+    });
+    if (!answered) {
+      clearTimeout(dead);
+      checking.delete(s);
+    }
   }
 
   function unary<I extends DescMessage, O extends DescMessage>(
@@ -110,7 +133,10 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
         reject(e);
       };
       if (timeout !== undefined && timeout > 0 && timeout <= MAX_TIMER_MS) {
-        timer = setTimeout(() => fail(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout);
+        timer = setTimeout(() => {
+          fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+          checkAlive(s);
+        }, timeout);
       }
       signal?.addEventListener("abort", onAbort);
 
@@ -132,13 +158,15 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
       stream.on("end", () => finish(undefined));
       stream.on("error", (err: NodeJS.ErrnoException) => fail(transportError(err, origin, stream.rstCode)));
       stream.on("close", () => {
-        if (!settled) fail(resetError(stream.rstCode));
+        // A connection that went away mid-call is Unavailable (retryable), like one refused.
+        if (!settled) fail(s.destroyed || s.closed ? new ConnectError(`${origin}: connection lost before the response completed`, Code.Unavailable) : resetError(stream.rstCode));
       });
       stream.end(frame);
 
       function finish(trailer: Headers | undefined) {
         if (settled) return;
-        const head = responseHeader ?? new Headers();
+        if (responseHeader === undefined) return fail(new ConnectError(`${origin}: connection closed before the response`, Code.Unavailable));
+        const head = responseHeader;
         if (status !== 200) return fail(new ConnectError(`HTTP ${status}`, codeFromHttpStatus(status), head));
         if (!(head.get("content-type") ?? "").startsWith("application/grpc")) {
           return fail(new ConnectError(`unexpected content type ${head.get("content-type")}`, Code.Internal, head));
