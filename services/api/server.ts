@@ -45,7 +45,10 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     routes: routes({
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
-      statuses: createStatusStore(deps.reportsDb ?? deps.db, required, { onBatch: (n) => batchSize.observe(n) }),
+      statuses: createStatusStore(deps.reportsDb ?? deps.db, required, {
+        onBatch: (n) => batchSize.observe(n),
+        onWriteError: (err, size) => deps.log.warn({ err: String(err), reports: size }, "batched report write failed; redoing its reports one by one"),
+      }),
       log: deps.log,
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),

@@ -72,3 +72,28 @@ test("each item gets its own outcome; a batch that throws fails only its own ite
   await flush();
   expect(await again).toBe("done 6");
 });
+
+test("an item that still needs work alone frees the batch's slot at once, and keeps only its own key busy", async () => {
+  let release!: () => void;
+  const batches: number[][] = [];
+  const b = createBatcher<Item, string>({
+    key: (i) => i.key,
+    maxBatch: 10,
+    maxInFlight: 1,
+    async run(items) {
+      batches.push(items.map((i) => i.n));
+      return items.map((i) => (i.n === 1 ? new Promise<Settled<string>>((r) => (release = () => r({ ok: true, value: "slow done" }))) : { ok: true, value: `done ${i.n}` }));
+    },
+  });
+  const slow = b.submit({ key: "a", n: 1 });
+  await new Promise((r) => setImmediate(r));
+  // The slot is free: other keys run now; the slow item's key waits for it.
+  const other = b.submit({ key: "b", n: 2 });
+  const sameKey = b.submit({ key: "a", n: 3 });
+  expect(await other).toBe("done 2");
+  expect(batches).toEqual([[1], [2]]);
+  release();
+  expect(await slow).toBe("slow done");
+  expect(await sameKey).toBe("done 3");
+  expect(batches).toEqual([[1], [2], [3]]);
+});

@@ -2,8 +2,12 @@
 export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 export interface BatcherOptions<T, R> {
-  /** Runs one batch; answers one outcome per item, in order. A throw fails every item of the batch. */
-  run(items: T[]): Promise<Settled<R>[]>;
+  /**
+   * Runs one batch; answers one outcome per item, in order. An item may answer with a promise (work
+   * it still needs alone): the batch's slot is free as soon as the batch answers, while that item's
+   * key stays busy until its promise settles. A throw fails every item of the batch.
+   */
+  run(items: T[]): Promise<(Settled<R> | Promise<Settled<R>>)[]>;
   /** Items with the same key never share a batch or run at the same time (they go in arrival order). */
   key(item: T): string;
   /** Most items in one batch. */
@@ -47,20 +51,26 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
   }
 
   async function runBatch(batch: Entry[]): Promise<void> {
+    let out: (Settled<R> | Promise<Settled<R>>)[] | undefined;
     try {
-      const out = await opts.run(batch.map((e) => e.item));
-      batch.forEach((e, i) => {
-        const o = out[i];
-        if (o?.ok) e.resolve(o.value);
-        else e.reject(o ? o.error : new Error("batch answered fewer items than it was given"));
-      });
+      out = await opts.run(batch.map((e) => e.item));
     } catch (err) {
       for (const e of batch) e.reject(err);
-    } finally {
-      for (const e of batch) busy.delete(e.key);
-      inFlight--;
-      pump();
     }
+    batch.forEach((e, i) => {
+      if (!out) return busy.delete(e.key);
+      const settle = (o: Settled<R> | undefined) => {
+        busy.delete(e.key);
+        if (o?.ok) e.resolve(o.value);
+        else e.reject(o ? o.error : new Error("batch answered fewer items than it was given"));
+        pump();
+      };
+      const o = out[i];
+      if (o instanceof Promise) o.then(settle, (error: unknown) => settle({ ok: false, error }));
+      else settle(o);
+    });
+    inFlight--;
+    pump();
   }
 
   return {

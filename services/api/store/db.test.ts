@@ -1,5 +1,5 @@
 /** queryPrepared: prepared once per connection on Postgres; never on PGlite, whose one session outlives a connection. */
-import { createDb, queryPrepared } from "./db.js";
+import { createDb, queryPrepared, translateDbError } from "./db.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
 import { openDatabase } from "../database.js";
 import { loadConfig } from "../config.js";
@@ -46,4 +46,22 @@ test("DB_PREPARED_STATEMENTS must be true or false", () => {
   expect(loadConfig({}).dbPreparedStatements).toBe(true);
   expect(loadConfig({ DB_PREPARED_STATEMENTS: "false" }).dbPreparedStatements).toBe(false);
   expect(() => loadConfig({ DB_PREPARED_STATEMENTS: "maybe" })).toThrow(/DB_PREPARED_STATEMENTS/);
+});
+
+test.each([
+  ["deadlock victim", "40P01", "UnavailableError"],
+  ["serialization failure", "40001", "UnavailableError"],
+  ["connection refused", "ECONNREFUSED", "UnavailableError"],
+  ["statement timeout", "57014", "UnavailableError"],
+  ["unique violation", "23505", "AlreadyExistsError"],
+  ["anything else stays as it is", "22P02", "Error"],
+])("translateDbError: %s (%s) → %s", (_, code, name) => {
+  const err = Object.assign(new Error("driver says no"), { code });
+  let thrown: unknown;
+  try {
+    translateDbError(err);
+  } catch (e) {
+    thrown = e;
+  }
+  expect((thrown as Error).constructor.name).toBe(name);
 });

@@ -100,6 +100,8 @@ export function translateDbError(err: unknown, uniqueMessage = "already exists")
     throw new UnavailableError("database unavailable, retry later", { cause: err });
   }
   if (e?.code === "57014") throw new UnavailableError("database query timed out, retry later", { cause: err });
+  // A deadlock victim or a serialization failure did nothing: the same call can simply be made again.
+  if (e?.code === "40P01" || e?.code === "40001") throw new UnavailableError("concurrent change in the database, retry", { cause: err });
   throw err;
 }
 

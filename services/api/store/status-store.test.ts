@@ -79,3 +79,32 @@ test("reports arriving together are written together, each with its own answer; 
     expect((await clusters.get(id)).status?.phase).toBe(i === 7 ? 1 : 2); // NotReady : Ready
   }
 });
+
+test("a resource locked by another transaction holds up only its own report, not the batch it came in", async () => {
+  const clusters = createClusterStore(db, required);
+  const writeErrors: unknown[] = [];
+  const statuses = createStatusStore(db, required, { maxInFlight: 1, onWriteError: (e) => writeErrors.push(e) });
+  const [a, b, c] = await Promise.all(["lock-a", "lock-b", "lock-c"].map((name) => clusters.create({ id: crypto.randomUUID(), name, labels: {}, spec: {}, actor: "test" }, new Date(Date.UTC(2026, 0, 1)))));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = db.transaction(async (trx) => {
+    await trx.raw("select id from clusters where id = ? for update", [a.id]);
+    locked();
+    await held;
+  });
+  await isLocked;
+  const first = statuses.report(report(c.id, "validation", 4)); // runs alone; a and b queue behind it
+  const ra = statuses.report(report(a.id, "validation", 4));
+  const rb = statuses.report(report(b.id, "validation", 4));
+  let aDone = false;
+  void ra.then(() => (aDone = true));
+  expect((await rb).outcome).toBe("Created");
+  await first;
+  expect(aDone).toBe(false); // waiting for the lock, alone
+  release();
+  await holder;
+  expect((await ra).outcome).toBe("Created");
+  expect(writeErrors).toEqual([]);
+});

@@ -43,6 +43,8 @@ export interface StatusStoreOptions {
   afterSnapshot?: (resourceId: string) => Promise<void>;
   /** Called with the size of each batch of reports as it starts (the API's batch-size histogram). */
   onBatch?: (size: number) => void;
+  /** Called when a batch's write fails (its reports are then redone one by one). */
+  onWriteError?: (err: unknown, size: number) => void;
   /** Most reports written by one statement (default 64). */
   maxBatch?: number;
   /** Most report batches in flight at once (default 2; each holds a pooled connection per statement). */
@@ -73,7 +75,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
    * takes the locking path; so do reports for deleting resources (their report may remove them).
    * The batcher never puts two reports for one resource in flight at once.
    */
-  const reportBatch = async (reports: Report[]): Promise<Settled<ReportResult>[]> => {
+  const reportBatch = async (reports: Report[]): Promise<(Settled<ReportResult> | Promise<Settled<ReportResult>>)[]> => {
     opts.onBatch?.(reports.length);
     const ids = `{${reports.map((r) => r.resourceId).join(",")}}`; // validated UUIDs
     const { rows: found } = await queryPrepared(db, "report-snapshot", SNAPSHOT_SQL, [ids]);
@@ -99,15 +101,17 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
       try {
         const { rows } = await queryPrepared(db, "report-write", WRITE_SQL, [JSON.stringify(writes.map((w) => w.input))]);
         written = new Set((rows as { id: string }[]).map((x) => x.id));
-      } catch {
+      } catch (err) {
         // One bad row fails the statement for all: each report is then redone alone under the lock,
         // where only its own error reaches its caller.
+        opts.onWriteError?.(err, writes.length);
       }
       for (const w of writes) {
         if (written.has(w.row.resource_id)) results[w.i] = { ok: true, value: { outcome: w.outcome, status: adapterStatusToPb(w.row), resourceStatus: resourceStatusToPb(w.status) } };
       }
     }
-    return Promise.all(reports.map((r, i) => results[i] ?? settle(() => reportLocked(r))));
+    // The rest are redone one by one under the lock, outside the batch's slot (each holds only its own resource).
+    return reports.map((r, i) => results[i] ?? settle(() => reportLocked(r)));
   };
   const batcher = createBatcher<Report, ReportResult>({ key: (r) => r.resourceId, run: reportBatch, maxBatch: opts.maxBatch ?? 64, maxInFlight: opts.maxInFlight ?? 2 });
 
@@ -222,22 +226,30 @@ export const SNAPSHOT_SQL = ["clusters", "nodepools"]
 /**
  * Writes reports' status rows and their resources' statuses, each only if its resource row is still
  * the version read, and answers the ids written. $1: a JSON array with one object per
- * report (the adapter row's columns, kind, version and the resource's status columns).
+ * report (the adapter row's columns, kind, version and the resource's status columns). It takes its
+ * row locks first, in id order, skipping rows another transaction holds: it never waits, so it cannot
+ * deadlock with anything, and a resource someone else is writing just takes the locking path.
  */
 export const WRITE_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as t(kind text, resource_id uuid, version xid, phase text, status_generation bigint,
       last_transition_time timestamptz, last_updated_time timestamptz, status_conditions jsonb, adapter text, resource_kind text,
       observed_generation bigint, observed_time timestamptz, conditions jsonb, data jsonb, created_time timestamptz, last_report_time timestamptz)
+  ), clusters_locked as materialized (
+    select r.id from clusters r join input i on i.kind = 'Cluster' and r.id = i.resource_id and r.xmin = i.version
+    order by r.id for update of r skip locked
+  ), nodepools_locked as materialized (
+    select r.id from nodepools r join input i on i.kind = 'NodePool' and r.id = i.resource_id and r.xmin = i.version
+    order by r.id for update of r skip locked
   ), clusters_written as (
     update clusters r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
       last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
-    from input i where i.kind = 'Cluster' and r.id = i.resource_id and r.xmin = i.version
+    from input i, clusters_locked l where i.kind = 'Cluster' and r.id = i.resource_id and r.id = l.id and r.xmin = i.version
     returning r.id
   ), nodepools_written as (
     update nodepools r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
       last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
-    from input i where i.kind = 'NodePool' and r.id = i.resource_id and r.xmin = i.version
+    from input i, nodepools_locked l where i.kind = 'NodePool' and r.id = i.resource_id and r.id = l.id and r.xmin = i.version
     returning r.id
   ), status as (
     insert into adapter_statuses (resource_id, adapter, resource_kind, observed_generation, observed_time, conditions, data, created_time, last_report_time)
