@@ -3,13 +3,6 @@ import type { KubeObject, ObjectRef, WatchEventType } from "./kube.js";
 export interface ObjectCacheOptions {
   /** Most objects kept; past it the oldest go (a read of an evicted object goes to Kubernetes). */
   maxObjects?: number;
-  /**
-   * A kind's entries are trusted only while its watch has shown signs of life (its listing, an event
-   * or a bookmark) this recently: a watch that stalls without ending (a half-open connection) would
-   * otherwise keep stale objects forever. Quiet kinds are read from Kubernetes.
-   */
-  freshMs?: number;
-  now?: () => number;
 }
 
 /**
@@ -20,7 +13,8 @@ export interface ObjectCacheOptions {
  *
  * It only ever says what an object looks like, never that one is absent (an object without our label
  * is invisible to the watch, and only a GET finds it before a create); and only for kinds whose watch
- * is up and recently heard from. A stale answer is harmless in a level-triggered loop: the change
+ * is up (owned-watch.ts also ends a watch that outlives its timeout, which bounds what a silently
+ * broken stream can hide). A stale answer is harmless in a level-triggered loop: the change
  * that made it stale arrives as a watch event, which updates the cache and then reconciles the
  * resource again. Writes and read-after-write checks always go to Kubernetes.
  */
@@ -29,7 +23,7 @@ export interface ObjectCache {
   lookup(ref: ObjectRef): KubeObject | undefined;
   /** A kind's complete listing (its watch starts from the listing's resourceVersion). */
   replace(apiVersion: string, kind: string, items: KubeObject[]): void;
-  /** A watch event (a bookmark too: it shows the watch is alive). */
+  /** A watch event. */
   apply(type: WatchEventType, obj: KubeObject): void;
   /** The kind's watch ended: forget the kind until it is listed again. */
   invalidate(apiVersion: string, kind: string): void;
@@ -40,11 +34,9 @@ export interface ObjectCache {
 
 export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
   const maxObjects = opts.maxObjects ?? 20_000;
-  const freshMs = opts.freshMs ?? 10_000;
-  const now = opts.now ?? Date.now;
   const objects = new Map<string, KubeObject>();
-  /** Watched kinds, with when their watch was last heard from. */
-  const heard = new Map<string, number>();
+  /** Kinds listed and watched since. */
+  const watched = new Set<string>();
   const kindKey = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) => `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
   const keyOf = (o: KubeObject) => key(o.apiVersion ?? "", o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "");
@@ -61,26 +53,23 @@ export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
 
   return {
     lookup(ref) {
-      const last = heard.get(kindKey(ref.apiVersion, ref.kind));
-      if (last === undefined || now() - last > freshMs) return undefined;
+      if (!watched.has(kindKey(ref.apiVersion, ref.kind))) return undefined;
       return objects.get(key(ref.apiVersion, ref.kind, ref.namespace, ref.name));
     },
     replace(apiVersion, kind, items) {
       const k = kindKey(apiVersion, kind);
       dropKind(k);
-      heard.set(k, now());
+      watched.add(k);
       // Listed items may lack apiVersion/kind (a List's items often do).
       for (const o of items) put({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind });
     },
     apply(type, obj) {
-      const k = kindKey(obj.apiVersion ?? "", obj.kind ?? "");
-      if (heard.has(k)) heard.set(k, now());
       if (type === "ADDED" || type === "MODIFIED") put(obj);
       else if (type === "DELETED") objects.delete(keyOf(obj));
     },
     invalidate(apiVersion, kind) {
       const k = kindKey(apiVersion, kind);
-      heard.delete(k);
+      watched.delete(k);
       dropKind(k);
     },
     forget(ref) {

@@ -1,7 +1,7 @@
 /** Owned-object watch: which changes reconcile what (pure), and the watch itself through client-node against the stand-in. */
 import { silentLogger } from "../shared/log.js";
 import { loadAdapterConfig } from "./adapter-config.js";
-import { createKubeObjects, type KubeObject } from "./kube.js";
+import { createKubeObjects, type KubeObject, type KubeObjects } from "./kube.js";
 import { createObjectCache } from "./object-cache.js";
 import { resourceToReconcile, watchOwnedObjects } from "./owned-watch.js";
 import { ensureSetup } from "./setup.js";
@@ -115,4 +115,26 @@ describe("the read cache it keeps (list, then watch from the listing's resourceV
       watcher.stop();
     }
   });
+});
+
+test("a watch that outlives its timeout (a half-open connection never sends its end) is ended and the kind listed again", async () => {
+  const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
+  let lists = 0;
+  const stopped: number[] = [];
+  const kube = {
+    list: async () => (lists++, { items: [job({ "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": "c1" })], resourceVersion: String(lists) }),
+    // A stream that never delivers anything and never ends.
+    watch: async () => ({ stop: () => stopped.push(lists) }),
+  } as unknown as KubeObjects;
+  const cache = createObjectCache();
+  const watcher = watchOwnedObjects({ plan, kube, poke: () => undefined, log: silentLogger(), retryMs: 10, cache, watchSeconds: 1, watchGraceMs: 100 });
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lists).toBe(1);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(stopped).toEqual([1]);
+    expect(lists).toBe(2);
+  } finally {
+    watcher.stop();
+  }
 });

@@ -21,6 +21,8 @@ export function resourceToReconcile(type: WatchEventType, obj: KubeObject, plan:
 
 /** How long the server keeps one watch open before the adapter lists and watches again. */
 const WATCH_SECONDS = 300;
+/** A watch still open this long after its timeout is ended by the adapter (a half-open connection sends no end). */
+const WATCH_GRACE_MS = 30_000;
 
 export interface OwnedWatchDeps {
   plan: AdapterPlan;
@@ -32,6 +34,10 @@ export interface OwnedWatchDeps {
   retryMs?: number;
   /** Kept current from a list and the watch (see object-cache.ts); reconciles read from it. */
   cache?: ObjectCache;
+  /** Server-side timeout of each watch (plus up to a minute of spread); default 300. */
+  watchSeconds?: number;
+  /** How long past its timeout a watch may stay open before the adapter ends it; default 30 s. */
+  watchGraceMs?: number;
 }
 
 /**
@@ -39,12 +45,14 @@ export interface OwnedWatchDeps {
  * when one changes, like controller-runtime's Owns(): a finished Job is reported within moments
  * instead of at the Sentinel's next event. Only a shortcut: the Sentinel's events remain the
  * guarantee, so a watch that is down (Kubernetes unreachable) costs latency, never correctness. With
- * a cache it is also an informer (see object-cache.ts): a stream that ends empties its kind, and one
- * that stalls without ending is trusted for at most the cache's freshMs after it was last heard from.
+ * a cache it is also an informer (see object-cache.ts): a stream that ends empties its kind until it is
+ * listed again, and none is trusted past its timeout plus a grace period.
  */
 export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
   const { plan, kube, log } = deps;
   const retryMs = deps.retryMs ?? 2000;
+  const watchSeconds = deps.watchSeconds ?? WATCH_SECONDS;
+  const graceMs = deps.watchGraceMs ?? WATCH_GRACE_MS;
   let stopped = false;
   const kinds = [...new Map(plan.objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).values()];
   const streams = new Map<string, { stop(): void }>();
@@ -54,9 +62,14 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
     const key = `${apiVersion}/${kind}`;
     const selector = `${LABEL_ADAPTER}=${plan.name}`;
     let ended = false;
+    let deadline: NodeJS.Timeout | undefined;
     const again = (err?: unknown) => {
       if (ended) return;
       ended = true;
+      if (deadline) {
+        clearTimeout(deadline);
+        timers.delete(deadline);
+      }
       streams.delete(key);
       deps.cache?.invalidate(apiVersion, kind);
       if (stopped) return;
@@ -68,6 +81,7 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       timers.add(t);
     };
     let stream: { stop(): void } | undefined;
+    const timeoutSeconds = watchSeconds + Math.floor((Math.random() * watchSeconds) / 5);
     try {
       // With a cache: list, then watch from the listing's resourceVersion (an informer), so no change
       // between the two is missed. Without one, changes from now on are all the pokes need.
@@ -95,12 +109,18 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
           if (id) deps.poke(id, `${kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
         },
         again,
-        // The server ends each watch after a few minutes (spread, so kinds do not re-list together):
-        // the cache is then listed afresh, which bounds what a silently broken stream can hide.
-        { resourceVersion, timeoutSeconds: WATCH_SECONDS + Math.floor(Math.random() * 60) },
+        // The server ends each watch after a few minutes (spread by up to a fifth, so kinds do not re-list together):
+        // the cache is then listed afresh. A stream that outlives that (a half-open connection, whose
+        // end never arrives) is ended here, which bounds what a silently broken stream can hide.
+        { resourceVersion, timeoutSeconds },
       );
-      if (stopped || ended) stream.stop();
-      else streams.set(key, stream);
+      if (stopped || ended) return stream.stop();
+      streams.set(key, stream);
+      deadline = setTimeout(() => {
+        stream?.stop();
+        again(new Error(`watch still open ${timeoutSeconds} s after it started`));
+      }, timeoutSeconds * 1000 + graceMs);
+      timers.add(deadline);
     } catch (err) {
       again(err);
     }
