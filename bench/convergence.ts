@@ -114,10 +114,11 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
       const t = await (await fetch(url)).text();
       const row: Record<string, string | number> = { adapter };
       for (const trigger of ["event", "watch"]) row[`by ${trigger}`] = sum(t, new RegExp(`^hyperfleet_adapter_events_total\\{[^}]*trigger="${trigger}"[^}]*\\} (\\d+)`, "gm"));
+      for (const source of ["cache", "kubernetes", "drift-check"]) row[`read ${source}`] = sum(t, new RegExp(`^hyperfleet_adapter_object_reads_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`, "gm"));
       for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = sum(t, new RegExp(`^hyperfleet_adapter_kube_calls_total\\{[^}]*verb="${verb}"[^}]*\\} (\\d+)`, "gm"));
       perAdapter.push(row);
     }
-    if (perAdapter.length) table("Adapters: reconciles by trigger, Kubernetes calls by verb", perAdapter);
+    if (perAdapter.length) table("Adapters: reconciles by trigger, reads of their objects by source, Kubernetes calls by verb", perAdapter);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
     return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {

@@ -1,5 +1,5 @@
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cluster } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
@@ -50,6 +50,8 @@ export interface ReconcileDeps {
   kube: KubeObjects;
   /** The adapter's own objects as its watch sees them; reads of existing objects come from here when it can answer. */
   cache?: ObjectCache;
+  /** Counts where each read of an existing object was answered (metrics). */
+  onObjectRead?: (source: "cache" | "kubernetes" | "drift-check") => void;
   now: () => Date;
 }
 
@@ -86,12 +88,16 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
     }
     return { outcome: "ApiError", trace: [...trace, `API: ${ConnectError.from(err).message}`], objects: steps, error: ConnectError.from(err).message };
   }
+  const own = statuses.find((s) => s.adapter === plan.name);
+  // A Ready resource this adapter has not reported on for a while: the event is the drift check
+  // (spec §7), not the tail of its convergence (events published just before it turned Ready).
+  const phase = (nodepool ?? cluster).status?.phase;
+  const driftCheck = phase === Phase.READY && (!own?.lastReportTime || deps.now().getTime() - timestampDate(own.lastReportTime).getTime() > DRIFT_CHECK_AFTER_MS);
   const resource: Resource = nodepool
-    ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id, ready: nodepool.status?.phase === Phase.READY }
-    : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id, ready: cluster.status?.phase === Phase.READY };
+    ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id, driftCheck }
+    : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id, driftCheck };
   const generation = Number(resource.generation);
   trace.push(`fetched ${nodepool ? "nodepool" : "cluster"} ${resource.id} at generation ${generation}${resource.deletedTime ? " (being deleted)" : ""}`);
-  const own = statuses.find((s) => s.adapter === plan.name);
   const vars: ExprVars = { cluster, nodepool, adapters: Object.fromEntries(statuses.map((s) => [s.adapter, s])), objects: {} };
 
   let situation: Situation;
@@ -151,14 +157,17 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
 }
 
 /** The resource an event is about, whichever its kind. */
+/** An event for a Ready resource whose adapter last reported longer ago than this is a drift check. */
+const DRIFT_CHECK_AFTER_MS = 60_000;
+
 interface Resource {
   id: string;
   generation: bigint;
   deletedTime: unknown;
   clusterId: string;
   nodepoolId?: string;
-  /** Phase Ready: this event is a drift check (spec §7), which reads Kubernetes itself. */
-  ready: boolean;
+  /** This event is a drift check (spec §7), which reads Kubernetes itself. */
+  driftCheck: boolean;
 }
 
 const STATUS = { True: ConditionStatus.TRUE, False: ConditionStatus.FALSE, Unknown: ConditionStatus.UNKNOWN } as const;
@@ -185,7 +194,9 @@ async function converge(
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
   // From the watch-fed cache while converging; a Ready resource's event is the drift check that
   // exists to catch out-of-band changes (spec §7), so it asks Kubernetes, as does a cache miss.
-  const existing = (resource.ready ? undefined : deps.cache?.lookup(ref)) ?? (await deps.kube.get(ref));
+  const cached = resource.driftCheck ? undefined : deps.cache?.lookup(ref);
+  deps.onObjectRead?.(cached ? "cache" : resource.driftCheck ? "drift-check" : "kubernetes");
+  const existing = cached ?? (await deps.kube.get(ref));
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
   const p = planObject({
     generation,

@@ -35,7 +35,8 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
   const adapter = deps.plan.name;
   const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
   const now = deps.now ?? (() => new Date());
-  const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, now };
+  const objectReads = new Counter({ name: "hyperfleet_adapter_object_reads_total", help: "Reads of the adapter's own objects during reconciles, by where they were answered (cache, kubernetes, drift-check: a Ready resource's event, always from Kubernetes).", labelNames: ["adapter", "source"] as const, registers: r });
+  const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
   const handler = createEventHandler({
     reconcile: (id) => reconcile(rdeps, id),
     log: deps.log,
