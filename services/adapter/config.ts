@@ -16,6 +16,11 @@ export interface AdapterProcessConfig {
   maxConcurrency: number;
   kube: KubeTarget;
   kubeTimeoutMs: number;
+  /**
+   * An event for a Ready resource this adapter last reported on longer ago than this is a drift check
+   * (DRIFT_CHECK_AFTER), which reads Kubernetes, not the cache. Keep it below the Sentinel's MAX_AGE_READY.
+   */
+  driftCheckAfterMs: number;
   /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
   watchObjects: boolean;
   /** Most objects the watch-fed read cache keeps (OBJECT_CACHE_MAX; needs WATCH_OBJECTS). */
@@ -56,6 +61,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     maxConcurrency: positiveInt(env, "MAX_CONCURRENCY", 10),
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
+    driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", 60_000),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", 20_000),
     logLevel: str(env, "LOG_LEVEL", "info"),

@@ -21,11 +21,16 @@ export interface ObjectCacheOptions {
 export interface ObjectCache {
   /** The object as last seen, or undefined when Kubernetes must be asked. */
   lookup(ref: ObjectRef): KubeObject | undefined;
-  /** A kind's complete listing (its watch starts from the listing's resourceVersion). */
-  replace(apiVersion: string, kind: string, items: KubeObject[]): void;
+  /**
+   * A kind's complete listing (its watch starts from the listing's resourceVersion); answers what
+   * changed since the kind's previous listing (nothing on the first), which no watch reported.
+   */
+  replace(apiVersion: string, kind: string, items: KubeObject[]): { changed: KubeObject[]; removed: KubeObject[] };
+  /** The kind's watch is established: answer for it. */
+  answer(apiVersion: string, kind: string): void;
   /** A watch event. */
   apply(type: WatchEventType, obj: KubeObject): void;
-  /** The kind's watch ended: forget the kind until it is listed again. */
+  /** The kind's watch ended: answer nothing for it until it is listed and watched again. */
   invalidate(apiVersion: string, kind: string): void;
   /** The object was just deleted by us. */
   forget(ref: ObjectRef): void;
@@ -35,8 +40,10 @@ export interface ObjectCache {
 export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
   const maxObjects = opts.maxObjects ?? 20_000;
   const objects = new Map<string, KubeObject>();
-  /** Kinds listed and watched since. */
+  /** Kinds whose watch is up: the cache answers for them. */
   const watched = new Set<string>();
+  /** Kinds listed at least once (a later listing is compared with what is held). */
+  const listed = new Set<string>();
   const kindKey = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) => `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
   const keyOf = (o: KubeObject) => key(o.apiVersion ?? "", o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "");
@@ -58,19 +65,32 @@ export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
     },
     replace(apiVersion, kind, items) {
       const k = kindKey(apiVersion, kind);
+      const before = new Map<string, KubeObject>();
+      for (const [id, o] of objects) if (id.startsWith(`${k}/`)) before.set(id, o);
       dropKind(k);
-      watched.add(k);
-      // Listed items may lack apiVersion/kind (a List's items often do).
-      for (const o of items) put({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind });
+      const changed: KubeObject[] = [];
+      for (const item of items) {
+        // Listed items may lack apiVersion/kind (a List's items often do).
+        const o = { ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? kind };
+        const old = before.get(keyOf(o));
+        before.delete(keyOf(o));
+        if (old && old.metadata?.resourceVersion !== o.metadata?.resourceVersion) changed.push(o);
+        put(o);
+      }
+      const first = !listed.has(k);
+      listed.add(k);
+      return first ? { changed: [], removed: [] } : { changed, removed: [...before.values()] };
+    },
+    answer(apiVersion, kind) {
+      watched.add(kindKey(apiVersion, kind));
     },
     apply(type, obj) {
       if (type === "ADDED" || type === "MODIFIED") put(obj);
       else if (type === "DELETED") objects.delete(keyOf(obj));
     },
     invalidate(apiVersion, kind) {
-      const k = kindKey(apiVersion, kind);
-      watched.delete(k);
-      dropKind(k);
+      // Entries stay (unanswered) so that the next listing can tell what changed meanwhile.
+      watched.delete(kindKey(apiVersion, kind));
     },
     forget(ref) {
       objects.delete(key(ref.apiVersion, ref.kind, ref.namespace, ref.name));

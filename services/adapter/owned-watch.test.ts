@@ -138,3 +138,39 @@ test("a watch that outlives its timeout (a half-open connection never sends its 
     watcher.stop();
   }
 });
+
+test("changes made while no watch was up are reconciled when the kind is listed again; stop() leaves nothing answering", async () => {
+  const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
+  const item = (name: string, cluster: string, rv: string): KubeObject => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, namespace: "hyperfleet", resourceVersion: rv, labels: { "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": cluster } },
+  });
+  const listings = [
+    [item("a", "c-a", "1"), item("b", "c-b", "1"), item("same", "c-same", "1")],
+    [item("a", "c-a", "2"), item("same", "c-same", "1"), item("new", "c-new", "3")], // a finished, b was deleted, new was created
+  ];
+  let lists = 0;
+  const ends: ((err?: unknown) => void)[] = [];
+  const kube = {
+    list: async () => ({ items: listings[Math.min(lists++, 1)], resourceVersion: String(lists) }),
+    watch: async (...a: unknown[]) => (ends.push(a[5] as (err?: unknown) => void), { stop: () => undefined }),
+  } as unknown as KubeObjects;
+  const cache = createObjectCache();
+  const pokes: string[] = [];
+  const watcher = watchOwnedObjects({ plan, kube, poke: (id, why) => pokes.push(`${id}: ${why}`), log: silentLogger(), retryMs: 5000, cache });
+  const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "a" };
+  try {
+    for (let i = 0; i < 100 && !cache.lookup(ref); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pokes).toEqual([]); // the first listing reconciles nothing
+    await new Promise((r) => setTimeout(r, 1100)); // a watch that lived its time...
+    ends[0](); // ...ends cleanly, as the server ends it: resumed at once, not after retryMs
+    for (let i = 0; i < 100 && lists < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && pokes.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pokes.sort()).toEqual(["c-a: Job a modified", "c-b: Job b deleted"]);
+    expect(cache.lookup(ref)?.metadata?.resourceVersion).toBe("2");
+  } finally {
+    watcher.stop();
+  }
+  expect(cache.lookup(ref)).toBeUndefined();
+});

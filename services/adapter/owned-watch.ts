@@ -34,7 +34,7 @@ export interface OwnedWatchDeps {
   retryMs?: number;
   /** Kept current from a list and the watch (see object-cache.ts); reconciles read from it. */
   cache?: ObjectCache;
-  /** Server-side timeout of each watch (plus up to a minute of spread); default 300. */
+  /** Server-side timeout of each watch (plus up to a fifth more, spread); default 300. */
   watchSeconds?: number;
   /** How long past its timeout a watch may stay open before the adapter ends it; default 30 s. */
   watchGraceMs?: number;
@@ -58,10 +58,16 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
   const streams = new Map<string, { stop(): void }>();
   const timers = new Set<NodeJS.Timeout>();
 
+  const poke = (type: WatchEventType, obj: KubeObject) => {
+    const id = resourceToReconcile(type, obj, plan);
+    if (id) deps.poke(id, `${obj.kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
+  };
+
   const start = async (apiVersion: string, kind: string) => {
     const key = `${apiVersion}/${kind}`;
     const selector = `${LABEL_ADAPTER}=${plan.name}`;
     let ended = false;
+    const began = Date.now();
     let deadline: NodeJS.Timeout | undefined;
     const again = (err?: unknown) => {
       if (ended) return;
@@ -74,10 +80,11 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       deps.cache?.invalidate(apiVersion, kind);
       if (stopped) return;
       if (err) log.debug({ kind, err: String(err) }, "watch ended; watching again");
+      // A watch the server ended on schedule is resumed at once; a failed or short-lived one after retryMs.
       const t = setTimeout(() => {
         timers.delete(t);
         void start(apiVersion, kind);
-      }, retryMs);
+      }, err || Date.now() - began < 1000 ? retryMs : 0);
       timers.add(t);
     };
     let stream: { stop(): void } | undefined;
@@ -86,10 +93,11 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       // With a cache: list, then watch from the listing's resourceVersion (an informer), so no change
       // between the two is missed. Without one, changes from now on are all the pokes need.
       let resourceVersion: string | undefined;
+      let missed: { changed: KubeObject[]; removed: KubeObject[] } = { changed: [], removed: [] };
       if (deps.cache) {
         const listed = await kube.list(apiVersion, kind, plan.namespace, selector);
         if (stopped) return;
-        deps.cache.replace(apiVersion, kind, listed.items);
+        missed = deps.cache.replace(apiVersion, kind, listed.items);
         resourceVersion = listed.resourceVersion;
       }
       stream = await kube.watch(
@@ -105,8 +113,7 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
             return;
           }
           deps.cache?.apply(type, obj);
-          const id = resourceToReconcile(type, obj, plan);
-          if (id) deps.poke(id, `${kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
+          poke(type, obj);
         },
         again,
         // The server ends each watch after a few minutes (spread by up to a fifth, so kinds do not re-list together):
@@ -116,6 +123,10 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       );
       if (stopped || ended) return stream.stop();
       streams.set(key, stream);
+      deps.cache?.answer(apiVersion, kind);
+      // Changes between the previous watch's end and this listing reached no watch: reconcile them now.
+      for (const o of missed.changed) poke("MODIFIED", o);
+      for (const o of missed.removed) poke("DELETED", o);
       deadline = setTimeout(() => {
         stream?.stop();
         again(new Error(`watch still open ${timeoutSeconds} s after it started`));
@@ -133,6 +144,8 @@ export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
       for (const t of timers) clearTimeout(t);
       for (const s of streams.values()) s.stop();
       streams.clear();
+      // Reconciles still draining must not read a cache no watch keeps current.
+      for (const o of kinds) deps.cache?.invalidate(o.apiVersion, o.kind);
     },
   };
 }

@@ -50,6 +50,8 @@ export interface ReconcileDeps {
   kube: KubeObjects;
   /** The adapter's own objects as its watch sees them; reads of existing objects come from here when it can answer. */
   cache?: ObjectCache;
+  /** An event for a Ready resource this adapter last reported on longer ago is a drift check (default 60 s). */
+  driftCheckAfterMs?: number;
   /** Counts where each read of an existing object was answered (metrics). */
   onObjectRead?: (source: "cache" | "kubernetes" | "drift-check") => void;
   now: () => Date;
@@ -92,7 +94,7 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   // A Ready resource this adapter has not reported on for a while: the event is the drift check
   // (spec §7), not the tail of its convergence (events published just before it turned Ready).
   const phase = (nodepool ?? cluster).status?.phase;
-  const driftCheck = phase === Phase.READY && (!own?.lastReportTime || deps.now().getTime() - timestampDate(own.lastReportTime).getTime() > DRIFT_CHECK_AFTER_MS);
+  const driftCheck = phase === Phase.READY && (!own?.lastReportTime || deps.now().getTime() - timestampDate(own.lastReportTime).getTime() > (deps.driftCheckAfterMs ?? DRIFT_CHECK_AFTER_MS));
   const resource: Resource = nodepool
     ? { id: nodepool.id, generation: nodepool.generation, deletedTime: nodepool.deletedTime, clusterId: cluster.id, nodepoolId: nodepool.id, driftCheck }
     : { id: cluster.id, generation: cluster.generation, deletedTime: cluster.deletedTime, clusterId: cluster.id, driftCheck };
@@ -156,10 +158,10 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
 }
 
-/** The resource an event is about, whichever its kind. */
 /** An event for a Ready resource whose adapter last reported longer ago than this is a drift check. */
 const DRIFT_CHECK_AFTER_MS = 60_000;
 
+/** The resource an event is about, whichever its kind. */
 interface Resource {
   id: string;
   generation: bigint;

@@ -23,6 +23,8 @@ export interface AdapterDeps {
   maxPoked?: number;
   /** Where reconciles read the adapter's own objects from when it can answer (fed by the owned-object watch). */
   cache?: ObjectCache;
+  /** See AdapterProcessConfig.driftCheckAfterMs. */
+  driftCheckAfterMs?: number;
 }
 
 /** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
@@ -36,7 +38,7 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
   const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
   const now = deps.now ?? (() => new Date());
   const objectReads = new Counter({ name: "hyperfleet_adapter_object_reads_total", help: "Reads of the adapter's own objects during reconciles, by where they were answered (cache, kubernetes, drift-check: a Ready resource's event, always from Kubernetes).", labelNames: ["adapter", "source"] as const, registers: r });
-  const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
+  const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, driftCheckAfterMs: deps.driftCheckAfterMs, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
   const handler = createEventHandler({
     reconcile: (id) => reconcile(rdeps, id),
     log: deps.log,

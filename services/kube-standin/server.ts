@@ -101,6 +101,9 @@ export function createServer(deps: StandinDeps): StandinServer {
       throw new StatusError(410, "Expired", `too old resource version: ${rvParam}`);
     }
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+    // As the real API server: the watch is established (headers sent) before any event, so a client
+    // resuming from a resourceVersion with nothing new still sees it start.
+    res.flushHeaders();
     const write = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
     if (!rvParam || rvParam === "0") for (const o of store.list(r.t, r.ns, sel.requirements).items) write("ADDED", o);
     const stop = store.watch(r.t, rvParam && rvParam !== "0" ? Number(rvParam) : undefined, (e) => {

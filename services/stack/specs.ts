@@ -40,7 +40,8 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       name: adapter,
       entry: "services/adapter/main.ts",
       // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port) },
+      // Drift checks (spec §7) must stay recognisable when the Sentinel's Ready max age is compressed.
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(60_000 * config.speed, config.maxAgeReady / 2)) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });

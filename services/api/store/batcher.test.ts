@@ -1,4 +1,4 @@
-import { createBatcher, type Settled } from "./batcher.js";
+import { createBatcher, createLimiter, type Settled } from "./batcher.js";
 
 interface Item {
   key: string;
@@ -96,4 +96,24 @@ test("an item that still needs work alone frees the batch's slot at once, and ke
   expect(await slow).toBe("slow done");
   expect(await sameKey).toBe("done 3");
   expect(batches).toEqual([[1], [2], [3]]);
+});
+
+test("the limiter runs at most its maximum at once, the rest in order, and frees a slot on failure", async () => {
+  const limit = createLimiter(2);
+  let running = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const job = (n: number) => async () => {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, 5));
+    running--;
+    order.push(n);
+    if (n === 1) throw new Error("one failed");
+    return n;
+  };
+  const out = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => limit.run(job(n))));
+  expect(peak).toBe(2);
+  expect(out.map((o) => o.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+  expect(order.slice(0, 2).sort()).toEqual([1, 2]);
 });

@@ -84,3 +84,21 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
     queued: () => queue.length,
   };
 }
+
+/** Runs at most `max` of the functions given to it at once; the others wait their turn, in order. */
+export function createLimiter(max: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      if (running >= max) await new Promise<void>((r) => waiting.push(r));
+      running++;
+      try {
+        return await fn();
+      } finally {
+        running--;
+        waiting.shift()?.();
+      }
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { isUuid } from "../../shared/ids.js";
 import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import type { ResourceStatus } from "../core/aggregate.js";
-import { createBatcher, type Settled } from "./batcher.js";
+import { createBatcher, createLimiter, type Settled } from "./batcher.js";
 import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
@@ -47,6 +47,8 @@ export interface StatusStoreOptions {
   onWriteError?: (err: unknown, size: number) => void;
   /** Most reports written by one statement (default 64). */
   maxBatch?: number;
+  /** Most reports redone under the row lock at once (default 4; each holds a pooled connection). */
+  maxRedos?: number;
   /** Most report batches in flight at once (default 2; each holds a pooled connection per statement). */
   maxInFlight?: number;
 }
@@ -110,9 +112,11 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
         if (written.has(w.row.resource_id)) results[w.i] = { ok: true, value: { outcome: w.outcome, status: adapterStatusToPb(w.row), resourceStatus: resourceStatusToPb(w.status) } };
       }
     }
-    // The rest are redone one by one under the lock, outside the batch's slot (each holds only its own resource).
-    return reports.map((r, i) => results[i] ?? settle(() => reportLocked(r)));
+    // The rest are redone one by one under the lock, outside the batch's slot (each holds only its own
+    // resource), at most a few at once so that redos waiting on locks cannot take every pooled connection.
+    return reports.map((r, i) => results[i] ?? redos.run(() => settle(() => reportLocked(r))));
   };
+  const redos = createLimiter(opts.maxRedos ?? 4);
   const batcher = createBatcher<Report, ReportResult>({ key: (r) => r.resourceId, run: reportBatch, maxBatch: opts.maxBatch ?? 64, maxInFlight: opts.maxInFlight ?? 2 });
 
   /** Under the resource's row lock: the path for deleting resources and for reports that lost a race. */

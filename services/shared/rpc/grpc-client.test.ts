@@ -59,7 +59,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close(100));
 
-const fast = (baseUrl = url, defaultTimeoutMs = 5000) => createFastGrpcTransport({ baseUrl, defaultTimeoutMs });
+const fast = (baseUrl = url, defaultTimeoutMs = 5000) => createFastGrpcTransport({ baseUrl, defaultTimeoutMs, pingTimeoutMs: 300 });
 const connect = (baseUrl = url, defaultTimeoutMs = 5000) => createGrpcTransport({ baseUrl, defaultTimeoutMs });
 const rejection = async (p: Promise<unknown>) => ConnectError.from(await p.then(() => new Error("no error"), (e: unknown) => e));
 
@@ -204,7 +204,7 @@ async function rawServer(answer: (stream: http2.ServerHttp2Stream, headers: http
   };
 }
 
-test("a connection that stops answering is dropped after a call times out, and the next call reconnects", async () => {
+test("a connection that stops answering is dropped after a call times out, and the next call reconnects; a slow but live one is kept", async () => {
   // In front of a working server, a TCP relay whose first connection swallows everything (a peer whose
   // host is gone: no answer, no reset, no PING ack); later connections are relayed.
   const backend = await rawServer((stream) => okWith(stream, frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "second connection" })))));
@@ -221,11 +221,36 @@ test("a connection that stops answering is dropped after a call times out, and t
   const client = createClient(AdapterService, fast(`http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, 200));
   try {
     expect((await rejection(client.dryRun({}))).code).toBe(Code.DeadlineExceeded);
-    await new Promise((r) => setTimeout(r, 2500)); // the unanswered PING's wait
+    await new Promise((r) => setTimeout(r, 600)); // the unanswered PING's wait
     expect((await client.dryRun({})).outcome).toBe("second connection");
   } finally {
     sockets.forEach((x) => x.destroy());
     await new Promise<void>((r) => relay.close(() => r()));
     await backend.close();
+  }
+});
+
+test("a server that is only slow keeps its connection after a call times out (the PING is answered)", async () => {
+  let sessions = 0;
+  let calls = 0;
+  const s = http2.createServer();
+  const open = new Set<http2.ServerHttp2Session>();
+  s.on("session", (x) => (sessions++, open.add(x)));
+  s.on("stream", (stream) => {
+    stream.on("error", () => undefined);
+    stream.resume();
+    const n = ++calls;
+    stream.on("end", () => setTimeout(() => !stream.destroyed && okWith(stream, frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: `call ${n}` })))), n === 1 ? 500 : 0));
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const client = createClient(AdapterService, fast(`http://127.0.0.1:${(s.address() as net.AddressInfo).port}`, 100));
+  try {
+    expect((await rejection(client.dryRun({}))).code).toBe(Code.DeadlineExceeded);
+    await new Promise((r) => setTimeout(r, 600)); // longer than the PING may take
+    expect((await client.dryRun({})).outcome).toBe("call 2");
+    expect(sessions).toBe(1);
+  } finally {
+    open.forEach((x) => x.destroy());
+    await new Promise<void>((r) => s.close(() => r()));
   }
 });

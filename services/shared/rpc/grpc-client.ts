@@ -10,8 +10,8 @@ import "./text-encoding.js";
 const c = http2.constants;
 /** Larger response messages are refused rather than buffered (the server's own request limit is 4 MiB). */
 export const RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
-/** How long a connection may take to answer a PING after a call timed out before it is dropped. */
-const PING_TIMEOUT_MS = 2000;
+/** How long a connection may take to answer a PING after a call timed out before it is dropped (gRPC's keepalive timeout). */
+const PING_TIMEOUT_MS = 20_000;
 /** The longest a Node timer can wait. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -20,6 +20,8 @@ export interface GrpcTransportOptions {
   baseUrl: string;
   /** Deadline of a call that sets none. */
   defaultTimeoutMs?: number;
+  /** After a call times out, how long the connection has to answer a PING before it is dropped (default 20 s). */
+  pingTimeoutMs?: number;
 }
 
 /**
@@ -65,19 +67,17 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
    * peer's host gone) would otherwise take every later call until the kernel gives up on it.
    */
   function checkAlive(s: http2.ClientHttp2Session): void {
-    if (s.destroyed || s.closed || checking.has(s)) return;
+    // A session still connecting has its own connect timeout; one already checked needs no second PING.
+    if (s.destroyed || s.closed || s.connecting || checking.has(s)) return;
     checking.add(s);
-    const dead = setTimeout(() => s.destroy(), PING_TIMEOUT_MS);
+    const dead = setTimeout(() => s.destroy(), opts.pingTimeoutMs ?? PING_TIMEOUT_MS);
     dead.unref();
-    const answered = s.ping((err) => {
+    s.ping((err) => {
       clearTimeout(dead);
       checking.delete(s);
-      if (err) s.destroy();
+      // Cancelled means the session closed meanwhile (nothing to drop); any other failure drops it.
+      if (err && (err as NodeJS.ErrnoException).code !== "ERR_HTTP2_PING_CANCEL") s.destroy();
     });
-    if (!answered) {
-      clearTimeout(dead);
-      checking.delete(s);
-    }
   }
 
   function unary<I extends DescMessage, O extends DescMessage>(
