@@ -11,6 +11,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { compressionGzip, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AdapterService, DryRunRequestSchema } from "../../../gen/hyperfleet/v1/adapter_pb.js";
 import { createRpcServer, type RpcServer } from "./serve.js";
+import { waitUnlessAborted } from "../../../test/support/slow-call.js";
 
 let server: RpcServer;
 let url: string;
@@ -35,10 +36,7 @@ beforeAll(async () => {
         async dryRun(req, ctx) {
           switch (req.resourceId) {
             case "slow":
-              await new Promise<void>((resolve) => {
-                const t = setTimeout(resolve, 3000);
-                ctx.signal.addEventListener("abort", () => (aborted++, clearTimeout(t), resolve()), { once: true });
-              });
+              await waitUnlessAborted(ctx.signal, 3000, () => aborted++);
               return { outcome: "late" };
             case "plain-error":
               throw new Error("secret database detail");

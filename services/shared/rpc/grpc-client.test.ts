@@ -14,6 +14,7 @@ import { BadRequestSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { AdapterService, DryRunResponseSchema } from "../../../gen/hyperfleet/v1/adapter_pb.js";
 import { createFastGrpcTransport } from "./grpc-client.js";
 import { createRpcServer, type RpcServer } from "./serve.js";
+import { waitUnlessAborted } from "../../../test/support/slow-call.js";
 
 let server: RpcServer;
 let url: string;
@@ -27,10 +28,7 @@ function startServer(port = 0) {
         async dryRun(req, ctx) {
           switch (req.resourceId) {
             case "slow":
-              await new Promise<void>((resolve) => {
-                const t = setTimeout(resolve, 3000);
-                ctx.signal.addEventListener("abort", () => (aborted++, clearTimeout(t), resolve()), { once: true });
-              });
+              await waitUnlessAborted(ctx.signal, 3000, () => aborted++);
               return { outcome: "late" };
             case "plain-error":
               throw new Error("secret database detail");
