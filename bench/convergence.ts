@@ -118,6 +118,11 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
       for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = sum(t, new RegExp(`^hyperfleet_adapter_kube_calls_total\\{[^}]*verb="${verb}"[^}]*\\} (\\d+)`, "gm"));
       perAdapter.push(row);
     }
+    if (stack.sentinelMetricsUrl) {
+      const t = await (await fetch(stack.sentinelMetricsUrl)).text();
+      const byReason = [...t.matchAll(/^hyperfleet_sentinel_events_published_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+      console.log(`\nSentinel events by reason: ${byReason.join(", ")}`);
+    }
     if (perAdapter.length) table("Adapters: reconciles by trigger, reads of their objects by source, Kubernetes calls by verb", perAdapter);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
     return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };

@@ -25,6 +25,8 @@ export interface RunningStack extends StackEndpoints {
   pid?: number;
   /** Each cluster adapter's Prometheus endpoint (own stacks only). */
   adapterMetricsUrls?: Record<string, string>;
+  /** The cluster Sentinel's Prometheus endpoint (own stacks only). */
+  sentinelMetricsUrl?: string;
   logs: () => string;
   stop(): Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     kubeUrl: `http://127.0.0.1:${kube}`,
     sentinelUrl: `http://127.0.0.1:${sentinel}`,
     apiMetricsUrl: `http://127.0.0.1:${apiMetrics}/metrics`,
+    sentinelMetricsUrl: `http://127.0.0.1:${sentinel + 1000}/metrics`,
     adapterMetricsUrls: Object.fromEntries(["validation", "dns", "placement"].map((a, i) => [a, `http://127.0.0.1:${adapterBase + 1001 + i}/metrics`])),
     namespace,
     brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
