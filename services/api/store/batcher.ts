@@ -80,8 +80,6 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
         pump();
       });
     },
-    /** Items waiting for a batch (for metrics and tests). */
-    queued: () => queue.length,
   };
 }
 

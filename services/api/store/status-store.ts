@@ -55,7 +55,6 @@ export interface StatusStoreOptions {
 
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
 export function createStatusStore(db: Knex, required: RequiredAdapters, opts: StatusStoreOptions = {}): StatusStore {
-  const hooks = opts;
   const kinds = kindsOf(required);
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
   const lockResource = async (trx: Knex.Transaction, id: string) => {
@@ -97,7 +96,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
       const cols = statusColumns(status);
       writes.push({ i, row, status, outcome: j.outcome, input: { ...row, kind: snap.kind, version: snap.version, phase: cols.phase, status_generation: cols.observed_generation, last_transition_time: cols.last_transition_time, last_updated_time: cols.last_updated_time, status_conditions: toStoredConditions(status.conditions) } });
     });
-    for (const w of writes) await hooks.afterSnapshot?.(reports[w.i].resourceId);
+    for (const w of writes) await opts.afterSnapshot?.(reports[w.i].resourceId);
     if (writes.length > 0) {
       let written = new Set<string>();
       try {

@@ -12,6 +12,7 @@ import { compressionGzip, createConnectTransport, createGrpcTransport } from "@c
 import { AdapterService, DryRunRequestSchema } from "../../../gen/hyperfleet/v1/adapter_pb.js";
 import { createRpcServer, type RpcServer } from "./serve.js";
 import { waitUnlessAborted } from "../../../test/support/slow-call.js";
+import { encodeFrame } from "./grpc-wire.js";
 
 let server: RpcServer;
 let url: string;
@@ -93,7 +94,7 @@ test("this path (not Connect's) is what answers gRPC here: it says application/g
 });
 
 test("headers set before an error still reach the client, with the status in trailers", async () => {
-  const r = await rawCall("/hyperfleet.v1.AdapterService/DryRun", grpcFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { resourceId: "headers-then-error" }))));
+  const r = await rawCall("/hyperfleet.v1.AdapterService/DryRun", encodeFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { resourceId: "headers-then-error" }))));
   expect(r.headers["grpc-status"]).toBe(String(Code.NotFound));
   expect(r.headers["x-from-handler"]).toBe("h");
 });
@@ -111,7 +112,7 @@ test("a deadline longer than a Node timer can wait is no deadline (it used to fi
 });
 
 test("a request over the size limit is ResourceExhausted, and the server keeps serving", async () => {
-  const big = grpcFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { eventJson: "x".repeat(4 * 1024 * 1024 + 10) })));
+  const big = encodeFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { eventJson: "x".repeat(4 * 1024 * 1024 + 10) })));
   const r = await rawCall("/hyperfleet.v1.AdapterService/DryRun", big);
   expect(r.headers["grpc-status"]).toBe(String(Code.ResourceExhausted));
   expect((await grpc().getStatus({})).adapter).toBe("fast");
@@ -139,7 +140,7 @@ test("a large response is gzipped for a client that accepts it, and plain for on
   const plain = await grpc({ acceptCompression: [] }).dryRun({ resourceId: "big" });
   expect(plain.trace).toEqual(gz.trace);
   // What went over the wire: the encoding header tells.
-  const encodingOf = (accept: string) => rawCall("/hyperfleet.v1.AdapterService/DryRun", grpcFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { resourceId: "big" }))), { "grpc-accept-encoding": accept });
+  const encodingOf = (accept: string) => rawCall("/hyperfleet.v1.AdapterService/DryRun", encodeFrame(toBinary(DryRunRequestSchema, create(DryRunRequestSchema, { resourceId: "big" }))), { "grpc-accept-encoding": accept });
   expect((await encodingOf("gzip")).headers["grpc-encoding"]).toBe("gzip");
   expect((await encodingOf("identity")).headers["grpc-encoding"]).toBeUndefined();
 });
@@ -163,12 +164,6 @@ test.each([
   expect((await grpc().getStatus({})).adapter).toBe("fast");
 });
 
-function grpcFrame(msg: Uint8Array): Buffer {
-  const b = Buffer.alloc(5 + msg.length);
-  b.writeUInt32BE(msg.length, 1);
-  b.set(msg, 5);
-  return b;
-}
 
 /** One raw HTTP/2 gRPC request; the response's headers (trailers-only errors carry grpc-status there). */
 function rawCall(path: string, body: Buffer, extra: Record<string, string> = {}): Promise<{ headers: http2.IncomingHttpHeaders }> {

@@ -6,6 +6,7 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { respecHeaders } from "./grpc-message.js";
+import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -13,8 +14,6 @@ const gzipAsync = promisify(gzip);
 const COMPRESS_MIN_BYTES = 1024;
 /** Larger request messages are refused (gRPC's usual default; serve.ts gives Connect's path the same limit). */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
-/** The longest a Node timer can wait. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Headers HTTP/2 forbids (Node throws on them); a handler or an error's metadata may carry them. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "content-length"]);
 
@@ -106,10 +105,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
         if (!bodyEnded) stream.close(http2constants.NGHTTP2_NO_ERROR);
         return;
       }
-      const frame = Buffer.allocUnsafe(5 + payload!.length);
-      frame[0] = compressed ? 1 : 0;
-      frame.writeUInt32BE(payload!.length, 1);
-      frame.set(payload!, 5);
+      const frame = encodeFrame(payload!, compressed);
       stream.respond({ ...head, ...(compressed ? { "grpc-encoding": "gzip" } : {}) }, { waitForTrailers: true });
       stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", ...withoutHopByHop(toObject(trailer)) }));
       stream.end(frame);
@@ -134,11 +130,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
     } catch (err) {
       return finish(ConnectError.from(err));
     }
-    const requestHeader = new Headers();
-    for (const [k, v] of Object.entries(headers)) {
-      if (k.startsWith(":") || v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) requestHeader.append(k, one);
-    }
+    const requestHeader = headersFromHttp2(headers);
     const url = `http://${asString(headers[":authority"]) ?? "localhost"}${headers[":path"]}`;
     const ctx: HandlerContext = {
       service: route.service,

@@ -15,6 +15,7 @@ import { AdapterService, DryRunResponseSchema } from "../../../gen/hyperfleet/v1
 import { createFastGrpcTransport } from "./grpc-client.js";
 import { createRpcServer, type RpcServer } from "./serve.js";
 import { waitUnlessAborted } from "../../../test/support/slow-call.js";
+import { encodeFrame } from "./grpc-wire.js";
 
 let server: RpcServer;
 let url: string;
@@ -134,7 +135,7 @@ test("a path prefix in the base URL is kept, as Connect keeps it", async () => {
   const raw = await rawServer((stream, headers) => {
     stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
     stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-    stream.end(frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: String(headers[":path"]) }))));
+    stream.end(encodeFrame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: String(headers[":path"]) }))));
   });
   try {
     expect((await createClient(AdapterService, fast(`${raw.url}/api/`)).dryRun({})).outcome).toBe("/api/hyperfleet.v1.AdapterService/DryRun");
@@ -145,11 +146,11 @@ test("a path prefix in the base URL is kept, as Connect keeps it", async () => {
 
 describe("a server that answers badly", () => {
   const cases: [string, (stream: http2.ServerHttp2Stream) => void, Code, RegExp?][] = [
-    ["a gzipped message (decompressed)", (s) => okWith(s, frame(gzipSync(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "zipped" }))), 1), { "grpc-encoding": "gzip" }), -1 as Code],
+    ["a gzipped message (decompressed)", (s) => okWith(s, encodeFrame(gzipSync(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "zipped" }))), true), { "grpc-encoding": "gzip" }), -1 as Code],
     ["HTTP 503 → Unavailable", (s) => (s.respond({ ":status": 503, "content-type": "text/plain" }), s.end("busy")), Code.Unavailable],
     ["HTTP 404 → Unimplemented", (s) => (s.respond({ ":status": 404 }), s.end()), Code.Unimplemented],
     ["not gRPC → Internal", (s) => (s.respond({ ":status": 200, "content-type": "text/html" }), s.end("<html>")), Code.Internal, /content type/],
-    ["no status → Internal", (s) => (s.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true }), s.on("wantTrailers", () => s.sendTrailers({ "x-other": "1" })), s.end(frame(Buffer.alloc(0)))), Code.Internal, /missing status/],
+    ["no status → Internal", (s) => (s.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true }), s.on("wantTrailers", () => s.sendTrailers({ "x-other": "1" })), s.end(encodeFrame(Buffer.alloc(0)))), Code.Internal, /missing status/],
     ["a broken frame → Unimplemented", (s) => okWith(s, Buffer.from([0, 0, 0, 0, 9, 1])), Code.Unimplemented],
     ["REFUSED_STREAM → Unavailable", (s) => s.close(http2.constants.NGHTTP2_REFUSED_STREAM), Code.Unavailable],
     ["INTERNAL_ERROR reset → Internal", (s) => s.close(http2.constants.NGHTTP2_INTERNAL_ERROR), Code.Internal],
@@ -177,13 +178,6 @@ function okWith(s: http2.ServerHttp2Stream, body: Buffer, extra: http2.OutgoingH
   s.end(body);
 }
 
-function frame(payload: Uint8Array, flag = 0): Buffer {
-  const b = Buffer.alloc(5 + payload.length);
-  b[0] = flag;
-  b.writeUInt32BE(payload.length, 1);
-  b.set(payload, 5);
-  return b;
-}
 
 async function rawServer(answer: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void) {
   const s = http2.createServer();
@@ -205,7 +199,7 @@ async function rawServer(answer: (stream: http2.ServerHttp2Stream, headers: http
 test("a connection that stops answering is dropped after a call times out, and the next call reconnects; a slow but live one is kept", async () => {
   // In front of a working server, a TCP relay whose first connection swallows everything (a peer whose
   // host is gone: no answer, no reset, no PING ack); later connections are relayed.
-  const backend = await rawServer((stream) => okWith(stream, frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "second connection" })))));
+  const backend = await rawServer((stream) => okWith(stream, encodeFrame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: "second connection" })))));
   const port = Number(new URL(backend.url).port);
   const sockets: net.Socket[] = [];
   const relay = net.createServer((socket) => {
@@ -238,7 +232,7 @@ test("a server that is only slow keeps its connection after a call times out (th
     stream.on("error", () => undefined);
     stream.resume();
     const n = ++calls;
-    stream.on("end", () => setTimeout(() => !stream.destroyed && okWith(stream, frame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: `call ${n}` })))), n === 1 ? 500 : 0));
+    stream.on("end", () => setTimeout(() => !stream.destroyed && okWith(stream, encodeFrame(toBinary(DryRunResponseSchema, create(DryRunResponseSchema, { outcome: `call ${n}` })))), n === 1 ? 500 : 0));
   });
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   const client = createClient(AdapterService, fast(`http://127.0.0.1:${(s.address() as net.AddressInfo).port}`, 100));

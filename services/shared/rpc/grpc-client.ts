@@ -6,14 +6,13 @@ import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protoc
 import { createGrpcTransport } from "@connectrpc/connect-node";
 // protobuf-es encodes strings with our faster encoder in every service (see text-encoding.ts).
 import "./text-encoding.js";
+import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
 
 const c = http2.constants;
 /** Larger response messages are refused rather than buffered (the server's own request limit is 4 MiB). */
 export const RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 /** How long a connection may take to answer a PING after a call timed out before it is dropped (gRPC's keepalive timeout). */
 const PING_TIMEOUT_MS = 20_000;
-/** The longest a Node timer can wait. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface GrpcTransportOptions {
   /** e.g. http://127.0.0.1:8000 (h2c) or https://api.example.com (h2 over TLS). */
@@ -93,10 +92,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
       const message = isMessage(input, method.input) ? input : create(method.input, input);
       if (signal?.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
       const body = toBinary(method.input, message);
-      const frame = Buffer.allocUnsafe(5 + body.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      frame.set(body, 5);
+      const frame = encodeFrame(body);
 
       const head: http2.OutgoingHttpHeaders = {
         ":method": "POST",
@@ -146,14 +142,14 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
       let size = 0;
       stream.on("response", (h) => {
         status = Number(h[":status"]);
-        responseHeader = toHeaders(h);
+        responseHeader = headersFromHttp2(h);
       });
       stream.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size > RESPONSE_MAX_BYTES + 5) fail(new ConnectError(`response larger than ${RESPONSE_MAX_BYTES} bytes`, Code.ResourceExhausted));
         else chunks.push(chunk);
       });
-      stream.on("trailers", (t) => finish(toHeaders(t)));
+      stream.on("trailers", (t) => finish(headersFromHttp2(t)));
       // A response without trailers is a trailers-only response (status in the headers) or a broken one.
       stream.on("end", () => finish(undefined));
       stream.on("error", (err: NodeJS.ErrnoException) => fail(transportError(err, origin, stream.rstCode)));
@@ -240,13 +236,4 @@ function resetError(rstCode: number | undefined, cause?: unknown): ConnectError 
     default:
       return new ConnectError(`stream reset with code ${rstCode}`, Code.Internal, undefined, undefined, cause);
   }
-}
-
-function toHeaders(h: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) out.append(k, String(one));
-  }
-  return out;
 }
