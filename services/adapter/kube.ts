@@ -1,5 +1,4 @@
 import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1APIResource } from "@kubernetes/client-node";
-import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { withTimeout } from "../shared/broker/index.js";
@@ -160,9 +159,8 @@ function reuseConnections(kc: KubeConfig): void {
   const KEEP = 4;
   target.createAgent = (cluster, options) => {
     if (!cluster?.server || cluster.proxyUrl) return original(cluster, options);
-    const key = createHash("sha256")
-      .update(JSON.stringify([cluster.server, options.ca, options.cert, options.key, options.pfx, options.rejectUnauthorized, options.servername].map((v) => (Buffer.isBuffer(v) ? v.toString("base64") : v ?? null))))
-      .digest("hex");
+    // The options themselves are the key (a Map holds the string; no need to hash it on every request).
+    const key = JSON.stringify([cluster.server, options.ca, options.cert, options.key, options.pfx, options.rejectUnauthorized, options.servername].map((v) => (Buffer.isBuffer(v) ? v.toString("base64") : v ?? null)));
     let agent = agents.get(key);
     if (!agent) {
       original(cluster, options); // the library's own checks (plain http only with skipTLSVerify) still apply

@@ -48,9 +48,6 @@ export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
   const key = (apiVersion: string, kind: string, namespace: string | undefined, name: string) => `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
   const keyOf = (o: KubeObject) => key(o.apiVersion ?? "", o.kind ?? "", o.metadata?.namespace, o.metadata?.name ?? "");
 
-  const dropKind = (k: string) => {
-    for (const id of objects.keys()) if (id.startsWith(`${k}/`)) objects.delete(id);
-  };
   const put = (o: KubeObject) => {
     const id = keyOf(o);
     objects.delete(id); // re-insert: Map order is then least recently written first
@@ -67,13 +64,14 @@ export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
       const k = kindKey(apiVersion, kind);
       const before = new Map<string, KubeObject>();
       for (const [id, o] of objects) if (id.startsWith(`${k}/`)) before.set(id, o);
-      dropKind(k);
+      for (const id of before.keys()) objects.delete(id);
       const changed: KubeObject[] = [];
       for (const item of items) {
         // Listed items may lack apiVersion/kind (a List's items often do).
         const o = { ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? kind };
-        const old = before.get(keyOf(o));
-        before.delete(keyOf(o));
+        const id = keyOf(o);
+        const old = before.get(id);
+        before.delete(id);
         if (old && old.metadata?.resourceVersion !== o.metadata?.resourceVersion) changed.push(o);
         put(o);
       }
