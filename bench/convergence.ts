@@ -27,6 +27,21 @@ function services(stackPid: number): { name: string; pid: number }[] {
   return out;
 }
 
+/** A Prometheus text exposition's samples of `metric`, summed by the value of `label`. */
+function byLabel(text: string, metric: string, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)`, "gm"))) {
+    const value = new RegExp(`(?:^|,)${label}="([^"]*)"`).exec(m[1])?.[1];
+    if (value !== undefined) out.set(value, (out.get(value) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** All samples of `metric`, summed. */
+function sumOf(text: string, metric: string): number {
+  return [...text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
   try {
@@ -56,10 +71,7 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000 });
     const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl }));
     /** Status reports the API has accepted or discarded so far (its Prometheus counter). */
-    const reportsSoFar = async () => {
-      const text = await (await fetch(stack.apiMetricsUrl!)).text();
-      return [...text.matchAll(/^hyperfleet_api_status_reports_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
-    };
+    const reportsSoFar = async () => sumOf(await (await fetch(stack.apiMetricsUrl!)).text(), "hyperfleet_api_status_reports_total");
     const before = { postgres: cpuSecondsOf(/(^|\/)postgres[: \0]/), emulator: cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/), own: process.cpuUsage() };
     const procsBefore = new Map(services(stack.pid!).map((p) => [p.pid, cpuSeconds(p.pid)]));
     const started = Date.now();
@@ -96,32 +108,27 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     ]);
     // Which calls the API served (its Prometheus counters): where its share of the CPU went.
     const metrics = await (await fetch(stack.apiMetricsUrl!)).text();
-    const perMethod = new Map<string, { calls: number; seconds: number }>();
-    for (const m of metrics.matchAll(/^hyperfleet_api_rpc_requests_total\{[^}]*method="([^"]+)"[^}]*\} (\d+)/gm)) {
-      const e = perMethod.get(m[1]) ?? { calls: 0, seconds: 0 };
-      e.calls += Number(m[2]);
-      perMethod.set(m[1], e);
-    }
-    for (const m of metrics.matchAll(/^hyperfleet_api_rpc_duration_seconds_sum\{[^}]*method="([^"]+)"[^}]*\} ([\d.e+-]+)/gm)) {
-      const e = perMethod.get(m[1]);
-      if (e) e.seconds += Number(m[2]);
-    }
+    const calls = byLabel(metrics, "hyperfleet_api_rpc_requests_total", "method");
+    const durations = byLabel(metrics, "hyperfleet_api_rpc_duration_seconds_sum", "method");
+    const perMethod = new Map([...calls].map(([method, n]) => [method, { calls: n, seconds: durations.get(method) ?? 0 }]));
     table("API calls during the run", [...perMethod].filter(([, e]) => e.calls > 0).sort((a, b) => b[1].calls - a[1].calls).map(([method, e]) => ({ method, calls: e.calls, "mean ms": (e.seconds / e.calls) * 1000 })));
     // Why each adapter reconciled (broker event or owned-object watch) and what it asked Kubernetes.
-    const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
     const perAdapter = [];
     for (const [adapter, url] of Object.entries(stack.adapterMetricsUrls ?? {})) {
       const t = await (await fetch(url)).text();
       const row: Record<string, string | number> = { adapter };
-      for (const trigger of ["event", "watch"]) row[`by ${trigger}`] = sum(t, new RegExp(`^hyperfleet_adapter_events_total\\{[^}]*trigger="${trigger}"[^}]*\\} (\\d+)`, "gm"));
-      for (const source of ["cache", "kubernetes", "drift-check"]) row[`read ${source}`] = sum(t, new RegExp(`^hyperfleet_adapter_object_reads_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`, "gm"));
-      for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = sum(t, new RegExp(`^hyperfleet_adapter_kube_calls_total\\{[^}]*verb="${verb}"[^}]*\\} (\\d+)`, "gm"));
+      const triggers = byLabel(t, "hyperfleet_adapter_events_total", "trigger");
+      const sources = byLabel(t, "hyperfleet_adapter_object_reads_total", "source");
+      const verbs = byLabel(t, "hyperfleet_adapter_kube_calls_total", "verb");
+      for (const trigger of ["event", "watch"]) row[`by ${trigger}`] = triggers.get(trigger) ?? 0;
+      for (const source of ["cache", "kubernetes", "drift-check"]) row[`read ${source}`] = sources.get(source) ?? 0;
+      for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = verbs.get(verb) ?? 0;
       perAdapter.push(row);
     }
     if (stack.sentinelMetricsUrl) {
       const t = await (await fetch(stack.sentinelMetricsUrl)).text();
-      const byReason = [...t.matchAll(/^hyperfleet_sentinel_events_published_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
-      console.log(`\nSentinel events by reason: ${byReason.join(", ")}`);
+      const byReason = byLabel(t, "hyperfleet_sentinel_events_published_total", "reason");
+      console.log(`\nSentinel events by reason: ${[...byReason].map(([reason, n]) => `${reason} ${n}`).join(", ")}`);
     }
     if (perAdapter.length) table("Adapters: reconciles by trigger, reads of their objects by source, Kubernetes calls by verb", perAdapter);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
