@@ -50,6 +50,7 @@ export function createObjectStore(now: () => Date = () => new Date()) {
   const history: WatchEvent[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(0);
+  const writeListeners = new Set<(t: ResourceType, o: KubeObject, type: WatchType) => void>();
   let rv = 1;
 
   const register = (t: ResourceType) => {
@@ -65,6 +66,7 @@ export function createObjectStore(now: () => Date = () => new Date()) {
     history.push(e);
     if (history.length > HISTORY) history.shift();
     events.emit("event", e);
+    for (const l of writeListeners) l(t, object, type);
   };
 
   const stamp = (o: KubeObject) => {
@@ -230,6 +232,15 @@ export function createObjectStore(now: () => Date = () => new Date()) {
       };
       events.on("event", on);
       return () => events.off("event", on);
+    },
+
+    /**
+     * Calls `listener` after every write with the stored object itself (read it, never change or keep
+     * it past the next write); returns a stop function. For the stage runner, which must not copy.
+     */
+    onWrite(listener: (t: ResourceType, o: KubeObject, type: WatchType) => void): () => void {
+      writeListeners.add(listener);
+      return () => writeListeners.delete(listener);
     },
 
     /** Every stored object with its type (for the stage runner). */

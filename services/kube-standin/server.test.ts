@@ -178,6 +178,23 @@ describe("stages and watch", () => {
     expect((await read()).status).toMatchObject({ succeeded: 1 });
   });
 
+  test("the runner only looks at objects still in flight, and a write puts one back", async () => {
+    const stages = createStageRunner(store, { jobDurationMs: 10_000, dnsDelayMs: 5_000, speed: 1 }, silentLogger(), () => clock);
+    const before = stages.inFlight();
+    await api.create(job("c-stage"));
+    expect(stages.inFlight()).toBe(before + 1);
+    clock = new Date(clock.getTime() + 10_000);
+    stages.tick();
+    expect(stages.inFlight()).toBe(before);
+    // A completed Job leaves the runner; deleting it and creating it again brings it back.
+    await api.delete({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "c-stage", namespace: "default" } });
+    await api.create(job("c-stage"));
+    expect(stages.inFlight()).toBe(before + 1);
+    stages.tick();
+    const read = await api.read<Obj>({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "c-stage", namespace: "default" } });
+    expect(read.status).toMatchObject({ active: 1 });
+  });
+
   test("watch streams ADDED for existing objects, then changes as they happen", async () => {
     const ctrl = new AbortController();
     const res = await fetch(`http://127.0.0.1:${port}/apis/batch/v1/namespaces/default/jobs?watch=true&labelSelector=hyperfleet.io/cluster-id%3Db`, { signal: ctrl.signal });

@@ -1,4 +1,4 @@
-import { nextStage, OUTCOME_ANNOTATION, DURATION_ANNOTATION, type StagedObject, type StageName } from "./stages.js";
+import { isSettled, nextStage, OUTCOME_ANNOTATION, DURATION_ANNOTATION, type StagedObject, type StageName } from "./stages.js";
 import { parseDuration } from "../../shared/config.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -38,4 +38,22 @@ test.each([
 test("a completed Job carries the status fields kubectl and the adapters read", () => {
   const r = nextStage(job({}, { startTime: "x" }), at(20), cfg, parseDuration);
   expect(r?.status).toMatchObject({ succeeded: 1, completionTime: "2026-01-01T00:00:20Z", conditions: expect.arrayContaining([expect.objectContaining({ type: "Complete", status: "True" })]) });
+});
+
+test.each([
+  ["a new Job is in flight", job(), false],
+  ["a running Job is in flight", job({}, { startTime: "x", active: 1 }), false],
+  ["a completed Job is settled", job({}, { completionTime: "x" }), true],
+  ["a failed Job is settled", job({}, { conditions: [{ type: "Failed", status: "True" }] }), true],
+  ["a pending DNSRecord is in flight", dns(1), false],
+  ["a Ready DNSRecord is settled", dns(1, { ready: true, observedGeneration: 1 }), true],
+  ["a DNSRecord whose spec changed is in flight again", dns(2, { ready: true, observedGeneration: 1 }), false],
+  ["a kind without stages is settled", { apiVersion: "v1", kind: "ConfigMap", metadata: {} }, true],
+] as [string, StagedObject, boolean][])("isSettled: %s", (_name, obj, settled) => {
+  expect(isSettled(obj)).toBe(settled);
+});
+
+test("every object isSettled calls settled has no next stage, however late", () => {
+  const settled = [job({}, { completionTime: "x" }), dns(1, { ready: true, observedGeneration: 1 })];
+  for (const o of settled) expect(nextStage(o, at(10_000), cfg, parseDuration)).toBeUndefined();
 });

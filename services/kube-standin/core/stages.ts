@@ -87,6 +87,18 @@ export function nextStage(obj: StagedObject, now: Date, cfg: StageConfig, parseD
   return undefined;
 }
 
+/**
+ * Whether no stage can apply to `obj` until it is written again: a finished Job, a DNSRecord that has
+ * observed its generation, or any kind the stages do not move. Lets the runner look only at objects
+ * still in flight instead of the whole store on every tick.
+ */
+export function isSettled(obj: StagedObject): boolean {
+  const status = obj.status ?? {};
+  if (obj.apiVersion === "batch/v1" && obj.kind === "Job") return Boolean(status.completionTime) || hasCondition(status, "Failed");
+  if (obj.kind === "DNSRecord") return status.ready === true && status.observedGeneration === obj.metadata.generation;
+  return true;
+}
+
 function hasCondition(status: Record<string, unknown>, type: string): boolean {
   return Array.isArray(status.conditions) && status.conditions.some((c: { type?: string; status?: string }) => c.type === type && c.status === "True");
 }
