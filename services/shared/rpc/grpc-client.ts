@@ -6,6 +6,7 @@ import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protoc
 import { createGrpcTransport } from "@connectrpc/connect-node";
 // protobuf-es encodes strings with our faster encoder in every service (see text-encoding.ts).
 import "./text-encoding.js";
+import "./binary-writer.js";
 import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
 
 const c = http2.constants;
