@@ -5,7 +5,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
 import { startStack } from "../test/support/start-stack.js";
-import { peakRssMb, sleep, table } from "./support.js";
+import { cpuSeconds, cpuSecondsOf, peakRssMb, sleep, table } from "./support.js";
 
 /** The stack's service processes by name (adapters by their ADAPTER variable). */
 function services(stackPid: number): { name: string; pid: number }[] {
@@ -40,29 +40,6 @@ function byLabel(text: string, metric: string, label: string): Map<string, numbe
 /** All samples of `metric`, summed. */
 function sumOf(text: string, metric: string): number {
   return [...text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
-/** Total CPU seconds of every process whose command line matches (Postgres backends, the emulator's JVM). */
-function cpuSecondsOf(match: RegExp): number {
-  let total = 0;
-  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-    try {
-      if (match.test(readFileSync(`/proc/${d}/cmdline`, "utf8"))) total += cpuSeconds(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
 }
 
 export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {

@@ -1,6 +1,7 @@
 /** Shared plumbing for the benchmarks: processes, seeding, load loops, tables. Numbers are measured, never assumed. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import http2 from "node:http2";
 import net from "node:net";
 import pg from "pg";
 import { buildServices } from "../services/stack/build.js";
@@ -81,6 +82,54 @@ export function peakRssMb(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Total CPU seconds of every process whose command line matches (Postgres backends, the emulator's JVM). */
+export function cpuSecondsOf(match: RegExp): number {
+  let total = 0;
+  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (match.test(readFileSync(`/proc/${d}/cmdline`, "utf8"))) total += cpuSeconds(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * A gRPC caller as lean as Node allows, for load generators: requests arrive already framed (encoded
+ * before the clock starts) and a call only checks grpc-status, decoding nothing. On two shared
+ * cores every millisecond the load generator spends is taken from the server it measures.
+ */
+export function rawGrpcCaller(url: string, path: string) {
+  const session = http2.connect(url);
+  session.on("error", () => undefined);
+  return {
+    call(frame: Buffer): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers" });
+        let status: string | undefined;
+        stream.on("response", (h) => (status = h["grpc-status"] as string | undefined));
+        stream.on("trailers", (h) => (status = (h["grpc-status"] as string | undefined) ?? status));
+        stream.on("data", () => undefined);
+        stream.on("error", reject);
+        stream.on("close", () => (status === "0" ? resolve() : reject(new Error(`grpc-status ${status}`))));
+        stream.end(frame);
+      });
+    },
+    close: () => new Promise<void>((r) => session.close(() => r())),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,6 +12,8 @@ export interface ApiConfig {
   dbPoolMax: number;
   /** Hot statements prepared once per connection (DB_PREPARED_STATEMENTS; never for the embedded database). */
   dbPreparedStatements: boolean;
+  /** Status report batches written at once (REPORT_BATCHES_IN_FLIGHT); each holds a pooled connection. */
+  reportBatchesInFlight: number;
   /** Adapters whose reports decide a cluster's phase (spec §4). */
   clusterAdapters: string[];
   /** Adapters whose reports decide a nodepool's phase. */
@@ -29,6 +31,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     dataDir: str(env, "HYPERFLEET_DATA_DIR", ".hyperfleet/pglite"),
     dbPoolMax: positiveInt(env, "DB_POOL_MAX", 10),
     dbPreparedStatements: bool(env, "DB_PREPARED_STATEMENTS", true),
+    reportBatchesInFlight: positiveInt(env, "REPORT_BATCHES_IN_FLIGHT", 2),
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
     nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
     logLevel: str(env, "LOG_LEVEL", "info"),

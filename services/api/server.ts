@@ -18,6 +18,8 @@ export interface ApiDeps {
   nodepoolAdapters?: readonly string[];
   now?: () => Date;
   newId?: () => string;
+  /** Status report batches written at once (default 2). */
+  reportBatchesInFlight?: number;
   /** False while the database is unreachable: health answers NOT_SERVING. */
   dbHealthy?: () => boolean;
 }
@@ -46,6 +48,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
       statuses: createStatusStore(deps.reportsDb ?? deps.db, required, {
+        maxInFlight: deps.reportBatchesInFlight,
         onBatch: (n) => batchSize.observe(n),
         onWriteError: (err, size) => deps.log.warn({ err: String(err), reports: size }, "batched report write failed; redoing its reports one by one"),
       }),
