@@ -12,6 +12,6 @@ test("npm run bench -- --smoke runs every benchmark and prints its figures", asy
   );
   expect({ code, stderr: code ? stderr.slice(-2000) : "" }).toEqual({ code: 0, stderr: "" });
   for (const title of ["ReportStatus:", "Reads over", "Sentinel: one poll", "Fleet convergence:", "Per process: peak RSS"]) expect(stdout).toContain(title);
-  expect(stdout).toMatch(/API ReportStatus \(gRPC\)\s+[\d.]+/);
+  expect(stdout).toMatch(/API ReportStatus, lean load generator\s+[\d.]+/);
   expect(stdout).toMatch(/API \/ pgbench = [\d.]+%/);
 }, 300_000);
