@@ -14,7 +14,7 @@ export interface PollConfig extends DecideConfig {
 
 /** Hooks for metrics; every argument is from a closed set. */
 export interface PollObserver {
-  pollDone(result: "ok" | "error", seconds: number, due: number): void;
+  pollDone(result: "ok" | "error", seconds: number, due: number, seen: number): void;
   published(reason: DecisionReason): void;
   error(stage: "list" | "publish"): void;
 }
@@ -119,7 +119,7 @@ export function createPoller(deps: PollDeps) {
     stats.polls++;
     stats.last = result;
     if (result.ok) stats.lastSuccessfulPoll = startedAt;
-    deps.observer?.pollDone(result.ok ? "ok" : "error", result.durationMs / 1000, result.due);
+    deps.observer?.pollDone(result.ok ? "ok" : "error", result.durationMs / 1000, result.due, result.seen);
     log.debug({ ...result }, "poll done");
     return result;
   }

@@ -29,9 +29,11 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   const published = new Counter({ name: "hyperfleet_sentinel_events_published_total", help: "Reconcile events published, by decision reason.", labelNames: ["reason"] as const, registers: r });
   const errors = new Counter({ name: "hyperfleet_sentinel_errors_total", help: "Failed API calls (list) and publishes.", labelNames: ["stage"] as const, registers: r });
   const due = new Gauge({ name: "hyperfleet_sentinel_due_resources", help: "Resources found due by the last poll.", registers: r });
+  const read = new Counter({ name: "hyperfleet_sentinel_resources_read_total", help: "Resources the API returned to polls (due by the server's filter; decide() then publishes some).", registers: r });
   const observer: PollObserver = {
-    pollDone(result, seconds, dueCount) {
+    pollDone(result, seconds, dueCount, seen) {
       polls.inc({ result });
+      read.inc(seen);
       duration.observe(seconds);
       due.set(dueCount);
     },
