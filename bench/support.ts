@@ -114,9 +114,13 @@ export function cpuSecondsOf(match: RegExp): number {
  */
 export function rawGrpcCaller(url: string, path: string) {
   const session = http2.connect(url);
-  session.on("error", () => undefined);
+  let lost: Error | undefined;
+  session.on("error", (err) => (lost = err));
+  session.on("close", () => (lost ??= new Error("HTTP/2 session closed")));
   return {
     call(frame: Buffer): Promise<void> {
+      // A lost session fails every later call at once (counted as errors) instead of hanging them.
+      if (lost) return Promise.reject(lost);
       return new Promise((resolve, reject) => {
         const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc+proto", te: "trailers" });
         let status: string | undefined;
@@ -128,7 +132,7 @@ export function rawGrpcCaller(url: string, path: string) {
         stream.end(frame);
       });
     },
-    close: () => new Promise<void>((r) => session.close(() => r())),
+    close: () => new Promise<void>((r) => (session.closed ? r() : session.close(() => r()))),
   };
 }
 
@@ -217,8 +221,9 @@ export async function benchApi(name: string, clusters: number, poolMax: number, 
   await seedClusters(db.pool, clusters, due);
   const ids: string[] = (await db.pool.query("select id from clusters")).rows.map((r) => r.id);
   const port = await freePort();
-  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(await freePort()), DB_POOL_MAX: String(poolMax) }, port, nodeArgs);
-  return { db, ids, api };
+  const metricsPort = await freePort();
+  const api = await startService("services/api/main.ts", { DATABASE_URL: db.url, API_PORT: String(port), API_METRICS_PORT: String(metricsPort), DB_POOL_MAX: String(poolMax) }, port, nodeArgs);
+  return { db, ids, api, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 export { freePort };

@@ -235,8 +235,9 @@ export function createObjectStore(now: () => Date = () => new Date()) {
     },
 
     /**
-     * Calls `listener` after every write with the stored object itself (read it, never change or keep
-     * it past the next write); returns a stop function. For the stage runner, which must not copy.
+     * Calls `listener` after every write with the stored object itself (read it, never change it: a
+     * write replaces the stored object rather than changing it, so keeping one is safe); returns a stop
+     * function. For the stage runner, which must not copy.
      */
     onWrite(listener: (t: ResourceType, o: KubeObject, type: WatchType) => void): () => void {
       writeListeners.add(listener);

@@ -17,8 +17,14 @@ export function createStageRunner(store: ObjectStore, cfg: StageConfig, log: Log
     if (deleted || isSettled(o)) inFlight.delete(keyOf(o));
     else inFlight.set(keyOf(o), [t, o]);
   };
-  for (const [t, o] of store.entries()) file(t, o);
-  store.onWrite((t, o, type) => file(t, o, type === "DELETED"));
+  let detach: (() => void) | undefined;
+  const attach = () => {
+    if (detach) return;
+    inFlight.clear();
+    for (const [t, o] of store.entries()) file(t, o);
+    detach = store.onWrite((t, o, type) => file(t, o, type === "DELETED"));
+  };
+  attach();
 
   const tick = () => {
     const at = now();
@@ -38,11 +44,15 @@ export function createStageRunner(store: ObjectStore, cfg: StageConfig, log: Log
     /** How many objects the runner is watching for a stage (for tests). */
     inFlight: () => inFlight.size,
     start() {
+      attach();
       timer ??= setInterval(tick, tickMs);
     },
+    /** Stops the ticks and stops following the store (start() picks it up again from its contents). */
     stop() {
       clearInterval(timer);
       timer = undefined;
+      detach?.();
+      detach = undefined;
     },
   };
 }

@@ -5,7 +5,7 @@ import { NodePoolSchema } from "../../../gen/hyperfleet/v1/nodepool_pb.js";
 import { ConditionStatus, ConditionSchema } from "../../../gen/hyperfleet/v1/condition_pb.js";
 import { Phase, ResourceStatusSchema } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import { AdapterStatusSchema } from "../../../gen/hyperfleet/v1/status_pb.js";
-import { adapterStatusToPb, clusterToPb, nodePoolToPb, resourceStatusToPb, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, clusterToPb, nodePoolToPb, resourceStatusToPb, type AdapterStatusRow, type ClusterRow, type StoredCondition } from "./rows.js";
 
 const t = (iso: string) => new Date(iso);
 const stored = (type: string, status: "True" | "False" | "Unknown", observedGeneration?: number) => ({ type, status, reason: `${type}Reason`, message: `${type} message`, lastTransitionTime: "2026-11-26T10:00:00.123Z", observedGeneration });
@@ -42,14 +42,14 @@ const statusRow: AdapterStatusRow = {
 
 // The reference: the same messages through protobuf-es's create(), as the builders did before.
 const WORD = { True: ConditionStatus.TRUE, False: ConditionStatus.FALSE, Unknown: ConditionStatus.UNKNOWN };
-const refCondition = (c: ReturnType<typeof stored>) => create(ConditionSchema, { type: c.type, status: WORD[c.status], reason: c.reason, message: c.message, lastTransitionTime: timestampFromDate(new Date(c.lastTransitionTime)), observedGeneration: BigInt(c.observedGeneration ?? 0) });
+const refCondition = (c: StoredCondition) => create(ConditionSchema, { type: c.type, status: WORD[c.status], reason: c.reason, message: c.message, lastTransitionTime: timestampFromDate(new Date(c.lastTransitionTime)), observedGeneration: BigInt(c.observedGeneration ?? 0) });
 const refStatus = () =>
   create(ResourceStatusSchema, { phase: Phase.READY, observedGeneration: 4n, lastTransitionTime: timestampFromDate(row.last_transition_time), lastUpdatedTime: timestampFromDate(row.last_updated_time), conditions: row.status_conditions.map(refCondition) });
 const refAdapterStatus = () =>
   create(AdapterStatusSchema, { resourceId: row.id, adapter: "dns", resourceKind: "Cluster", observedGeneration: 4n, observedTime: timestampFromDate(statusRow.observed_time), conditions: statusRow.conditions.map(refCondition), data: statusRow.data!, createdTime: timestampFromDate(statusRow.created_time), lastReportTime: timestampFromDate(statusRow.last_report_time) });
 const common = () => ({ id: row.id, name: row.name, labels: row.labels, spec: row.spec, generation: 4n, status: refStatus(), createdTime: timestampFromDate(row.created_time), updatedTime: timestampFromDate(row.updated_time), deletedTime: timestampFromDate(row.deleted_time!), createdBy: "alice", updatedBy: "bob", deletedBy: "carol" });
 
-/** Every field of the schema is an own property (what create() guarantees and toBinary relies on). */
+/** Every field of the schema is an own property (unset message fields as undefined; create() leaves them out, which encodes the same). */
 const fieldsOf = (schema: DescMessage) => ["$typeName", ...schema.fields.map((f) => f.localName)].sort();
 
 test.each([

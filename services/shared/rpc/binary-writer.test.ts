@@ -54,6 +54,21 @@ test.each([
     w.tag(4, 2).fork().join();
     return w.join().finish();
   }],
+  ["finish inside a fork returns that fork's bytes; the outer message goes on", (w: BinaryWriter) => {
+    w.string("abc").fork().string("de");
+    const inner = w.finish();
+    w.join().string("z");
+    return Uint8Array.from([...inner, 0xff, ...w.finish()]);
+  }],
+  ["a join without a fork drops what was written before (then the writer is reused)", (w: BinaryWriter) => {
+    w.string("abc");
+    try {
+      w.join();
+    } catch {
+      // expected: the same error is checked below
+    }
+    return w.string("x").finish();
+  }],
   ["a writer used again after finish", (w: BinaryWriter) => {
     w.string("first").finish();
     return w.string("second").finish();

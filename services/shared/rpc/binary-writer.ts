@@ -127,8 +127,10 @@ function assertFloat32(arg: unknown): void {
 const methods = {
   finish(this: W): Uint8Array {
     if (this.b === undefined) return new Uint8Array(0);
-    const out = this.b.slice(0, this.p);
-    this.p = 0;
+    // As the stock writer: the bytes of the innermost open fork (all of them when none is open).
+    const start = this.s.length > 0 ? this.s[this.s.length - 1] : 0;
+    const out = this.b.slice(start, this.p);
+    this.p = start;
     return out;
   },
   fork(this: W) {
@@ -138,7 +140,11 @@ const methods = {
   },
   join(this: W) {
     const start = this.s?.pop();
-    if (start === undefined) throw new Error("invalid state, fork stack empty");
+    if (start === undefined) {
+      // The stock writer drops what was written before it throws.
+      if (this.b !== undefined) this.p = 0;
+      throw new Error("invalid state, fork stack empty");
+    }
     const len = this.p - start;
     const n = varintSize(len);
     const b = room(this, n);
