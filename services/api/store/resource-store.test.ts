@@ -1,7 +1,7 @@
 /**
- * The list's two plans against real Postgres: the same filter and pages whether the matches are
- * collected and sorted (few) or found by walking the primary key (many). The threshold is lowered
- * here so both plans run on a small fleet.
+ * The list's plans against real Postgres: the same filter and pages whether the matches are found,
+ * counted and paged in one statement or counted first and then collected and sorted (few) or found
+ * by walking the primary key (many). The threshold is lowered here so every plan runs on a small fleet.
  */
 import { compileFilter } from "../core/filter.js";
 import { CLUSTER_FILTER } from "../cluster-service.js";
@@ -40,10 +40,15 @@ test.each([
   ["two labels", "labels.shard = '1' and labels.env = 'prod'", 10, 4],
   ["no filter", "", 40, 7],
   ["nothing matches", "labels.shard = '9'", 0, 5],
+  ["few enough for one statement, over pages", "name in ('plan-3', 'plan-17', 'plan-22', 'plan-30')", 4, 3],
+  ["one page exactly", "name in ('plan-1', 'plan-2', 'plan-3', 'plan-4', 'plan-5')", 5, 5],
 ])("%s: both plans return the same pages and total", async (_, filter, matches, pageSize) => {
   const collected = await pages(1_000_000, filter, pageSize);
   const walked = await pages(0, filter, pageSize);
+  // 5: the one-statement plan for filters matching at most 5, the two-step plans above that.
+  const mixed = await pages(5, filter, pageSize);
   expect(walked).toEqual(collected);
+  expect(mixed).toEqual(collected);
   expect(collected[0].total).toBe(matches);
   const names = collected.flatMap((p) => p.names);
   expect(names).toHaveLength(matches);

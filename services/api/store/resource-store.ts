@@ -139,9 +139,31 @@ export function createResourceStore<M>(
 
     list: (q) =>
       run(async () => {
+        const pageOf = (rows: ClusterRow[], total: number) => {
+          const more = rows.length > q.pageSize;
+          const shown = more ? rows.slice(0, q.pageSize) : rows;
+          return { items: shown.map((row) => toPb(row)), nextAfterId: more ? shown[shown.length - 1].id : undefined, total };
+        };
         const base = db<ClusterRow>(def.table).whereRaw(q.where.sql, q.where.bindings as never[]);
         if (!q.showDeleted) base.whereNull("deleted_time");
         if (q.clusterId) base.where({ cluster_id: q.clusterId });
+        // A filtered list usually matches few rows (a label, the Sentinel's due filter, one cluster's
+        // nodepools): one statement then finds them once in the filter's index, counts them and
+        // returns the page, instead of a count and a page that each scan the index. When the matches
+        // exceed materializeBelow (or the page is empty) it falls through to the two-step plans below.
+        if (q.where.sql !== "true" || q.clusterId) {
+          const matching = base.clone().select("id").limit(materializeBelow + 1);
+          const pageIds = db.select("id").from("matching").orderBy("id").limit(q.pageSize + 1);
+          if (q.afterId) pageIds.where("id", ">", q.afterId);
+          const rows = (await db
+            .withMaterialized("matching", matching)
+            .with("page_ids", pageIds)
+            .select(db.raw("(select count(*) from matching)::int as hf_total"), `${def.table}.*`)
+            .from(def.table)
+            .join("page_ids", "page_ids.id", `${def.table}.id`)
+            .orderBy(`${def.table}.id`)) as (ClusterRow & { hf_total: number })[];
+          if (rows.length > 0 && rows[0].hf_total <= materializeBelow) return pageOf(rows, rows[0].hf_total);
+        }
         const [{ count }] = await base.clone().count<{ count: number }[]>({ count: "*" });
         const total = Number(count);
         if (total === 0) return { items: [], total };
@@ -156,10 +178,7 @@ export function createResourceStore<M>(
           total <= materializeBelow
             ? db.withMaterialized("matches", matches).select("*").from<ClusterRow>("matches").orderBy("id").limit(q.pageSize + 1)
             : matches.orderBy("id").limit(q.pageSize + 1);
-        const rows = (await page) as ClusterRow[];
-        const more = rows.length > q.pageSize;
-        const shown = more ? rows.slice(0, q.pageSize) : rows;
-        return { items: shown.map((row) => toPb(row)), nextAfterId: more ? shown[shown.length - 1].id : undefined, total };
+        return pageOf((await page) as ClusterRow[], total);
       }),
 
     update: (id, change, actor, now) =>
