@@ -150,7 +150,7 @@ export function createResourceStore<M>(
         // A filtered list usually matches few rows (a label, the Sentinel's due filter, one cluster's
         // nodepools): one statement then finds them once in the filter's index, counts them and
         // returns the page, instead of a count and a page that each scan the index. When the matches
-        // exceed materializeBelow (or the page is empty) it falls through to the two-step plans below.
+        // exceed materializeBelow (or a later page is empty) it falls through to the two-step plans below.
         if (q.where.sql !== "true" || q.clusterId) {
           const matching = base.clone().select("id").limit(materializeBelow + 1);
           const pageIds = db.select("id").from("matching").orderBy("id").limit(q.pageSize + 1);
@@ -163,6 +163,8 @@ export function createResourceStore<M>(
             .join("page_ids", "page_ids.id", `${def.table}.id`)
             .orderBy(`${def.table}.id`)) as (ClusterRow & { hf_total: number })[];
           if (rows.length > 0 && rows[0].hf_total <= materializeBelow) return pageOf(rows, rows[0].hf_total);
+          // A first page with no rows: nothing matches (a Sentinel poll with nothing due).
+          if (rows.length === 0 && !q.afterId) return { items: [], total: 0 };
         }
         const [{ count }] = await base.clone().count<{ count: number }[]>({ count: "*" });
         const total = Number(count);
