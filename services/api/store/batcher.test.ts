@@ -1,4 +1,4 @@
-import { createBatcher, createLimiter, type Settled } from "./batcher.js";
+import { createBatcher, createLimiter, createLoader, type Settled } from "./batcher.js";
 
 interface Item {
   key: string;
@@ -116,4 +116,72 @@ test("the limiter runs at most its maximum at once, the rest in order, and frees
   expect(peak).toBe(2);
   expect(out.map((o) => o.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
   expect(order.slice(0, 2).sort()).toEqual([1, 2]);
+});
+
+describe("createLoader: batched reads", () => {
+  /** A loader over a mutable "table" whose loads the test releases by hand; it records each load's keys. */
+  function loaderHarness(maxBatch = 10, maxInFlight = 1) {
+    const table = new Map<string, number>([["a", 1], ["b", 2], ["c", 3]]);
+    const loads: string[][] = [];
+    const release: (() => void)[] = [];
+    const l = createLoader<string, number>({
+      maxBatch,
+      maxInFlight,
+      async load(keys) {
+        loads.push(keys);
+        const snapshot = new Map(keys.filter((k) => table.has(k)).map((k) => [k, table.get(k)!]));
+        await new Promise<void>((r) => release.push(r));
+        if (keys.includes("boom")) throw new Error("database down");
+        return snapshot;
+      },
+    });
+    const flush = async () => {
+      while (release.length) {
+        release.shift()!();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    return { l, table, loads, flush };
+  }
+
+  test("a read with a free slot goes at once; reads arriving meanwhile share the next load, equal keys once", async () => {
+    const { l, loads, flush } = loaderHarness();
+    const reads = ["a", "b", "c", "b", "zz"].map((k) => l.load(k));
+    expect(loads).toEqual([["a"]]);
+    await flush();
+    expect(loads).toEqual([["a"], ["b", "c", "zz"]]);
+    expect(await Promise.all(reads)).toEqual([1, 2, 3, 2, undefined]);
+  });
+
+  test("a read never joins a load already running, so it sees a write made before it was asked", async () => {
+    const { l, table, loads, flush } = loaderHarness();
+    const before = l.load("a");
+    table.set("a", 10); // a write that finishes after the first load's snapshot, before the next read
+    const after = l.load("a");
+    await flush();
+    expect(loads).toEqual([["a"], ["a"]]);
+    expect([await before, await after]).toEqual([1, 10]);
+  });
+
+  test("at most maxBatch keys per load and maxInFlight loads at once", async () => {
+    const { l, loads, flush } = loaderHarness(2, 2);
+    const reads = ["a", "b", "c", "d", "e"].map((k) => l.load(k));
+    expect(loads).toEqual([["a"], ["b"]]);
+    await flush();
+    expect(loads).toEqual([["a"], ["b"], ["c", "d"], ["e"]]);
+    await Promise.all(reads);
+  });
+
+  test("a failed load fails the reads it carried, and only those", async () => {
+    const { l, flush } = loaderHarness();
+    const first = l.load("a");
+    const failing = [l.load("boom"), l.load("b")];
+    const outcomes = Promise.allSettled(failing);
+    await flush();
+    expect(await first).toBe(1);
+    expect((await outcomes).map((o) => o.status)).toEqual(["rejected", "rejected"]);
+    const later = l.load("c");
+    await flush();
+    expect(await later).toBe(3);
+  });
 });

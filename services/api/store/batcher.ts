@@ -100,3 +100,59 @@ export function createLimiter(max: number) {
     },
   };
 }
+
+export interface LoaderOptions<K, V> {
+  /** Reads many keys at once; a key missing from the answer is answered undefined. */
+  load(keys: K[]): Promise<Map<K, V>>;
+  /** Most keys in one load. */
+  maxBatch: number;
+  /** Most loads running at once. */
+  maxInFlight: number;
+}
+
+/**
+ * Batched reads, the read-side twin of createBatcher: calls that arrive while `maxInFlight` loads
+ * run are answered by the next load together, and equal keys in it share one answer. A call never
+ * joins a load that has already started, so it always sees writes that finished before it was made.
+ * Nothing waits for a timer: with a free slot a call is loaded at once.
+ */
+export function createLoader<K, V>(opts: LoaderOptions<K, V>) {
+  type Waiter = { resolve(v: V | undefined): void; reject(e: unknown): void };
+  const queue = new Map<K, Waiter[]>();
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < opts.maxInFlight && queue.size > 0) {
+      const keys: K[] = [];
+      const waiters: Waiter[][] = [];
+      for (const [k, w] of queue) {
+        if (keys.length >= opts.maxBatch) break;
+        keys.push(k);
+        waiters.push(w);
+      }
+      for (const k of keys) queue.delete(k);
+      inFlight++;
+      opts
+        .load(keys)
+        .then(
+          (found) => keys.forEach((k, i) => waiters[i].forEach((w) => w.resolve(found.get(k)))),
+          (err: unknown) => waiters.forEach((ws) => ws.forEach((w) => w.reject(err))),
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    }
+  }
+
+  return {
+    load(key: K): Promise<V | undefined> {
+      return new Promise<V | undefined>((resolve, reject) => {
+        const waiting = queue.get(key);
+        if (waiting) waiting.push({ resolve, reject });
+        else queue.set(key, [{ resolve, reject }]);
+        pump();
+      });
+    },
+  };
+}

@@ -76,3 +76,14 @@ test("reads prepared on a connection keep working after a migration adds a colum
     await single.destroy();
   }
 });
+
+test("gets made together are read together, each answered for its own id (any case, missing ones NotFound)", async () => {
+  const store = createClusterStore(db, { clusters: ["validation"], nodepools: ["nodepool"] }, { readsInFlight: 1 });
+  const { items } = await store.list({ where: compileFilter("", CLUSTER_FILTER), pageSize: 5, showDeleted: false });
+  const missing = "00000000-0000-7000-8000-000000000000";
+  const asked = [items[0].id, items[1].id.toUpperCase(), missing, items[2].id, items[0].id];
+  const answers = await Promise.allSettled(asked.map((id, i) => store.get(id, i % 2 === 0)));
+  expect(answers.map((a) => (a.status === "fulfilled" ? a.value.name : (a.reason as Error).name))).toEqual([items[0].name, items[1].name, "NotFoundError", items[2].name, items[0].name]);
+  const full = answers[0].status === "fulfilled" ? answers[0].value : undefined;
+  expect(full?.adapterStatuses).toEqual([]);
+});

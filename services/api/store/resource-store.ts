@@ -3,6 +3,7 @@ import { isUuid } from "../../shared/ids.js";
 import { FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
 import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
+import { createLoader } from "./batcher.js";
 import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, remove, type KindDef } from "./lifecycle.js";
 import { canonicalJson, resourceRowFromJson, STATUS_ROWS_JSON, statusColumns, statusRowFromJson, type AdapterStatusRow, type ClusterRow } from "./rows.js";
@@ -59,12 +60,16 @@ export interface Kinds {
 }
 
 const MATERIALIZE_BELOW = 10_000;
+/** Batched reads running at once (each holds a pooled connection for one statement). */
+const READS_IN_FLIGHT = 4;
 
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
 
 export interface ResourceStoreOptions {
   /** Below this many matches a list page is collected and sorted rather than found by walking the primary key. */
   materializeBelow?: number;
+  /** Batched get queries running at once (default 4). */
+  readsInFlight?: number;
 }
 
 /** Creates the store of one kind; `toPb` renders a row as its wire message. */
@@ -84,6 +89,33 @@ export function createResourceStore<M>(
       translateDbError(err, uniqueMessage);
     }
   };
+  /**
+   * Reads by id, batched: gets that arrive while earlier ones are being read share the next query
+   * (`id = any($1)`), so a busy API makes one round trip for many gets and an idle one answers each
+   * at once. Prepared (adapters read a resource on every event), and as one json column: a prepared
+   * `select *` fails once a migration adds a column ("cached plan must not change result type").
+   */
+  const loader = (withStatuses: boolean) =>
+    createLoader<string, M>({
+      maxBatch: 64,
+      maxInFlight: opts.readsInFlight ?? READS_IN_FLIGHT,
+      load: async (ids) => {
+        const { rows } = await queryPrepared(
+          db,
+          `get-many-${withStatuses ? "full-" : ""}${def.table}`,
+          `select to_json(r) as row${withStatuses ? `, ${STATUS_ROWS_JSON} as statuses` : ""} from ${def.table} r where r.id = any($1::uuid[])`,
+          [`{${ids.join(",")}}`], // validated UUIDs
+        );
+        const out = new Map<string, M>();
+        for (const found of rows as { row: Record<string, unknown>; statuses?: Record<string, unknown>[] }[]) {
+          const row = resourceRowFromJson(found.row);
+          out.set(row.id, withStatuses ? toPb(row, (found.statuses ?? []).map(statusRowFromJson)) : toPb(row));
+        }
+        return out;
+      },
+    });
+  const loadBasic = loader(false);
+  const loadFull = loader(true);
   /** Clusters are always locked before their nodepools, so two transactions never wait on each other in a cycle. */
   const lockWithParent = async (trx: Knex.Transaction, id: string): Promise<ClusterRow> => {
     if (def.kind === "NodePool") {
@@ -127,14 +159,10 @@ export function createResourceStore<M>(
     get: (id, withStatuses) =>
       run(async () => {
         if (!isUuid(id)) throw new NotFoundError(noun(def), id);
-        // Prepared (adapters read a resource on every event), and as one json column: a prepared
-        // `select *` fails once a migration adds a column ("cached plan must not change result type").
-        const { rows } = await queryPrepared(db, `get-${withStatuses ? "full-" : ""}${def.table}`, `select to_json(r) as row${withStatuses ? `, ${STATUS_ROWS_JSON} as statuses` : ""} from ${def.table} r where r.id = $1`, [id]);
-        if (!rows[0]) throw new NotFoundError(noun(def), id);
-        const row = resourceRowFromJson(rows[0].row as Record<string, unknown>);
-        if (!withStatuses) return toPb(row);
-        const statuses = rows[0].statuses as Record<string, unknown>[];
-        return toPb(row, statuses.map(statusRowFromJson));
+        // Keyed as Postgres prints a uuid (lowercase), whatever case the caller used.
+        const found = await (withStatuses ? loadFull : loadBasic).load(id.toLowerCase());
+        if (!found) throw new NotFoundError(noun(def), id);
+        return found;
       }),
 
     list: (q) =>
