@@ -98,6 +98,21 @@ function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
 }
 
+/** Writes `size` bytes through the DataView: the fixed-width numbers, little-endian. */
+function fixed(w: W, size: number, write: (v: DataView, at: number) => void): W {
+  room(w, size);
+  write(w.v, w.p);
+  w.p += size;
+  return w;
+}
+
+function fixed64(w: W, tc: { lo: number; hi: number }): W {
+  return fixed(w, 8, (v, at) => {
+    v.setInt32(at, tc.lo, true);
+    v.setInt32(at + 4, tc.hi, true);
+  });
+}
+
 function raw(w: W, chunk: Uint8Array): void {
   const b = room(w, chunk.length);
   b.set(chunk, w.p);
@@ -215,30 +230,18 @@ const methods = {
   },
   float(this: W, value: number) {
     assertFloat32(value);
-    room(this, 4);
-    this.v.setFloat32(this.p, value, true);
-    this.p += 4;
-    return this;
+    return fixed(this, 4, (v, at) => v.setFloat32(at, value, true));
   },
   double(this: W, value: number) {
-    room(this, 8);
-    this.v.setFloat64(this.p, value, true);
-    this.p += 8;
-    return this;
+    return fixed(this, 8, (v, at) => v.setFloat64(at, value, true));
   },
   fixed32(this: W, value: number) {
     assertUInt32(value);
-    room(this, 4);
-    this.v.setUint32(this.p, value, true);
-    this.p += 4;
-    return this;
+    return fixed(this, 4, (v, at) => v.setUint32(at, value, true));
   },
   sfixed32(this: W, value: number) {
     assertInt32(value);
-    room(this, 4);
-    this.v.setInt32(this.p, value, true);
-    this.p += 4;
-    return this;
+    return fixed(this, 4, (v, at) => v.setInt32(at, value, true));
   },
   sint32(this: W, value: number) {
     assertInt32(value);
@@ -246,20 +249,10 @@ const methods = {
     return this;
   },
   sfixed64(this: W, value: string | number | bigint) {
-    const tc = protoInt64.enc(value);
-    room(this, 8);
-    this.v.setInt32(this.p, tc.lo, true);
-    this.v.setInt32(this.p + 4, tc.hi, true);
-    this.p += 8;
-    return this;
+    return fixed64(this, protoInt64.enc(value));
   },
   fixed64(this: W, value: string | number | bigint) {
-    const tc = protoInt64.uEnc(value);
-    room(this, 8);
-    this.v.setInt32(this.p, tc.lo, true);
-    this.v.setInt32(this.p + 4, tc.hi, true);
-    this.p += 8;
-    return this;
+    return fixed64(this, protoInt64.uEnc(value));
   },
   int64(this: W, value: string | number | bigint) {
     const tc = protoInt64.enc(value);
