@@ -44,7 +44,10 @@ export interface Page<M> {
 /** A resource kind in Postgres. Status columns move in the same transaction as any change that moves them. */
 export interface ResourceStore<M> {
   create(r: NewResource, now: Date): Promise<M>;
-  /** With `withStatuses` (the FULL view), every adapter's status row in the same query. */
+  /**
+   * With `withStatuses` (the FULL view), every adapter's status row in the same query. Gets of one id
+   * made together may answer the same message object: callers serialize it, never change it.
+   */
   get(id: string, withStatuses?: boolean): Promise<M>;
   list(q: ListQuery): Promise<Page<M>>;
   update(id: string, change: ResourceChange, actor: string, now: Date): Promise<M>;
@@ -60,7 +63,7 @@ export interface Kinds {
 }
 
 const MATERIALIZE_BELOW = 10_000;
-/** Batched reads running at once (each holds a pooled connection for one statement). */
+/** Batched reads running at once per kind and view (each holds a pooled connection for one statement). */
 const READS_IN_FLIGHT = 4;
 
 const noun = (def: KindDef) => (def.kind === "Cluster" ? "cluster" : "nodepool");
@@ -96,7 +99,7 @@ export function createResourceStore<M>(
    * `select *` fails once a migration adds a column ("cached plan must not change result type").
    */
   const loader = (withStatuses: boolean) =>
-    createLoader<string, M>({
+    createLoader<string, M | Error>({
       maxBatch: 64,
       maxInFlight: opts.readsInFlight ?? READS_IN_FLIGHT,
       load: async (ids) => {
@@ -106,10 +109,16 @@ export function createResourceStore<M>(
           `select to_json(r) as row${withStatuses ? `, ${STATUS_ROWS_JSON} as statuses` : ""} from ${def.table} r where r.id = any($1::uuid[])`,
           [`{${ids.join(",")}}`], // validated UUIDs
         );
-        const out = new Map<string, M>();
+        const out = new Map<string, M | Error>();
         for (const found of rows as { row: Record<string, unknown>; statuses?: Record<string, unknown>[] }[]) {
-          const row = resourceRowFromJson(found.row);
-          out.set(row.id, withStatuses ? toPb(row, (found.statuses ?? []).map(statusRowFromJson)) : toPb(row));
+          const id = (found.row as { id: string }).id;
+          // A row that cannot be rendered fails its own gets, not the batch's others.
+          try {
+            const row = resourceRowFromJson(found.row);
+            out.set(id, withStatuses ? toPb(row, (found.statuses ?? []).map(statusRowFromJson)) : toPb(row));
+          } catch (err) {
+            out.set(id, err instanceof Error ? err : new Error(String(err)));
+          }
         }
         return out;
       },
@@ -161,6 +170,7 @@ export function createResourceStore<M>(
         if (!isUuid(id)) throw new NotFoundError(noun(def), id);
         // Keyed as Postgres prints a uuid (lowercase), whatever case the caller used.
         const found = await (withStatuses ? loadFull : loadBasic).load(id.toLowerCase());
+        if (found instanceof Error) throw found;
         if (!found) throw new NotFoundError(noun(def), id);
         return found;
       }),
@@ -177,12 +187,13 @@ export function createResourceStore<M>(
         if (q.clusterId) base.where({ cluster_id: q.clusterId });
         // A filtered list usually matches few rows (a label, the Sentinel's due filter, one cluster's
         // nodepools): one statement then finds them once in the filter's index, counts them and
-        // returns the page, instead of a count and a page that each scan the index. When the matches
-        // exceed materializeBelow (or a later page is empty) it falls through to the two-step plans below.
-        if (q.where.sql !== "true" || q.clusterId) {
+        // returns the first page, instead of a count and a page that each scan the index. When the
+        // matches exceed materializeBelow it falls through to the two-step plans below, one wasted
+        // statement per list; later pages take the two-step plans directly so that a broad filter
+        // does not pay it on every page.
+        if ((q.where.sql !== "true" || q.clusterId) && !q.afterId) {
           const matching = base.clone().select("id").limit(materializeBelow + 1);
           const pageIds = db.select("id").from("matching").orderBy("id").limit(q.pageSize + 1);
-          if (q.afterId) pageIds.where("id", ">", q.afterId);
           const rows = (await db
             .withMaterialized("matching", matching)
             .with("page_ids", pageIds)
@@ -192,7 +203,7 @@ export function createResourceStore<M>(
             .orderBy(`${def.table}.id`)) as (ClusterRow & { hf_total: number })[];
           if (rows.length > 0 && rows[0].hf_total <= materializeBelow) return pageOf(rows, rows[0].hf_total);
           // A first page with no rows: nothing matches (a Sentinel poll with nothing due).
-          if (rows.length === 0 && !q.afterId) return { items: [], total: 0 };
+          if (rows.length === 0) return { items: [], total: 0 };
         }
         const [{ count }] = await base.clone().count<{ count: number }[]>({ count: "*" });
         const total = Number(count);
