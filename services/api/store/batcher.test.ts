@@ -184,4 +184,14 @@ describe("createLoader: batched reads", () => {
     await flush();
     expect(await later).toBe(3);
   });
+
+  test("calls that wait longer than maxWaitMs behind stalled loads fail with the expired error", async () => {
+    const never = new Promise<Map<string, number>>(() => undefined);
+    const l = createLoader<string, number>({ maxBatch: 10, maxInFlight: 1, maxWaitMs: 50, expired: () => new Error("database busy"), load: () => never });
+    const stalled = l.load("a"); // takes the only slot and never finishes
+    const waiting = [l.load("b"), l.load("c"), l.load("b")];
+    const outcomes = await Promise.allSettled(waiting);
+    expect(outcomes.map((o) => (o.status === "rejected" ? (o.reason as Error).message : "resolved"))).toEqual(["database busy", "database busy", "database busy"]);
+    void stalled;
+  });
 });

@@ -108,6 +108,14 @@ export interface LoaderOptions<K, V> {
   maxBatch: number;
   /** Most loads running at once. */
   maxInFlight: number;
+  /**
+   * How long a call may wait for a load to take it (default 10 s, as long as a pooled connection is
+   * waited for): when the database stalls, queued calls fail with `expired()` instead of waiting behind
+   * load after load.
+   */
+  maxWaitMs?: number;
+  /** The error a call that waited too long fails with. */
+  expired?: () => Error;
 }
 
 /**
@@ -117,9 +125,29 @@ export interface LoaderOptions<K, V> {
  * Nothing waits for a timer: with a free slot a call is loaded at once.
  */
 export function createLoader<K, V>(opts: LoaderOptions<K, V>) {
-  type Waiter = { resolve(v: V | undefined): void; reject(e: unknown): void };
+  type Waiter = { resolve(v: V | undefined): void; reject(e: unknown): void; since: number };
   const queue = new Map<K, Waiter[]>();
+  const maxWaitMs = opts.maxWaitMs ?? 10_000;
+  const expired = opts.expired ?? (() => new Error(`waited more than ${maxWaitMs} ms for a read`));
   let inFlight = 0;
+  let sweeper: NodeJS.Timeout | undefined;
+
+  /** Fails the calls that have waited too long; runs while calls wait and every load is busy. */
+  function sweep(): void {
+    sweeper = undefined;
+    const now = Date.now();
+    for (const [k, waiters] of queue) {
+      const fresh = waiters.filter((w) => now - w.since < maxWaitMs);
+      for (const w of waiters) if (!fresh.includes(w)) w.reject(expired());
+      if (fresh.length) queue.set(k, fresh);
+      else queue.delete(k);
+    }
+    if (queue.size > 0) schedule();
+  }
+  function schedule(): void {
+    sweeper ??= setTimeout(sweep, Math.max(100, maxWaitMs / 4));
+    sweeper.unref();
+  }
 
   function pump(): void {
     while (inFlight < opts.maxInFlight && queue.size > 0) {
@@ -143,14 +171,16 @@ export function createLoader<K, V>(opts: LoaderOptions<K, V>) {
           pump();
         });
     }
+    if (queue.size > 0) schedule();
   }
 
   return {
     load(key: K): Promise<V | undefined> {
       return new Promise<V | undefined>((resolve, reject) => {
+        const waiter = { resolve, reject, since: Date.now() };
         const waiting = queue.get(key);
-        if (waiting) waiting.push({ resolve, reject });
-        else queue.set(key, [{ resolve, reject }]);
+        if (waiting) waiting.push(waiter);
+        else queue.set(key, [waiter]);
         pump();
       });
     },

@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { isUuid } from "../../shared/ids.js";
-import { FailedPreconditionError, NotFoundError } from "../core/domain-errors.js";
+import { FailedPreconditionError, NotFoundError, UnavailableError } from "../core/domain-errors.js";
 import { aggregate } from "../core/aggregate.js";
 import type { SqlFragment } from "../core/filter.js";
 import { createLoader } from "./batcher.js";
@@ -102,6 +102,7 @@ export function createResourceStore<M>(
     createLoader<string, M | Error>({
       maxBatch: 64,
       maxInFlight: opts.readsInFlight ?? READS_IN_FLIGHT,
+      expired: () => new UnavailableError("database busy: the read waited too long, retry later"),
       load: async (ids) => {
         const { rows } = await queryPrepared(
           db,
