@@ -5,7 +5,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
 import { startStack } from "../test/support/start-stack.js";
-import { cpuSeconds, cpuSecondsOf, peakRssMb, sleep, table } from "./support.js";
+import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, peakRssMb, POSTGRES_PROCESS, sleep, sumOf, table } from "./support.js";
 
 /** The stack's service processes by name (adapters by their ADAPTER variable). */
 function services(stackPid: number): { name: string; pid: number }[] {
@@ -27,21 +27,6 @@ function services(stackPid: number): { name: string; pid: number }[] {
   return out;
 }
 
-/** A Prometheus text exposition's samples of `metric`, summed by the value of `label`. */
-function byLabel(text: string, metric: string, label: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)`, "gm"))) {
-    const value = new RegExp(`(?:^|,)${label}="([^"]*)"`).exec(m[1])?.[1];
-    if (value !== undefined) out.set(value, (out.get(value) ?? 0) + Number(m[2]));
-  }
-  return out;
-}
-
-/** All samples of `metric`, summed. */
-function sumOf(text: string, metric: string): number {
-  return [...text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
-}
-
 export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {
   const stack = await startStack({ POLL_INTERVAL: "1s", MAX_AGE_NOT_READY: "2s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" });
   try {
@@ -49,7 +34,7 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl }));
     /** Status reports the API has accepted or discarded so far (its Prometheus counter). */
     const reportsSoFar = async () => sumOf(await (await fetch(stack.apiMetricsUrl!)).text(), "hyperfleet_api_status_reports_total");
-    const before = { postgres: cpuSecondsOf(/(^|\/)postgres[: \0]/), emulator: cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/), own: process.cpuUsage() };
+    const before = { postgres: cpuSecondsOf(POSTGRES_PROCESS), emulator: cpuSecondsOf(EMULATOR_PROCESS), own: process.cpuUsage() };
     const procsBefore = new Map(services(stack.pid!).map((p) => [p.pid, cpuSeconds(p.pid)]));
     const started = Date.now();
     let n = 0;
@@ -79,8 +64,8 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     const own = process.cpuUsage(before.own);
     table("Per process: peak RSS, and CPU seconds used between the first create and the end", [
       ...procs.map((p) => ({ process: p.name, "peak RSS MB": peakRssMb(p.pid), "CPU s": cpuSeconds(p.pid) - (procsBefore.get(p.pid) ?? 0) })),
-      { process: "postgres (all backends)", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(/(^|\/)postgres[: \0]/) - before.postgres },
-      { process: "pubsub emulator", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(/pubsub-emulator|cloud-pubsub-emulator/) - before.emulator },
+      { process: "postgres (all backends)", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(POSTGRES_PROCESS) - before.postgres },
+      { process: "pubsub emulator", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(EMULATOR_PROCESS) - before.emulator },
       { process: "load generator (this process)", "peak RSS MB": NaN, "CPU s": (own.user + own.system) / 1e6 },
     ]);
     // Which calls the API served (its Prometheus counters): where its share of the CPU went.

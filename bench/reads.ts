@@ -72,10 +72,7 @@ async function h2loadGetCluster(url: string, id: string, seconds: number, stream
   const dir = mkdtempSync(join(tmpdir(), "hf-h2load-"));
   try {
     const msg = toBinary(GetClusterRequestSchema, create(GetClusterRequestSchema, { id }));
-    const frame = Buffer.alloc(5 + msg.length);
-    frame.writeUInt32BE(msg.length, 1);
-    frame.set(msg, 5);
-    writeFileSync(join(dir, "get.bin"), frame);
+    writeFileSync(join(dir, "get.bin"), encodeFrame(msg));
     const args = ["-D", String(seconds), "--warm-up-time=1", "-c", "1", "-m", String(streams), "-d", join(dir, "get.bin"), "--log-file", join(dir, "log"), "-H", "content-type: application/grpc", "-H", "te: trailers", `${url}/hyperfleet.v1.ClusterService/GetCluster`];
     const { stdout } = await run("h2load", args, { timeout: (seconds + 30) * 1000 });
     // Log lines: start time (µs), HTTP status, elapsed (µs).

@@ -11,7 +11,7 @@ import { ReportStatusRequestSchema, StatusService } from "../gen/hyperfleet/v1/s
 import { encodeFrame } from "../services/shared/rpc/grpc-wire.js";
 import { createApiClient, type ApiClient } from "../services/shared/api-client.js";
 import { SNAPSHOT_SQL, WRITE_SQL } from "../services/api/store/status-store.js";
-import { benchApi, cpuSeconds, cpuSecondsOf, load, rawGrpcCaller, table } from "./support.js";
+import { benchApi, byLabel, cpuSeconds, cpuSecondsOf, load, POSTGRES_PROCESS, rawGrpcCaller, table } from "./support.js";
 
 const run = promisify(execFile);
 const ADAPTERS = ["validation", "dns", "placement"];
@@ -42,7 +42,7 @@ export function reportCalls(client: ApiClient, ids: string[], next = reportReque
 /** `load`, plus the CPU the API and this process spent per call (from /proc and process.cpuUsage). */
 async function measured(apiPid: number, concurrency: number, ms: number, fn: () => Promise<unknown>) {
   const api0 = cpuSeconds(apiPid);
-  const pg0 = cpuSecondsOf(POSTGRES);
+  const pg0 = cpuSecondsOf(POSTGRES_PROCESS);
   const machine0 = machineCpu();
   const own0 = process.cpuUsage();
   const r = await load(concurrency, ms, fn);
@@ -53,12 +53,10 @@ async function measured(apiPid: number, concurrency: number, ms: number, fn: () 
     ...r,
     apiCpuMs: perCall(cpuSeconds(apiPid) - api0),
     loadCpuMs: perCall((own.user + own.system) / 1e6),
-    pgCpuMs: perCall(cpuSecondsOf(POSTGRES) - pg0),
+    pgCpuMs: perCall(cpuSecondsOf(POSTGRES_PROCESS) - pg0),
     busyPct: (100 * (machine.busy - machine0.busy)) / (machine.total - machine0.total),
   };
 }
-
-const POSTGRES = /(^|\/)postgres[: \0]/;
 
 /** The machine's CPU time so far (all cores, clock ticks) and the part of it not idle, from /proc/stat. */
 function machineCpu(): { busy: number; total: number } {
@@ -84,7 +82,7 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
   await raw.close();
   // Every call should have been stored: a discarded report (one overtaken by a later one for the same
   // row) costs the API less and would flatter the rate.
-  const outcomes = [...(await (await fetch(metricsUrl)).text()).matchAll(/^hyperfleet_api_status_reports_total\{outcome="(\w+)"\} (\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+  const outcomes = [...byLabel(await (await fetch(metricsUrl)).text(), "hyperfleet_api_status_reports_total", "outcome")].map(([outcome, n]) => `${outcome} ${n}`);
   const apiRss = api.peakRssMb();
   await api.stop();
 

@@ -94,6 +94,25 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** Command lines of Postgres's processes (every backend) and of the Pub/Sub emulator's JVM, for cpuSecondsOf. */
+export const POSTGRES_PROCESS = /(^|\/)postgres[: \0]/;
+export const EMULATOR_PROCESS = /pubsub-emulator|cloud-pubsub-emulator/;
+
+/** A Prometheus text exposition's samples of `metric`, summed by the value of `label`. */
+export function byLabel(text: string, metric: string, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)`, "gm"))) {
+    const value = new RegExp(`(?:^|,)${label}="([^"]*)"`).exec(m[1])?.[1];
+    if (value !== undefined) out.set(value, (out.get(value) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** All samples of `metric`, summed. */
+export function sumOf(text: string, metric: string): number {
+  return [...text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
+}
+
 /** Total CPU seconds of every process whose command line matches (Postgres backends, the emulator's JVM). */
 export function cpuSecondsOf(match: RegExp): number {
   let total = 0;

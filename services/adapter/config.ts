@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
 import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
+import { OBJECT_CACHE_MAX } from "./object-cache.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
 export interface AdapterProcessConfig {
@@ -63,7 +64,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
     driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", 60_000),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
-    objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", 20_000),
+    objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", OBJECT_CACHE_MAX),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
 }

@@ -1,5 +1,8 @@
 import type { KubeObject, ObjectRef, WatchEventType } from "./kube.js";
 
+/** Default most objects kept (OBJECT_CACHE_MAX). */
+export const OBJECT_CACHE_MAX = 20_000;
+
 export interface ObjectCacheOptions {
   /** Most objects kept; past it the oldest go (a read of an evicted object goes to Kubernetes). */
   maxObjects?: number;
@@ -38,7 +41,7 @@ export interface ObjectCache {
 }
 
 export function createObjectCache(opts: ObjectCacheOptions = {}): ObjectCache {
-  const maxObjects = opts.maxObjects ?? 20_000;
+  const maxObjects = opts.maxObjects ?? OBJECT_CACHE_MAX;
   const objects = new Map<string, KubeObject>();
   /** Kinds whose watch is up: the cache answers for them. */
   const watched = new Set<string>();

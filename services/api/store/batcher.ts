@@ -137,8 +137,11 @@ export function createLoader<K, V>(opts: LoaderOptions<K, V>) {
     sweeper = undefined;
     const now = Date.now();
     for (const [k, waiters] of queue) {
-      const fresh = waiters.filter((w) => now - w.since < maxWaitMs);
-      for (const w of waiters) if (!fresh.includes(w)) w.reject(expired());
+      const fresh: Waiter[] = [];
+      for (const w of waiters) {
+        if (now - w.since < maxWaitMs) fresh.push(w);
+        else w.reject(expired());
+      }
       if (fresh.length) queue.set(k, fresh);
       else queue.delete(k);
     }
