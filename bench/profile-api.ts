@@ -63,4 +63,5 @@ if (file) {
   console.log("--- functions");
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(v / 1000).toFixed(0).padStart(7)} ms  ${k}`);
 }
-rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP_PROF) console.log(`profile kept in ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
