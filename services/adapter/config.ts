@@ -3,6 +3,7 @@ import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "..
 import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 import { OBJECT_CACHE_MAX } from "./object-cache.js";
+import { DRIFT_CHECK_AFTER_MS } from "./reconcile.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
 export interface AdapterProcessConfig {
@@ -62,7 +63,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     maxConcurrency: positiveInt(env, "MAX_CONCURRENCY", 10),
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
-    driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", 60_000),
+    driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", DRIFT_CHECK_AFTER_MS),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", OBJECT_CACHE_MAX),
     logLevel: str(env, "LOG_LEVEL", "info"),

@@ -158,8 +158,8 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
 }
 
-/** An event for a Ready resource whose adapter last reported longer ago than this is a drift check. */
-const DRIFT_CHECK_AFTER_MS = 60_000;
+/** An event for a Ready resource whose adapter last reported longer ago than this is a drift check (DRIFT_CHECK_AFTER's default). */
+export const DRIFT_CHECK_AFTER_MS = 60_000;
 
 /** The resource an event is about, whichever its kind. */
 interface Resource {
