@@ -1,7 +1,7 @@
 import { isUuid } from "../../shared/ids.js";
 import { aggregate, type ResourceStatus } from "../core/aggregate.js";
 import type { Knex } from "./db.js";
-import { reportOfRow, statusColumns, statusOfRow, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { reportOfRow, statusColumns, statusOfRow, type AdapterStatusRow, type ClusterRow, type ReportBasisRow } from "./rows.js";
 
 /** A resource kind as the stores see it. */
 export interface KindDef {
@@ -20,7 +20,7 @@ export async function lockRow(trx: Knex.Transaction, table: KindDef["table"], id
 }
 
 /** The resource's status (spec §4) from its row and all its status rows, as of `at`. Pure. */
-export function statusFrom(def: KindDef, row: ClusterRow, statuses: readonly AdapterStatusRow[], at: Date): ResourceStatus {
+export function statusFrom(def: KindDef, row: ReportBasisRow, statuses: readonly AdapterStatusRow[], at: Date): ResourceStatus {
   return aggregate({
     generation: row.generation,
     deleting: row.deleted_time !== null,

@@ -10,7 +10,7 @@ import { createBatcher, createLimiter, type Settled } from "./batcher.js";
 import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
-import { adapterStatusToPb, fromStoredConditions, resourceRowFromJson, resourceStatusToPb, STATUS_ROWS_JSON, statusColumns, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow } from "./rows.js";
+import { adapterStatusToPb, fromStoredConditions, resourceStatusToPb, STATUS_ROWS_JSON, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow, type ReportBasisRow } from "./rows.js";
 
 /** A validated report (spec §3 rule 1 already passed). */
 export interface Report {
@@ -86,15 +86,14 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
     reports.forEach((r, i) => {
       const snap = snaps.get(r.resourceId);
       if (!snap) return (results[i] = { ok: false, error: new NotFoundError("resource", r.resourceId) });
-      const resource = resourceRowFromJson(snap.row);
+      const resource = snap;
       if (resource.deleted_time) return; // the locking path
       const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
       const j = judge(r, resource, snap.statuses.map(statusRowFromJson));
       if (j.discarded) return (results[i] = { ok: true, value: j.discarded });
       const row = newStatusRow(r, def.kind, j.stored);
       const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
-      const cols = statusColumns(status);
-      writes.push({ i, row, status, outcome: j.outcome, input: { ...row, kind: snap.kind, version: snap.version, phase: cols.phase, status_generation: cols.observed_generation, last_transition_time: cols.last_transition_time, last_updated_time: cols.last_updated_time, status_conditions: toStoredConditions(status.conditions) } });
+      writes.push({ i, row, status, outcome: j.outcome, input: { ...row, kind: snap.kind, version: snap.version, phase: status.phase, status_generation: status.observedGeneration, last_transition_time: status.lastTransitionTime, last_updated_time: status.lastUpdatedTime, status_conditions: toStoredConditions(status.conditions) } });
     });
     for (const w of writes) await opts.afterSnapshot?.(reports[w.i].resourceId);
     if (writes.length > 0) {
@@ -171,7 +170,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
  * Report `r` against the resource's status rows (spec §3 rule 3): the adapter's stored row, the
  * others, the outcome, and the whole answer when the report is discarded.
  */
-function judge(r: Report, resource: ClusterRow, rows: AdapterStatusRow[]) {
+function judge(r: Report, resource: ReportBasisRow, rows: AdapterStatusRow[]) {
   const stored = rows.find((x) => x.adapter === r.adapter);
   const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
   const discarded: ReportResult | undefined = isStored(outcome) ? undefined : { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
@@ -193,11 +192,11 @@ function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefi
   };
 }
 
-interface Snapshot {
+/** A row of SNAPSHOT_SQL: a resource's row version, the columns a report reads and all its status rows. */
+interface Snapshot extends ReportBasisRow {
   kind: "Cluster" | "NodePool";
   id: string;
   version: string;
-  row: Record<string, unknown>;
   statuses: Record<string, unknown>[];
 }
 
@@ -215,12 +214,14 @@ async function settle<R>(fn: () => Promise<R>): Promise<Settled<R>> {
 }
 
 /**
- * Resources (either kind: ids are unique across them) by id, each with its row version and all its
- * status rows, in one round trip. $1: the ids as a Postgres uuid[] literal.
+ * Resources (either kind: ids are unique across them) by id, each with its row version, the columns
+ * a report reads (not the spec or labels) and all its status rows, in one round trip. $1: the ids
+ * as a Postgres uuid[] literal.
  */
 export const SNAPSHOT_SQL = ["clusters", "nodepools"]
   .map(
-    (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.id::text as id, r.xmin::text as version, to_json(r) as row,
+    (table) => `select '${table === "clusters" ? "Cluster" : "NodePool"}' as kind, r.id::text as id, r.xmin::text as version,
+      r.generation, r.deleted_time, r.updated_time, r.phase, r.observed_generation, r.last_transition_time, r.last_updated_time, r.status_conditions,
       ${STATUS_ROWS_JSON} as statuses
     from ${table} r where r.id = any($1::uuid[])`,
   )
