@@ -2,7 +2,8 @@ import http2 from "node:http2";
 const http2constants = http2.constants;
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { encodeMessage } from "./message-encoder.js";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { respecHeaders } from "./grpc-message.js";
@@ -156,7 +157,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
       const call = interceptors.reduceRight<(req: UnaryRequest) => Promise<UnaryResponse>>((next, i) => i(next as never) as never, last);
       const req = { stream: false, service: route.service, method: route.method, requestMethod: "POST", url, signal: abort.signal, header: requestHeader, contextValues: ctx.values, message: input } as unknown as UnaryRequest;
       const res = await call(req);
-      let payload: Uint8Array = toBinary(route.method.output, res.message as never);
+      let payload: Uint8Array = encodeMessage(route.method.output, res.message as never);
       let compressed = false;
       if (payload.length > COMPRESS_MIN_BYTES && /\bgzip\b/.test(asString(headers["grpc-accept-encoding"]) ?? "")) {
         payload = await gzipAsync(payload);

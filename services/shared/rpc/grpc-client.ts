@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { encodeMessage } from "./message-encoder.js";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -92,7 +93,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
       const requestHeader = new Headers(header);
       const message = isMessage(input, method.input) ? input : create(method.input, input);
       if (signal?.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
-      const body = toBinary(method.input, message);
+      const body = encodeMessage(method.input, message);
       const frame = encodeFrame(body);
 
       const head: http2.OutgoingHttpHeaders = {
