@@ -2,7 +2,8 @@ import http2 from "node:http2";
 const http2constants = http2.constants;
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
-import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, isMessage, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { decodeMessage } from "./message-decoder.js";
 import { encodeMessage } from "./message-encoder.js";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -205,7 +206,7 @@ function parseFrame<T extends DescMessage>(body: Buffer, schema: T) {
   if (body[0] & 1) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
   if (body.length > 5 + length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
   try {
-    return fromBinary(schema, body.subarray(5));
+    return decodeMessage(schema, body.subarray(5));
   } catch (err) {
     throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
   }

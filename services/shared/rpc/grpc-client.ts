@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
-import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { decodeMessage } from "./message-decoder.js";
 import { encodeMessage } from "./message-encoder.js";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
@@ -212,7 +213,7 @@ function parseResponse<T extends DescMessage>(body: Buffer, schema: T, encoding:
     if (encoding !== "gzip") throw new ConnectError(`received compressed message with encoding ${encoding}`, Code.Internal);
     payload = gunzipSync(payload, { maxOutputLength: RESPONSE_MAX_BYTES });
   }
-  return fromBinary(schema, payload);
+  return decodeMessage(schema, payload);
 }
 
 /** A connection that failed (refused, reset, TLS) is Unavailable: a later call may reach a restarted server. */
