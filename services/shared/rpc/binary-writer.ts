@@ -200,6 +200,7 @@ const methods = {
     return this;
   },
   bytes(this: W, value: Uint8Array) {
+    assertUInt32(value.byteLength); // as stock: something other than bytes fails here, not with a corrupt length
     varint32(this, value.byteLength);
     raw(this, value);
     return this;

@@ -3,41 +3,58 @@ import { FileDescriptorProtoSchema, StructSchema, ValueSchema } from "@bufbuild/
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ClusterSchema, file_hyperfleet_v1_cluster, ListClustersResponseSchema } from "../../../gen/hyperfleet/v1/cluster_pb.js";
 import { ReportStatusRequestSchema } from "../../../gen/hyperfleet/v1/status_pb.js";
-import { decodeMessage } from "./message-decoder.js";
+import { decodeCompiled, decodeMessage } from "./message-decoder.js";
 import { API_MESSAGES, fullCluster, randomMessage, randomObject, rng } from "../../../test/support/message-samples.js";
 
-/** decodeMessage and fromBinary on the same bytes: the same message, or the same error. */
-function same(schema: DescMessage, bytes: Uint8Array) {
-  const run = (f: () => unknown) => {
-    try {
-      return { value: f() };
-    } catch (e) {
-      return { error: String(e) };
-    }
-  };
-  const ours = run(() => decodeMessage(schema, bytes));
-  const stock = run(() => fromBinary(schema, bytes));
-  expect(ours).toEqual(stock);
-  // toEqual ignores key order and undefined-valued keys; the fields present must match too.
-  if ("value" in ours && "value" in stock) expect(Object.keys(ours.value as object).sort()).toEqual(Object.keys(stock.value as object).sort());
-  return ours;
+/**
+ * Strict equality: same prototypes, the same own keys in the same order, Object.is on primitives
+ * (toEqual ignores prototypes, key order and undefined-valued keys).
+ */
+function strictlyEqual(a: unknown, b: unknown, path = "$"): void {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) {
+    if (!Object.is(a, b)) throw new Error(`${path}: ${String(a)} is not ${String(b)}`);
+    return;
+  }
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) throw new Error(`${path}: prototypes differ`);
+  const ka = Reflect.ownKeys(a);
+  const kb = Reflect.ownKeys(b);
+  if (ka.join("\0") !== kb.join("\0")) throw new Error(`${path}: keys ${ka.join(",")} are not ${kb.join(",")}`);
+  for (const k of ka) strictlyEqual((a as Record<PropertyKey, unknown>)[k], (b as Record<PropertyKey, unknown>)[k], `${path}.${String(k)}`);
 }
+
+function outcome(f: () => unknown): { value: unknown } | { error: string } {
+  try {
+    return { value: f() };
+  } catch (e) {
+    return { error: String(e) };
+  }
+}
+
+/** decodeMessage (or, with `compiledOnly`, its compiled path with no fallback) and fromBinary on the same bytes: the same message, strictly, or the same error. */
+function same(schema: DescMessage, bytes: Uint8Array, compiledOnly = false) {
+  const ours = outcome(() => (compiledOnly ? decodeCompiled(schema, bytes) : decodeMessage(schema, bytes)));
+  const stock = outcome(() => fromBinary(schema, bytes));
+  if ("error" in stock || "error" in ours) expect(ours).toEqual(stock);
+  else strictlyEqual(ours.value, stock.value);
+  return ours as { value: unknown };
+}
+const compiledSame = (schema: DescMessage, bytes: Uint8Array) => same(schema, bytes, true);
 
 test("every message of the API, with random values, decodes as fromBinary does", () => {
   const r = rng(1);
-  for (const desc of API_MESSAGES) same(desc, toBinary(desc, create(desc)));
-  for (let round = 0; round < 40; round++) for (const desc of API_MESSAGES) same(desc, toBinary(desc, randomMessage(r, desc) as never));
+  for (const desc of API_MESSAGES) compiledSame(desc, toBinary(desc, create(desc)));
+  for (let round = 0; round < 40; round++) for (const desc of API_MESSAGES) compiledSame(desc, toBinary(desc, randomMessage(r, desc) as never));
 });
 
 test("a full cluster page decodes to the message that was sent", () => {
   const page = create(ListClustersResponseSchema, { clusters: Array.from({ length: 5 }, fullCluster), nextPageToken: "n", totalSize: 5n });
-  const out = same(ListClustersResponseSchema, toBinary(ListClustersResponseSchema, page));
+  const out = compiledSame(ListClustersResponseSchema, toBinary(ListClustersResponseSchema, page));
   expect(out.value).toEqual(page);
 });
 
 test("a Struct's values of every JSON kind decode as fromBinary has them", () => {
   const r = rng(9);
-  for (let i = 0; i < 200; i++) same(ClusterSchema, toBinary(ClusterSchema, create(ClusterSchema, { spec: randomObject(r, 0) })));
+  for (let i = 0; i < 200; i++) compiledSame(ClusterSchema, toBinary(ClusterSchema, create(ClusterSchema, { spec: randomObject(r, 0) })));
 });
 
 test("unknown fields are kept, in order, also inside nested messages", () => {
@@ -46,7 +63,7 @@ test("unknown fields are kept, in order, also inside nested messages", () => {
   w.tag(99, WireType.Varint).uint32(7);
   w.tag(8, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int32(1).tag(50, WireType.Bit32).fixed32(9).join(); // status, with an unknown field
   w.tag(100, WireType.LengthDelimited).string("from a newer peer");
-  const out = same(ClusterSchema, w.finish());
+  const out = compiledSame(ClusterSchema, w.finish());
   const cluster = out.value as { $unknown?: unknown[]; status?: { $unknown?: unknown[] } };
   expect(cluster.$unknown).toHaveLength(2);
   expect(cluster.status?.$unknown).toHaveLength(1);
@@ -59,7 +76,7 @@ test("edge cases decode as fromBinary has them: repeats merge, last scalar wins,
   w.tag(8, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int32(1).join();
   w.tag(5, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string("only-key").join(); // label without value
   w.tag(5, WireType.LengthDelimited).fork().tag(2, WireType.LengthDelimited).string("only-value").join(); // label without key
-  const merged = same(ClusterSchema, w.finish()).value as { name: string; status: { phase: number; observedGeneration: bigint }; labels: Record<string, string> };
+  const merged = compiledSame(ClusterSchema, w.finish()).value as { name: string; status: { phase: number; observedGeneration: bigint }; labels: Record<string, string> };
   expect(merged.name).toBe("second");
   expect(merged.status).toMatchObject({ phase: 1, observedGeneration: 4n });
   expect(merged.labels).toEqual({ "only-key": "", "": "only-value" });

@@ -1,4 +1,4 @@
-import { fromBinary, ScalarType, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { StructSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 
@@ -16,16 +16,20 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
  * not have, nesting past the recursion limit): `fromBinary` then answers, or fails with its own error.
  */
 export function decodeMessage<D extends DescMessage>(schema: D, bytes: Uint8Array): MessageShape<D> {
-  const type = typeOf(schema);
-  if (type) {
-    try {
-      const r = new BinaryReader(bytes);
-      return readMessage(type, r, r.len, 0, undefined) as MessageShape<D>;
-    } catch {
-      // Fall through to fromBinary, which decides (and words any error).
-    }
+  try {
+    return decodeCompiled(schema, bytes);
+  } catch {
+    // fromBinary decides what this does not compile or finds odd, and words any error.
+    return fromBinary(schema, bytes);
   }
-  return fromBinary(schema, bytes);
+}
+
+/** The compiled path alone: throws where decodeMessage would hand over to fromBinary (tests use it to prove the fast path ran). */
+export function decodeCompiled<D extends DescMessage>(schema: D, bytes: Uint8Array): MessageShape<D> {
+  const type = typeOf(schema);
+  if (!type) throw new Error(`${schema.typeName} is not compiled`);
+  const r = new BinaryReader(bytes);
+  return readMessage(type, r, r.len, 0, undefined) as MessageShape<D>;
 }
 
 type Msg = Record<string, unknown> & { $unknown?: { no: number; wireType: WireType; data: Uint8Array }[] };
@@ -38,7 +42,7 @@ interface Compiled {
 /** fromBinary's default recursion limit. */
 const RECURSION_LIMIT = 100;
 const IMPLICIT = 2;
-const compiled = new Map<DescMessage, Compiled | null>();
+const compiled = new WeakMap<DescMessage, Compiled | null>();
 
 function typeOf(desc: DescMessage): Compiled | null {
   let type = compiled.get(desc);
@@ -234,7 +238,9 @@ function readStruct(r: BinaryReader, end: number, depth: number): Record<string,
         value = readValue(r, r.pos + len, depth + 1);
       } else throw new Error("odd Struct entry");
     }
-    json[key] = value;
+    // protobuf-es fills the Struct's map by assignment, where "__proto__" sets a prototype (which its
+    // JSON conversion then ignores) instead of a key: the entry is dropped, never made a prototype.
+    if (key !== "__proto__") json[key] = value;
   }
   return json;
 }
@@ -260,12 +266,14 @@ function readValue(r: BinaryReader, end: number, depth: number): JsonValue {
       const len = r.uint32();
       value = readStruct(r, r.pos + len, depth);
     } else if (no === 6 && wireType === WireType.LengthDelimited) {
+      // The ListValue is a message of its own, one level below this Value.
+      if (depth + 1 > RECURSION_LIMIT) throw new Error("recursion limit");
       const listEnd = r.uint32() + r.pos;
       const list: JsonValue[] = [];
       while (r.pos < listEnd) {
         const [lno, lwt] = r.tag();
         if (lno !== 1) {
-          r.skip(lwt, lno, RECURSION_LIMIT - depth);
+          r.skip(lwt, lno, RECURSION_LIMIT - (depth + 1));
           continue;
         }
         if (lwt !== WireType.LengthDelimited) throw new Error("odd ListValue");
@@ -289,7 +297,7 @@ function scalarZero(type: ScalarType): unknown {
     case ScalarType.FIXED64:
     case ScalarType.SFIXED64:
     case ScalarType.SINT64:
-      return 0n;
+      return protoInt64.zero;
     default:
       return 0;
   }

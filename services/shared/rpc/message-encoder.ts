@@ -1,4 +1,4 @@
-import { ScalarType, toBinary, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { protoInt64, ScalarType, toBinary, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import "./binary-writer.js";
 
@@ -18,24 +18,29 @@ import "./binary-writer.js";
  * any message whose values `toBinary` would reject, so its error is the stock one.
  */
 export function encodeMessage<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
-  const write = writerOf(schema);
-  if (write) {
-    try {
-      const w = new BinaryWriter();
-      write(w, message as unknown as Msg);
-      return w.finish();
-    } catch {
-      // Fall through: toBinary reports the bad value in its own words (or, if it accepts it, writes it).
-    }
+  try {
+    return encodeCompiled(schema, message);
+  } catch {
+    // toBinary writes what this does not compile, and reports a bad value in its own words.
+    return toBinary(schema, message);
   }
-  return toBinary(schema, message);
+}
+
+/** The compiled path alone: throws where encodeMessage would hand over to toBinary (tests use it to prove the fast path ran). */
+export function encodeCompiled<D extends DescMessage>(schema: D, message: MessageShape<D>): Uint8Array {
+  const write = writerOf(schema);
+  if (!write) throw new Error(`${schema.typeName} is not compiled`);
+  const w = new BinaryWriter();
+  write(w, message as unknown as Msg);
+  return w.finish();
 }
 
 type Msg = Record<string, unknown> & { $unknown?: { no: number; wireType: WireType; data: Uint8Array }[] };
 type Write = (w: BinaryWriter, m: Msg) => void;
 
 const IMPLICIT = 2;
-const compiled = new Map<DescMessage, Write | null>();
+const LEGACY_REQUIRED = 3;
+const compiled = new WeakMap<DescMessage, Write | null>();
 
 /** The compiled writer of a message type; null when the type has a shape left to `toBinary`. */
 function writerOf(desc: DescMessage): Write | null {
@@ -80,9 +85,11 @@ function fieldWriter(f: DescField): Write | null {
       const put = scalarPut(f.scalar);
       const wt = wireTypeOf(f.scalar);
       const zero = isZero(f.scalar);
+      const zeroValue = f.scalar === ScalarType.BYTES ? new Uint8Array(0) : scalarZero(f.scalar);
       return (w, m) => {
         const v = m[name];
-        if (!zero(v)) put(w.tag(no, wt), v);
+        // As toBinary: undefined is "set" (it is not the zero value) and then read as the zero value.
+        if (!zero(v)) put(w.tag(no, wt), v === undefined ? zeroValue : v);
       };
     }
     case "enum": {
@@ -90,14 +97,15 @@ function fieldWriter(f: DescField): Write | null {
       const zero = f.enum.values[0].number;
       return (w, m) => {
         const v = m[name];
-        if (v !== zero) w.tag(no, WireType.Varint).int32(v as number);
+        if (v !== zero) w.tag(no, WireType.Varint).int32((v ?? zero) as number);
       };
     }
     case "message": {
+      if (f.presence === LEGACY_REQUIRED) return null;
       if (f.message.typeName === "google.protobuf.Struct") {
         return (w, m) => {
           const v = m[name];
-          if (v === undefined) return;
+          if (v === undefined || !hasOwn(m, name)) return; // set means own, as toBinary has it
           if (!isPlainObject(v)) throw new Error("not a JSON object"); // toBinary's own path decides
           writeStruct(w.tag(no, WireType.LengthDelimited).fork(), v).join();
         };
@@ -106,7 +114,7 @@ function fieldWriter(f: DescField): Write | null {
       const sub = nested(f.message);
       return (w, m) => {
         const v = m[name];
-        if (v === undefined) return;
+        if (v === undefined || !hasOwn(m, name)) return;
         sub(w.tag(no, WireType.LengthDelimited).fork(), v as Msg);
         w.join();
       };
@@ -116,7 +124,7 @@ function fieldWriter(f: DescField): Write | null {
         if (isSpecialWkt(f.message.typeName)) return null;
         const sub = nested(f.message);
         return (w, m) => {
-          const list = m[name] as Msg[];
+          const list = listOf(m[name]) as Msg[];
           for (let i = 0; i < list.length; i++) {
             sub(w.tag(no, WireType.LengthDelimited).fork(), list[i]);
             w.join();
@@ -127,7 +135,7 @@ function fieldWriter(f: DescField): Write | null {
       const put = scalarPut(scalar);
       if (f.packed) {
         return (w, m) => {
-          const list = m[name] as unknown[];
+          const list = listOf(m[name]);
           if (list.length === 0) return;
           w.tag(no, WireType.LengthDelimited).fork();
           for (let i = 0; i < list.length; i++) put(w, list[i]);
@@ -136,7 +144,7 @@ function fieldWriter(f: DescField): Write | null {
       }
       const wt = wireTypeOf(scalar);
       return (w, m) => {
-        const list = m[name] as unknown[];
+        const list = listOf(m[name]);
         for (let i = 0; i < list.length; i++) put(w.tag(no, wt), list[i]);
       };
     }
@@ -158,8 +166,10 @@ function fieldWriter(f: DescField): Write | null {
       }
       return (w, m) => {
         const map = m[name] as Record<string, unknown>;
-        for (const key in map) {
-          if (!Object.prototype.hasOwnProperty.call(map, key)) continue;
+        // Object.keys, as toBinary: own keys in its order, and a TypeError for a map that is not there.
+        const keys = Object.keys(map);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
           w.tag(no, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(key);
           putValue(w, map[key]);
           w.join();
@@ -185,6 +195,8 @@ function nested(desc: DescMessage): Write {
 /** google.protobuf.Struct from the JSON object protobuf-es holds: `map<string, Value> fields = 1`. */
 function writeStruct(w: BinaryWriter, json: Record<string, unknown>): BinaryWriter {
   for (const [key, value] of Object.entries(json)) {
+    // protobuf-es builds the Struct by assignment, where "__proto__" sets a prototype instead of a key.
+    if (key === "__proto__") continue;
     w.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(key);
     writeValue(w.tag(2, WireType.LengthDelimited).fork(), value as JsonValue).join();
     w.join();
@@ -215,6 +227,31 @@ function writeValue(w: BinaryWriter, json: JsonValue): BinaryWriter {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const hasOwn = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
+/** A repeated field's array; anything else (toBinary iterates it, and fails) goes to toBinary. */
+function listOf(v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new Error("not an array");
+  return v;
+}
+
+/** protobuf-es's scalarZeroValue (64-bit integers as protoInt64 has them: bigint, or "0" without BigInt). */
+function scalarZero(type: ScalarType): unknown {
+  switch (type) {
+    case ScalarType.STRING:
+      return "";
+    case ScalarType.BOOL:
+      return false;
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+    case ScalarType.SINT64:
+      return protoInt64.zero;
+    default:
+      return 0;
+  }
+}
 
 /** protobuf-es's isScalarZeroValue, per type. */
 function isZero(type: ScalarType): (v: unknown) => boolean {
@@ -225,6 +262,9 @@ function isZero(type: ScalarType): (v: unknown) => boolean {
       return (v) => v === "";
     case ScalarType.BYTES:
       return (v) => v instanceof Uint8Array && !v.byteLength;
+    case ScalarType.DOUBLE:
+    case ScalarType.FLOAT:
+      return (v) => Object.is(v, 0); // -0 is written
     default:
       return (v) => v == 0; // loose, as protobuf-es: 0, 0n and "0"
   }
