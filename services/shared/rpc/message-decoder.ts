@@ -1,6 +1,7 @@
-import { fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, ScalarType, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { StructSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { IMPLICIT, isSpecialWkt, scalarZero } from "./codec-shapes.js";
 
 /**
  * `fromBinary` without reflection, for the messages we receive on every call: the twin of
@@ -41,7 +42,6 @@ interface Compiled {
 
 /** fromBinary's default recursion limit. */
 const RECURSION_LIMIT = 100;
-const IMPLICIT = 2;
 const compiled = new WeakMap<DescMessage, Compiled | null>();
 
 function typeOf(desc: DescMessage): Compiled | null {
@@ -100,16 +100,13 @@ function zeroOf(f: DescField): (() => unknown) | undefined {
     }
     case "scalar": {
       const v = scalarZero(f.scalar);
-      return f.scalar === ScalarType.BYTES ? () => new Uint8Array(0) : () => v;
+      return f.scalar === ScalarType.BYTES ? () => scalarZero(ScalarType.BYTES) : () => v;
     }
     case "message":
       return undefined; // explicit presence: absent until read
   }
 }
 
-function isSpecialWkt(typeName: string): boolean {
-  return typeName.startsWith("google.protobuf.") && /Value$|^google\.protobuf\.(Struct|ListValue|Any)$/.test(typeName);
-}
 
 function fieldReader(f: DescField): ReadField | null {
   if (f.oneof || (f as { delimitedEncoding?: boolean }).delimitedEncoding) return null;
@@ -180,7 +177,7 @@ function fieldReader(f: DescField): ReadField | null {
         const get = scalarGet(f.scalar, f.utf8Validation);
         getValue = (r) => get(r);
         const v = scalarZero(f.scalar);
-        zeroValue = f.scalar === ScalarType.BYTES ? () => new Uint8Array(0) : () => v;
+        zeroValue = f.scalar === ScalarType.BYTES ? () => scalarZero(ScalarType.BYTES) : () => v;
       }
       return (r, m, _wt, depth) => {
         const len = r.uint32();
@@ -286,22 +283,6 @@ function readValue(r: BinaryReader, end: number, depth: number): JsonValue {
   return value;
 }
 
-function scalarZero(type: ScalarType): unknown {
-  switch (type) {
-    case ScalarType.STRING:
-      return "";
-    case ScalarType.BOOL:
-      return false;
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-    case ScalarType.SINT64:
-      return protoInt64.zero;
-    default:
-      return 0;
-  }
-}
 
 function scalarGet(type: ScalarType, utf8: boolean): (r: BinaryReader) => unknown {
   switch (type) {

@@ -1,5 +1,6 @@
-import { protoInt64, ScalarType, toBinary, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { ScalarType, toBinary, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { IMPLICIT, isSpecialWkt, LEGACY_REQUIRED, scalarZero } from "./codec-shapes.js";
 import "./binary-writer.js";
 
 /**
@@ -38,8 +39,6 @@ export function encodeCompiled<D extends DescMessage>(schema: D, message: Messag
 type Msg = Record<string, unknown> & { $unknown?: { no: number; wireType: WireType; data: Uint8Array }[] };
 type Write = (w: BinaryWriter, m: Msg) => void;
 
-const IMPLICIT = 2;
-const LEGACY_REQUIRED = 3;
 const compiled = new WeakMap<DescMessage, Write | null>();
 
 /** The compiled writer of a message type; null when the type has a shape left to `toBinary`. */
@@ -70,10 +69,6 @@ function compile(desc: DescMessage): Write | null {
   };
 }
 
-/** Types protobuf-es holds in another shape when used as a field (wrappers unboxed, Struct as JSON, Any). */
-function isSpecialWkt(typeName: string): boolean {
-  return typeName.startsWith("google.protobuf.") && /Value$|^google\.protobuf\.(Struct|ListValue|Any)$/.test(typeName);
-}
 
 function fieldWriter(f: DescField): Write | null {
   if (f.oneof || (f as { delimitedEncoding?: boolean }).delimitedEncoding) return null;
@@ -85,7 +80,7 @@ function fieldWriter(f: DescField): Write | null {
       const put = scalarPut(f.scalar);
       const wt = wireTypeOf(f.scalar);
       const zero = isZero(f.scalar);
-      const zeroValue = f.scalar === ScalarType.BYTES ? new Uint8Array(0) : scalarZero(f.scalar);
+      const zeroValue = scalarZero(f.scalar);
       return (w, m) => {
         const v = m[name];
         // As toBinary: undefined is "set" (it is not the zero value) and then read as the zero value.
@@ -235,23 +230,6 @@ function listOf(v: unknown): unknown[] {
   return v;
 }
 
-/** protobuf-es's scalarZeroValue (64-bit integers as protoInt64 has them: bigint, or "0" without BigInt). */
-function scalarZero(type: ScalarType): unknown {
-  switch (type) {
-    case ScalarType.STRING:
-      return "";
-    case ScalarType.BOOL:
-      return false;
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-    case ScalarType.SINT64:
-      return protoInt64.zero;
-    default:
-      return 0;
-  }
-}
 
 /** protobuf-es's isScalarZeroValue, per type. */
 function isZero(type: ScalarType): (v: unknown) => boolean {
