@@ -3,7 +3,7 @@ import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "..
 import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 import { OBJECT_CACHE_MAX } from "./object-cache.js";
-import { DRIFT_CHECK_AFTER_MS } from "./reconcile.js";
+import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
 export interface AdapterProcessConfig {

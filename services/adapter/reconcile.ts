@@ -7,6 +7,7 @@ import { ConditionStatus } from "../../gen/hyperfleet/v1/condition_pb.js";
 import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { ReportStatusRequestSchema, type AdapterStatus, type ReportStatusRequest } from "../../gen/hyperfleet/v1/status_pb.js";
 import { withRetry, type ApiClient } from "../shared/api-client.js";
+import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
 import type { AdapterPlan, ObjectPlan } from "./adapter-config.js";
 import { toConditions, type ObjectObservation, type ReportReason, type Situation } from "./core/conditions.js";
 import { plan as planObject, type Plan } from "./core/plan.js";
@@ -158,8 +159,6 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
 }
 
-/** An event for a Ready resource whose adapter last reported longer ago than this is a drift check (DRIFT_CHECK_AFTER's default). */
-export const DRIFT_CHECK_AFTER_MS = 60_000;
 
 /** The resource an event is about, whichever its kind. */
 interface Resource {

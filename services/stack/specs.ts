@@ -1,3 +1,4 @@
+import { DRIFT_CHECK_AFTER_MS } from "../adapter/drift-check.js";
 import type { BrokerConfig } from "../shared/broker/index.js";
 import type { StackConfig } from "./config.js";
 import type { ProcessSpec } from "./processes.js";
@@ -41,7 +42,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       entry: "services/adapter/main.ts",
       // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
       // Drift checks (spec §7) must stay recognisable when the Sentinel's Ready max age is compressed.
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(60_000 * config.speed, config.maxAgeReady / 2)) },
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });
