@@ -15,6 +15,12 @@ const run = promisify(execFile);
 /** GetCluster of a random cluster per call. */
 export const getCalls = (client: ApiClient, ids: string[]) => () => client.clusters.getCluster({ id: ids[Math.floor(Math.random() * ids.length)] });
 
+/** A GetCluster request as gRPC frames it (the lean caller's and h2load's). */
+const getClusterFrame = (id: string) => encodeFrame(toBinary(GetClusterRequestSchema, create(GetClusterRequestSchema, { id })));
+
+/** Calls through the lean caller, each with one of `frames` picked at random. */
+const randomFrames = (caller: ReturnType<typeof rawGrpcCaller>, frames: Buffer[]) => () => caller.call(frames[Math.floor(Math.random() * frames.length)]);
+
 /** A page of 100 clusters of a random shard (1 % of the seeded fleet) per call. */
 export const shardListCalls = (client: ApiClient) => () => client.clusters.listClusters({ pageSize: 100, filter: `labels.shard = '${Math.floor(Math.random() * 100)}'` });
 
@@ -30,8 +36,7 @@ export async function benchReads(opts: { clusters: number; seconds: number; conc
   // The lean caller, a random id per call: the API's rate without the Node client's decoding on the
   // same cores, and without h2load's one repeated id (which batched gets read once per batch).
   const rawGet = rawGrpcCaller(api.url, `/${ClusterService.typeName}/${ClusterService.method.getCluster.name}`);
-  const getFrames = ids.slice(0, 10_000).map((id) => encodeFrame(toBinary(GetClusterRequestSchema, create(GetClusterRequestSchema, { id }))));
-  const randomGet = () => rawGet.call(getFrames[Math.floor(Math.random() * getFrames.length)]);
+  const randomGet = randomFrames(rawGet, ids.slice(0, 10_000).map(getClusterFrame));
   await load(opts.concurrency, 1000, randomGet);
   const rg = await load(opts.concurrency, opts.seconds * 1000, randomGet);
   const rgHalf = await load(Math.max(1, opts.concurrency / 2), opts.seconds * 1000, randomGet);
@@ -50,7 +55,7 @@ export async function benchReads(opts: { clusters: number; seconds: number; conc
   const listFrames = (filter: (shard: number) => string) => Array.from({ length: 100 }, (_, shard) => encodeFrame(toBinary(ListClustersRequestSchema, create(ListClustersRequestSchema, { pageSize: 100, filter: filter(shard) }))));
   const envFrames = listFrames((shard) => `labels.shard = '${shard}' and labels.env = 'prod'`);
   const shardFrames = listFrames((shard) => `labels.shard = '${shard}'`);
-  const pick = (frames: Buffer[]) => () => raw.call(frames[Math.floor(Math.random() * frames.length)]);
+  const pick = (frames: Buffer[]) => randomFrames(raw, frames);
   await load(1, 1000, pick(envFrames));
   const r1 = await load(1, opts.seconds * 1000, pick(envFrames));
   const r21 = await load(1, opts.seconds * 1000, pick(shardFrames));
@@ -82,8 +87,7 @@ export async function benchReads(opts: { clusters: number; seconds: number; conc
 async function h2loadGetCluster(url: string, id: string, seconds: number, streams: number): Promise<(LoadResult & { streams: number }) | undefined> {
   const dir = mkdtempSync(join(tmpdir(), "hf-h2load-"));
   try {
-    const msg = toBinary(GetClusterRequestSchema, create(GetClusterRequestSchema, { id }));
-    writeFileSync(join(dir, "get.bin"), encodeFrame(msg));
+    writeFileSync(join(dir, "get.bin"), getClusterFrame(id));
     const args = ["-D", String(seconds), "--warm-up-time=1", "-c", "1", "-m", String(streams), "-d", join(dir, "get.bin"), "--log-file", join(dir, "log"), "-H", "content-type: application/grpc", "-H", "te: trailers", `${url}/hyperfleet.v1.ClusterService/GetCluster`];
     const { stdout } = await run("h2load", args, { timeout: (seconds + 30) * 1000 });
     // Log lines: start time (µs), HTTP status, elapsed (µs).

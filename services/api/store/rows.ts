@@ -61,11 +61,14 @@ export function fromStoredConditions(conditions: readonly StoredCondition[]): Co
   return conditions.map((c) => ({ ...c, lastTransitionTime: new Date(c.lastTransitionTime) }));
 }
 
+/** The columns of a resource row that hold its computed status. */
+export type StatusColumnsRow = Pick<ClusterRow, "phase" | "observed_generation" | "last_transition_time" | "last_updated_time" | "status_conditions">;
+
 /** The columns of a resource row a status report reads: its generation, deletion and computed status. */
-export type ReportBasisRow = Pick<ClusterRow, "generation" | "deleted_time" | "updated_time" | "phase" | "observed_generation" | "last_transition_time" | "last_updated_time" | "status_conditions">;
+export type ReportBasisRow = StatusColumnsRow & Pick<ClusterRow, "generation" | "deleted_time" | "updated_time">;
 
 /** The computed status held in a clusters row. */
-export function statusOfRow(row: Pick<ClusterRow, "phase" | "observed_generation" | "last_transition_time" | "last_updated_time" | "status_conditions">): ResourceStatus {
+export function statusOfRow(row: StatusColumnsRow): ResourceStatus {
   return {
     phase: row.phase,
     observedGeneration: row.observed_generation,

@@ -34,3 +34,10 @@ export function scalarZero(type: ScalarType): unknown {
       return 0;
   }
 }
+
+/** A factory of a field's zero value: the same value each call, but fresh bytes (a decoded message owns its Uint8Array). */
+export function scalarZeroFactory(type: ScalarType): () => unknown {
+  if (type === ScalarType.BYTES) return () => new Uint8Array(0);
+  const v = scalarZero(type);
+  return () => v;
+}

@@ -1,7 +1,7 @@
 import { fromBinary, ScalarType, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { StructSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { IMPLICIT, isSpecialWkt, scalarZero } from "./codec-shapes.js";
+import { IMPLICIT, isSpecialWkt, scalarZeroFactory } from "./codec-shapes.js";
 
 /**
  * `fromBinary` without reflection, for the messages we receive on every call: the twin of
@@ -98,15 +98,12 @@ function zeroOf(f: DescField): (() => unknown) | undefined {
       const v = f.enum.values[0].number;
       return () => v;
     }
-    case "scalar": {
-      const v = scalarZero(f.scalar);
-      return f.scalar === ScalarType.BYTES ? () => scalarZero(ScalarType.BYTES) : () => v;
-    }
+    case "scalar":
+      return scalarZeroFactory(f.scalar);
     case "message":
       return undefined; // explicit presence: absent until read
   }
 }
-
 
 function fieldReader(f: DescField): ReadField | null {
   if (f.oneof || (f as { delimitedEncoding?: boolean }).delimitedEncoding) return null;
@@ -176,8 +173,7 @@ function fieldReader(f: DescField): ReadField | null {
       } else {
         const get = scalarGet(f.scalar, f.utf8Validation);
         getValue = (r) => get(r);
-        const v = scalarZero(f.scalar);
-        zeroValue = f.scalar === ScalarType.BYTES ? () => scalarZero(ScalarType.BYTES) : () => v;
+        zeroValue = scalarZeroFactory(f.scalar);
       }
       return (r, m, _wt, depth) => {
         const len = r.uint32();
@@ -255,7 +251,7 @@ function readValue(r: BinaryReader, end: number, depth: number): JsonValue {
     }
     if (seen) throw new Error("Value kind seen twice"); // fromBinary merges a repeated struct or list
     seen = true;
-    if (no === 1 && wireType === WireType.Varint) (r.int32(), (value = null));
+    if (no === 1 && wireType === WireType.Varint) r.int32(); // null_value: the value stays null
     else if (no === 2 && wireType === WireType.Bit64) value = r.double();
     else if (no === 3 && wireType === WireType.LengthDelimited) value = r.string(VALUE_STRING_UTF8);
     else if (no === 4 && wireType === WireType.Varint) value = r.bool();
@@ -282,7 +278,6 @@ function readValue(r: BinaryReader, end: number, depth: number): JsonValue {
   }
   return value;
 }
-
 
 function scalarGet(type: ScalarType, utf8: boolean): (r: BinaryReader) => unknown {
   switch (type) {

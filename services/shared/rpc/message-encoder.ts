@@ -69,7 +69,6 @@ function compile(desc: DescMessage): Write | null {
   };
 }
 
-
 function fieldWriter(f: DescField): Write | null {
   if (f.oneof || (f as { delimitedEncoding?: boolean }).delimitedEncoding) return null;
   const name = f.localName;
@@ -229,7 +228,6 @@ function listOf(v: unknown): unknown[] {
   if (!Array.isArray(v)) throw new Error("not an array");
   return v;
 }
-
 
 /** protobuf-es's isScalarZeroValue, per type. */
 function isZero(type: ScalarType): (v: unknown) => boolean {
