@@ -74,7 +74,7 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
   // The same calls from a lean load generator: requests encoded before the clock starts, responses
   // not decoded. It spends less of the two shared cores, which the API gets instead (what h2load
   // does for the reads, which it can drive because they repeat one request).
-  const frames = Array.from({ length: opts.seconds * 4_000 }, () => encodeFrame(toBinary(ReportStatusRequestSchema, next())));
+  const frames = Array.from({ length: opts.seconds * 8_000 }, () => encodeFrame(toBinary(ReportStatusRequestSchema, next())));
   const raw = rawGrpcCaller(api.url, `/${StatusService.typeName}/${StatusService.method.reportStatus.name}`);
   let sent = 0;
   const rawReport = () => raw.call(frames[sent++] ?? encodeFrame(toBinary(ReportStatusRequestSchema, next())));

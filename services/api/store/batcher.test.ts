@@ -1,5 +1,8 @@
 import { createBatcher, createLimiter, createLoader, type Settled } from "./batcher.js";
 
+/** One turn of the event loop. */
+const tick = () => new Promise((r) => setImmediate(r));
+
 interface Item {
   key: string;
   n: number;
@@ -20,30 +23,71 @@ function harness(maxBatch = 10, maxInFlight = 1) {
       return items.map((i): Settled<string> => (i.n < 0 ? { ok: false, error: new Error(`bad ${i.n}`) } : { ok: true, value: `done ${i.n}` }));
     },
   });
+  // Batches start at the end of a turn of the event loop: two turns let a released batch's answers
+  // settle and the next batch start.
   const flush = async () => {
+    await tick();
     while (release.length) {
       release.shift()!();
-      await new Promise((r) => setImmediate(r));
+      await tick();
+      await tick();
     }
   };
   return { b, batches, flush };
 }
 
-test("an item that arrives when nothing runs goes at once, alone; those arriving meanwhile go together next", async () => {
+test("items of one turn go together at its end; those arriving while it runs go together next", async () => {
   const { b, batches, flush } = harness();
-  const all = [1, 2, 3, 4].map((n) => b.submit({ key: `k${n}`, n }));
+  const first = [1, 2].map((n) => b.submit({ key: `k${n}`, n }));
+  expect(batches).toEqual([]); // not before the turn ends
+  await tick();
+  expect(batches).toEqual([[1, 2]]);
+  const next = [3, 4, 5].map((n) => b.submit({ key: `k${n}`, n }));
+  await tick();
+  expect(batches).toEqual([[1, 2]]); // the only slot is busy
+  await flush();
+  expect(batches).toEqual([[1, 2], [3, 4, 5]]);
+  expect(await Promise.all([...first, ...next])).toEqual(["done 1", "done 2", "done 3", "done 4", "done 5"]);
+});
+
+test("an item alone in an idle batcher runs alone, in the same turn's end", async () => {
+  const { b, batches, flush } = harness();
+  const one = b.submit({ key: "k1", n: 1 });
+  await tick();
   expect(batches).toEqual([[1]]);
   await flush();
-  expect(batches).toEqual([[1], [2, 3, 4]]);
-  expect(await Promise.all(all)).toEqual(["done 1", "done 2", "done 3", "done 4"]);
+  expect(await one).toBe("done 1");
+});
+
+test("free slots share the queue evenly; a lone free slot takes all it may", async () => {
+  const { b, batches, flush } = harness(10, 2);
+  const all = [1, 2, 3, 4, 5, 6].map((n) => b.submit({ key: `k${n}`, n }));
+  await tick();
+  // One batch of six would leave the caller idle while it runs; two of three overlap.
+  expect(batches).toEqual([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  await flush();
+  await Promise.all(all);
+  const { b: b2, batches: batches2, flush: flush2 } = harness(4, 2);
+  const held = b2.submit({ key: "held", n: 0 });
+  await tick();
+  const more = [1, 2, 3, 4, 5, 6].map((n) => b2.submit({ key: `k${n}`, n }));
+  await tick();
+  expect(batches2).toEqual([[0], [1, 2, 3, 4]]); // the second slot alone: up to maxBatch
+  await flush2();
+  expect(batches2).toEqual([[0], [1, 2, 3, 4], [5, 6]]);
+  await Promise.all([held, ...more]);
 });
 
 test("two items with one key never share a batch or run at once, and keep their order", async () => {
   const { b, batches, flush } = harness(10, 2);
   const all = [b.submit({ key: "a", n: 1 }), b.submit({ key: "a", n: 2 }), b.submit({ key: "b", n: 3 }), b.submit({ key: "a", n: 4 })];
-  expect(batches).toEqual([[1], [3]]); // the second slot takes b: both a's wait for the first
+  await tick();
+  expect(batches).toEqual([[1, 3]]); // the second a waits for the first; so does the third
   await flush();
-  expect(batches).toEqual([[1], [3], [2], [4]]);
+  expect(batches).toEqual([[1, 3], [2], [4]]);
   await Promise.all(all);
 });
 
@@ -51,7 +95,11 @@ test("batches hold at most maxBatch items", async () => {
   const { b, batches, flush } = harness(2);
   const all = [1, 2, 3, 4, 5, 6].map((n) => b.submit({ key: `k${n}`, n }));
   await flush();
-  expect(batches).toEqual([[1], [2, 3], [4, 5], [6]]);
+  expect(batches).toEqual([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   await Promise.all(all);
 });
 
@@ -61,8 +109,10 @@ test("each item gets its own outcome; a batch that throws fails only its own ite
   const bad = b.submit({ key: "k2", n: -2 });
   const good = b.submit({ key: "k3", n: 3 });
   await flush();
-  // boom runs alone (nothing else is in flight), k5 waits behind it.
-  const later = [b.submit({ key: "boom", n: 4 }), b.submit({ key: "k5", n: 5 })];
+  // boom's batch starts alone; k5, submitted a turn later, waits behind it.
+  const boom = b.submit({ key: "boom", n: 4 });
+  await tick();
+  const later = [boom, b.submit({ key: "k5", n: 5 })];
   const settled = Promise.allSettled([first, bad, good, ...later]);
   await flush();
   const out = await settled;

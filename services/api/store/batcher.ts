@@ -18,9 +18,14 @@ export interface BatcherOptions<T, R> {
 
 /**
  * Group commit: callers submit one item each and get its own answer, while the items that arrive
- * while earlier batches are running go to the database together. Nothing waits for a timer: with a
- * free slot an item runs at once (alone, if it is alone), so an idle system keeps single-call
- * latency and a busy one amortises each round trip over everything queued behind it.
+ * together go to the database together. Nothing waits for a timer: batches start at the end of the
+ * event loop's current turn (setImmediate), so the items of one turn (every request read from the
+ * sockets in one go) share a batch, an idle system keeps single-call latency, and a busy one
+ * amortises each round trip over everything queued behind it.
+ *
+ * Free slots share the queue evenly instead of the first taking it all: a batch that held every
+ * caller would leave the process idle while the database runs it, and the callers would come back
+ * in lockstep. Two half batches keep one being prepared or answered here while the other runs there.
  */
 export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
   interface Entry {
@@ -32,13 +37,23 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
   let queue: Entry[] = [];
   const busy = new Set<string>();
   let inFlight = 0;
+  let pumping = false;
 
+  /** Starts batches at the end of this turn of the event loop, once however often it is called. */
   function pump(): void {
+    if (pumping || inFlight >= opts.maxInFlight || queue.length === 0) return;
+    pumping = true;
+    setImmediate(startBatches);
+  }
+
+  function startBatches(): void {
+    pumping = false;
     while (inFlight < opts.maxInFlight && queue.length > 0) {
+      const share = Math.min(opts.maxBatch, Math.ceil(queue.length / (opts.maxInFlight - inFlight)));
       const batch: Entry[] = [];
       const rest: Entry[] = [];
       for (const e of queue) {
-        if (batch.length < opts.maxBatch && !busy.has(e.key)) {
+        if (batch.length < share && !busy.has(e.key)) {
           busy.add(e.key);
           batch.push(e);
         } else rest.push(e);
