@@ -13,5 +13,7 @@ test("npm run bench -- --smoke runs every benchmark and prints its figures", asy
   expect({ code, stderr: code ? stderr.slice(-2000) : "" }).toEqual({ code: 0, stderr: "" });
   for (const title of ["ReportStatus:", "Reads over", "Sentinel: one poll", "Fleet convergence:", "Per process: peak RSS"]) expect(stdout).toContain(title);
   expect(stdout).toMatch(/API ReportStatus, lean load generator\s+[\d.]+/);
+  // Every call of the raw-frames caller must have been answered stored (its errors column is 0).
+  expect(stdout).toMatch(/API ReportStatus, raw HTTP\/2 frames\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+0\s/);
   expect(stdout).toMatch(/API \/ pgbench = [\d.]+%/);
 }, 300_000);

@@ -6,8 +6,10 @@ import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
 import { createDbProbe } from "./store/db.js";
 import { onShutdown } from "../shared/shutdown.js";
+import { tuneGarbageCollector } from "../shared/gc-tuning.js";
 
 async function main(): Promise<void> {
+  tuneGarbageCollector();
   const config = loadConfig(process.env);
   const log = createLogger("api", config.logLevel);
   const { db, reportsDb, embedded } = await openDatabase(config, log);
