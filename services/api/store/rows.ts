@@ -7,6 +7,7 @@ import { Phase as PbPhase, type ResourceStatus as PbResourceStatus } from "../..
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { Condition, ConditionStatus } from "../core/condition.js";
 import type { AdapterReport, ResourceStatus } from "../core/aggregate.js";
+import { isoTime } from "./iso-time.js";
 
 /** A clusters or nodepools row as pg returns it (int8 parsed as number, timestamptz as Date). */
 export interface ClusterRow {
@@ -54,7 +55,11 @@ export interface StoredCondition {
 }
 
 export function toStoredConditions(conditions: readonly Condition[]): StoredCondition[] {
-  return conditions.map((c) => ({ ...c, lastTransitionTime: c.lastTransitionTime.toISOString() }));
+  return conditions.map((c) => {
+    const stored: StoredCondition = { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: isoTime(c.lastTransitionTime) };
+    if (c.observedGeneration !== undefined) stored.observedGeneration = c.observedGeneration;
+    return stored;
+  });
 }
 
 export function fromStoredConditions(conditions: readonly StoredCondition[]): Condition[] {

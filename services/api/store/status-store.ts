@@ -7,6 +7,7 @@ import { NotFoundError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import type { ResourceStatus } from "../core/aggregate.js";
 import { createBatcher, createLimiter, type Settled } from "./batcher.js";
+import { isoTime } from "./iso-time.js";
 import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
@@ -82,7 +83,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
     const { rows: found } = await queryPrepared(db, "report-snapshot", SNAPSHOT_SQL, [ids]);
     const snaps = new Map((found as unknown as Snapshot[]).map((x) => [x.id, x]));
     const results: (Settled<ReportResult> | undefined)[] = new Array(reports.length);
-    const writes: { i: number; row: AdapterStatusRow; status: ResourceStatus; outcome: ReportOutcome; input: Record<string, unknown> }[] = [];
+    const writes: { i: number; row: AdapterStatusRow; status: ResourceStatus; outcome: ReportOutcome; input: WriteInput }[] = [];
     reports.forEach((r, i) => {
       const snap = snaps.get(r.resourceId);
       if (!snap) return (results[i] = { ok: false, error: new NotFoundError("resource", r.resourceId) });
@@ -93,7 +94,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
       if (j.discarded) return (results[i] = { ok: true, value: j.discarded });
       const row = newStatusRow(r, def.kind, j.stored);
       const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
-      writes.push({ i, row, status, outcome: j.outcome, input: { ...row, kind: snap.kind, version: snap.version, phase: status.phase, status_generation: status.observedGeneration, last_transition_time: status.lastTransitionTime, last_updated_time: status.lastUpdatedTime, status_conditions: toStoredConditions(status.conditions) } });
+      writes.push({ i, row, status, outcome: j.outcome, input: writeInput(snap, row, status) });
     });
     for (const w of writes) await opts.afterSnapshot?.(reports[w.i].resourceId);
     if (writes.length > 0) {
@@ -191,6 +192,29 @@ function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefi
     last_report_time: r.observedTime,
   };
 }
+
+/** One report's object in WRITE_SQL's $1 (its columns, in order). Times as text: JSON.stringify writes a Date through its toJSON at twice the cost. */
+function writeInput(snap: Snapshot, row: AdapterStatusRow, status: ResourceStatus) {
+  return {
+    kind: snap.kind,
+    resource_id: row.resource_id,
+    version: snap.version,
+    phase: status.phase,
+    status_generation: status.observedGeneration,
+    last_transition_time: isoTime(status.lastTransitionTime),
+    last_updated_time: isoTime(status.lastUpdatedTime),
+    status_conditions: toStoredConditions(status.conditions),
+    adapter: row.adapter,
+    resource_kind: row.resource_kind,
+    observed_generation: row.observed_generation,
+    observed_time: isoTime(row.observed_time),
+    conditions: row.conditions,
+    data: row.data,
+    created_time: isoTime(row.created_time),
+    last_report_time: isoTime(row.last_report_time),
+  };
+}
+type WriteInput = ReturnType<typeof writeInput>;
 
 /** A row of SNAPSHOT_SQL: a resource's row version, the columns a report reads and all its status rows. */
 interface Snapshot extends ReportBasisRow {
