@@ -239,5 +239,6 @@ describe("StatusService", () => {
     const text = await api.metricsText();
     expect(text).toMatch(/hyperfleet_api_status_reports_total\{outcome="Created"\} [1-9]/);
     expect(text).toMatch(/hyperfleet_api_rpc_requests_total\{method="hyperfleet.v1.ClusterService\/CreateCluster",code="ok"\} [1-9]/);
+    expect(text).toMatch(/hyperfleet_api_rpc_duration_seconds_count\{method="hyperfleet.v1.StatusService\/ReportStatus"\} [1-9]/);
   });
 });

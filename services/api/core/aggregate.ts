@@ -144,5 +144,11 @@ function statusOf(s: AdapterReport, type: string): ConditionStatus | undefined {
 
 /** "dns" → "Dns", "node-pool" → "NodePool". */
 export function pascal(name: string): string {
-  return name.split(/[-_]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("");
+  let p = PASCAL.get(name);
+  if (p === undefined) {
+    p = name.split(/[-_]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
+    if (PASCAL.size < 1000) PASCAL.set(name, p); // adapter names: a handful, from configuration
+  }
+  return p;
 }
+const PASCAL = new Map<string, string>();
