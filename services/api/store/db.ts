@@ -5,6 +5,7 @@ const knex = knexModule.knex ?? (knexModule as unknown as typeof knexModule.knex
 import pg from "pg";
 import { UnavailableError, AlreadyExistsError } from "../core/domain-errors.js";
 import { migrationSource } from "./migrations/index.js";
+import { isoTimeMs } from "./iso-time.js";
 
 export type { Knex };
 
@@ -32,12 +33,20 @@ export interface DbOptions {
   preparedStatements?: boolean;
 }
 
+/** pg's own timestamptz parser (infinity, BC years, ...), before ours replaces it. */
+const timestamptzParser = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, "text");
+
 /** Knex instances whose hot statements must not be prepared. */
 const unprepared = new WeakSet<Knex>();
 
 /** A knex instance on Postgres with int8 parsed as numbers (generations fit easily in 2^53). */
 export function createDb(opts: DbOptions): Knex {
   pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  // timestamptz: the common shape read without pg's regular expressions (a report reads several).
+  pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v: string) => {
+    const ms = isoTimeMs(v);
+    return ms === undefined ? timestamptzParser(v) : new Date(ms);
+  });
   const db = knex({
     client: "pg",
     connection: {

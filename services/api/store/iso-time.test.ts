@@ -1,4 +1,8 @@
-import { isoTime } from "./iso-time.js";
+import { createRequire } from "node:module";
+import { isoTime, isoTimeMs, parseIsoTime } from "./iso-time.js";
+
+/** pg's own timestamptz parser, which isoTimeMs must agree with. */
+const postgresDate = createRequire(import.meta.url)("postgres-date") as (s: string) => Date;
 
 test("writes what toISOString writes, for random instants from 1970 to 9999", () => {
   for (let i = 0; i < 200_000; i++) {
@@ -29,4 +33,56 @@ test("the same instant twice, then another, each written afresh", () => {
 
 test("an invalid date throws as toISOString does", () => {
   expect(() => isoTime(new Date(NaN))).toThrow(RangeError);
+});
+
+describe("parseIsoTime and isoTimeMs", () => {
+  /** Postgres's own timestamptz text: a space, up to six fraction digits without trailing zeros, +HH or +HH:MM. */
+  const pgText = (d: Date, micros: number, offset: string) => {
+    const iso = d.toISOString();
+    const frac = `${iso.slice(20, 23)}${String(micros).padStart(3, "0")}`.replace(/0+$/, "");
+    return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ""}${offset}`;
+  };
+
+  test("reads toISOString's text as new Date does, for random instants", () => {
+    for (let i = 0; i < 100_000; i++) {
+      const d = new Date(Math.floor(Math.random() * 253_402_300_800_000));
+      expect(parseIsoTime(d.toISOString()).getTime()).toBe(d.getTime());
+    }
+  });
+
+  test("reads Postgres's timestamptz text as postgres-date (pg's parser) does, for random instants and offsets", () => {
+    for (let i = 0; i < 100_000; i++) {
+      const d = new Date(Date.UTC(1000, 0, 1) + Math.floor(Math.random() * (253_402_300_800_000 - Date.UTC(1000, 0, 1))));
+      const offset = ["+00", "+05:30", "-08", "+14", "-03:30", "Z"][i % 6];
+      const s = pgText(d, Math.floor(Math.random() * 1000), offset);
+      expect(isoTimeMs(s)).toBe(postgresDate(s).getTime());
+    }
+  });
+
+  test.each([
+    ["to_json's text", "2026-11-26T18:16:00.123456+00:00"],
+    ["no fraction", "2026-11-26T18:16:00Z"],
+    ["one fraction digit", "2026-11-26T18:16:00.5Z"],
+    ["nine fraction digits", "2026-11-26T18:16:00.999999999Z"],
+    ["a leap day", "2024-02-29T23:59:59.999Z"],
+  ])("%s: as new Date", (_, s) => {
+    expect(isoTimeMs(s)).toBe(new Date(s).getTime());
+    expect(parseIsoTime(s).getTime()).toBe(new Date(s).getTime());
+  });
+
+  test.each([
+    ["no offset (local time)", "2026-11-26T18:16:00.123"],
+    ["a date only", "2026-11-26"],
+    ["February 30", "2026-02-30T00:00:00Z"],
+    ["February 29 in a common year", "2100-02-29T00:00:00Z"],
+    ["hour 24", "2026-11-26T24:00:00Z"],
+    ["a year before 1000", "0099-01-01T00:00:00Z"],
+    ["a dot without digits", "2026-11-26T18:16:00.Z"],
+    ["text after the offset", "2026-11-26T18:16:00Z junk"],
+    ["infinity", "infinity"],
+    ["nonsense", "not a time at all, but long"],
+  ])("%s: left to the parser it replaces", (_, s) => {
+    expect(isoTimeMs(s)).toBeUndefined();
+    expect(parseIsoTime(s).getTime()).toEqual(new Date(s).getTime());
+  });
 });

@@ -7,7 +7,7 @@ import { Phase as PbPhase, type ResourceStatus as PbResourceStatus } from "../..
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { Condition, ConditionStatus } from "../core/condition.js";
 import type { AdapterReport, ResourceStatus } from "../core/aggregate.js";
-import { isoTime } from "./iso-time.js";
+import { isoTime, parseIsoTime } from "./iso-time.js";
 
 /** A clusters or nodepools row as pg returns it (int8 parsed as number, timestamptz as Date). */
 export interface ClusterRow {
@@ -63,7 +63,7 @@ export function toStoredConditions(conditions: readonly Condition[]): StoredCond
 }
 
 export function fromStoredConditions(conditions: readonly StoredCondition[]): Condition[] {
-  return conditions.map((c) => ({ ...c, lastTransitionTime: new Date(c.lastTransitionTime) }));
+  return conditions.map((c) => ({ ...c, lastTransitionTime: parseIsoTime(c.lastTransitionTime) }));
 }
 
 /** The columns of a resource row that hold its computed status. */
@@ -130,7 +130,7 @@ function timestamp(date: Date): Timestamp {
 }
 
 function conditionToPb(c: StoredCondition | Condition): PbCondition {
-  const ltt = typeof c.lastTransitionTime === "string" ? new Date(c.lastTransitionTime) : c.lastTransitionTime;
+  const ltt = typeof c.lastTransitionTime === "string" ? parseIsoTime(c.lastTransitionTime) : c.lastTransitionTime;
   return {
     $typeName: "hyperfleet.v1.Condition",
     type: c.type,
@@ -213,16 +213,16 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : parseIsoTime(v as string));
 
 /** A resource row read as JSON (to_json), with its timestamps as Dates like pg returns them. */
 export function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
   return {
     ...(o as unknown as ClusterRow),
-    last_transition_time: new Date(o.last_transition_time as string),
-    last_updated_time: new Date(o.last_updated_time as string),
-    created_time: new Date(o.created_time as string),
-    updated_time: new Date(o.updated_time as string),
+    last_transition_time: parseIsoTime(o.last_transition_time as string),
+    last_updated_time: parseIsoTime(o.last_updated_time as string),
+    created_time: parseIsoTime(o.created_time as string),
+    updated_time: parseIsoTime(o.updated_time as string),
     deleted_time: dateOrNull(o.deleted_time),
   };
 }
@@ -233,8 +233,8 @@ export const STATUS_ROWS_JSON = "coalesce((select json_agg(s order by s.adapter)
 export function statusRowFromJson(o: Record<string, unknown>): AdapterStatusRow {
   return {
     ...(o as unknown as AdapterStatusRow),
-    observed_time: new Date(o.observed_time as string),
-    created_time: new Date(o.created_time as string),
-    last_report_time: new Date(o.last_report_time as string),
+    observed_time: parseIsoTime(o.observed_time as string),
+    created_time: parseIsoTime(o.created_time as string),
+    last_report_time: parseIsoTime(o.last_report_time as string),
   };
 }
