@@ -7,17 +7,22 @@
  * the client the API is compared with.
  *
  * What it speaks: the client preface and SETTINGS (stream windows at their maximum, no push), SETTINGS
- * and PING acknowledgements, connection WINDOW_UPDATEs as responses arrive. A call is one HEADERS frame
- * and one DATA frame that ends the stream. It succeeds when its stream ends after a DATA frame that
- * holds a whole, uncompressed gRPC message whose first field is `expectFirstField` (for ReportStatus:
- * `stored = true`). The HyperFleet API answers every failure trailers-only (no DATA), so a failure can
- * never pass, though grpc-status itself is not decoded (that would take an HPACK decoder).
+ * and PING acknowledgements, and a connection WINDOW_UPDATE at the start and after every GiB received.
+ * A call is one HEADERS frame and one DATA frame that ends the stream. It succeeds when its stream
+ * ends after a DATA frame that holds a whole, uncompressed gRPC message whose first field is
+ * `expectFirstField` (for ReportStatus: `stored = true`). The HyperFleet API sends no message on a
+ * failure (trailers only, or headers then trailers), so a failure can never pass, though grpc-status
+ * itself is not decoded (that would take an HPACK decoder). It does not follow the server's SETTINGS
+ * or its flow-control windows: requests must fit one frame (16 KiB), and a server that refused more
+ * streams would fail calls, never pass them. A load generator for our API, not a general client.
  */
 import net from "node:net";
 
 const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 } as const;
 const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4 } as const;
 const MAX_WINDOW = 2 ** 31 - 1;
+/** The initial SETTINGS_MAX_FRAME_SIZE every HTTP/2 server accepts. */
+const MAX_FRAME = 16_384;
 
 function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
@@ -134,6 +139,7 @@ export function rawFramesCaller(url: string, path: string, expectFirstField?: Bu
     /** One call with `grpcFrame` (a length-prefixed message) as its body. */
     call(grpcFrame: Buffer): Promise<void> {
       if (lost) return Promise.reject(lost);
+      if (grpcFrame.length > MAX_FRAME) return Promise.reject(new Error(`request of ${grpcFrame.length} bytes: this caller sends one DATA frame of at most ${MAX_FRAME}`));
       const stream = nextStream;
       nextStream += 2;
       return new Promise<void>((resolve, reject) => {

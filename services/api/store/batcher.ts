@@ -20,12 +20,13 @@ export interface BatcherOptions<T, R> {
  * Group commit: callers submit one item each and get its own answer, while the items that arrive
  * together go to the database together. Nothing waits for a timer: batches start at the end of the
  * event loop's current turn (setImmediate), so the items of one turn (every request read from the
- * sockets in one go) share a batch, an idle system keeps single-call latency, and a busy one
+ * sockets in one go) go out together, an idle system keeps single-call latency, and a busy one
  * amortises each round trip over everything queued behind it.
  *
- * Free slots share the queue evenly instead of the first taking it all: a batch that held every
- * caller would leave the process idle while the database runs it, and the callers would come back
- * in lockstep. Two half batches keep one being prepared or answered here while the other runs there.
+ * What goes out together is shared evenly by the free slots (two free slots: two half batches)
+ * instead of the first slot taking it all: a batch that held every caller would leave the process
+ * idle while the database runs it, and the callers would come back in lockstep. Two half batches
+ * keep one being prepared or answered here while the other runs there.
  */
 export function createBatcher<T, R>(opts: BatcherOptions<T, R>) {
   interface Entry {

@@ -79,6 +79,8 @@ describe("parseIsoTime and isoTimeMs", () => {
     ["a year before 1000", "0099-01-01T00:00:00Z"],
     ["a dot without digits", "2026-11-26T18:16:00.Z"],
     ["text after the offset", "2026-11-26T18:16:00Z junk"],
+    ["an hour-only offset after a T", "2026-11-26T18:16:00+05"],
+    ["an offset of 24 hours", "2026-11-26T18:16:00+24:00"],
     ["infinity", "infinity"],
     ["nonsense", "not a time at all, but long"],
   ])("%s: left to the parser it replaces", (_, s) => {

@@ -95,7 +95,7 @@ test("a resource locked by another transaction holds up only its own report, not
     await held;
   });
   await isLocked;
-  const first = statuses.report(report(c.id, "validation", 4)); // runs alone; a and b queue behind it
+  const first = statuses.report(report(c.id, "validation", 4)); // c, a and b share one batch (one turn)
   const ra = statuses.report(report(a.id, "validation", 4));
   const rb = statuses.report(report(b.id, "validation", 4));
   let aDone = false;
