@@ -41,7 +41,10 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   const port = await freePort();
-  const child = spawn(EMULATOR_BIN, ["--host=127.0.0.1", `--port=${port}`], { detached: true, stdio: "ignore" });
+  // Through a watchdog that stops it when this jest process is gone: a jest run that crashes (or is
+  // killed) never reaches global-teardown, and the emulator would outlive it.
+  const watchdog = `"${EMULATOR_BIN}" --host=127.0.0.1 --port=${port} & e=$!; while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -TERM -$$ 2>/dev/null`;
+  const child = spawn("sh", ["-c", watchdog], { detached: true, stdio: "ignore" });
   (globalThis as { __emulatorPid?: number }).__emulatorPid = child.pid;
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 120 && !(await answers(host)); i++) await new Promise((r) => setTimeout(r, 250));
