@@ -159,7 +159,6 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
   return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
 }
 
-
 /** The resource an event is about, whichever its kind. */
 interface Resource {
   id: string;

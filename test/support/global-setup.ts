@@ -43,7 +43,7 @@ export default async function globalSetup(): Promise<void> {
   const port = await freePort();
   // Through a watchdog that stops it when this jest process is gone: a jest run that crashes (or is
   // killed) never reaches global-teardown, and the emulator would outlive it.
-  const watchdog = `"${EMULATOR_BIN}" --host=127.0.0.1 --port=${port} & e=$!; while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -TERM -$$ 2>/dev/null`;
+  const watchdog = `"${EMULATOR_BIN}" --host=127.0.0.1 --port=${port} & while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -TERM -$$ 2>/dev/null`;
   const child = spawn("sh", ["-c", watchdog], { detached: true, stdio: "ignore" });
   (globalThis as { __emulatorPid?: number }).__emulatorPid = child.pid;
   const host = `127.0.0.1:${port}`;

@@ -87,13 +87,12 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
     reports.forEach((r, i) => {
       const snap = snaps.get(r.resourceId);
       if (!snap) return (results[i] = { ok: false, error: new NotFoundError("resource", r.resourceId) });
-      const resource = snap;
-      if (resource.deleted_time) return; // the locking path
+      if (snap.deleted_time) return; // the locking path
       const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
-      const j = judge(r, resource, snap.statuses.map(statusRowFromJson));
+      const j = judge(r, snap, snap.statuses.map(statusRowFromJson));
       if (j.discarded) return (results[i] = { ok: true, value: j.discarded });
       const row = newStatusRow(r, def.kind, j.stored);
-      const status = statusFrom(def, resource, [...j.others, row], r.observedTime);
+      const status = statusFrom(def, snap, [...j.others, row], r.observedTime);
       writes.push({ i, row, status, outcome: j.outcome, input: writeInput(snap, row, status) });
     });
     for (const w of writes) await opts.afterSnapshot?.(reports[w.i].resourceId);
