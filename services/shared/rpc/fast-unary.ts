@@ -2,9 +2,7 @@ import http2 from "node:http2";
 const http2constants = http2.constants;
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
-import { create, isMessage, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { decodeMessage } from "./message-decoder.js";
-import { encodeMessage } from "./message-encoder.js";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { respecHeaders } from "./grpc-message.js";
@@ -158,7 +156,7 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
       const call = interceptors.reduceRight<(req: UnaryRequest) => Promise<UnaryResponse>>((next, i) => i(next as never) as never, last);
       const req = { stream: false, service: route.service, method: route.method, requestMethod: "POST", url, signal: abort.signal, header: requestHeader, contextValues: ctx.values, message: input } as unknown as UnaryRequest;
       const res = await call(req);
-      let payload: Uint8Array = encodeMessage(route.method.output, res.message as never);
+      let payload: Uint8Array = toBinary(route.method.output, res.message as never);
       let compressed = false;
       if (payload.length > COMPRESS_MIN_BYTES && /\bgzip\b/.test(asString(headers["grpc-accept-encoding"]) ?? "")) {
         payload = await gzipAsync(payload);
@@ -206,7 +204,7 @@ function parseFrame<T extends DescMessage>(body: Buffer, schema: T) {
   if (body[0] & 1) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
   if (body.length > 5 + length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
   try {
-    return decodeMessage(schema, body.subarray(5));
+    return fromBinary(schema, body.subarray(5));
   } catch (err) {
     throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
   }

@@ -1,14 +1,9 @@
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
-import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
-import { decodeMessage } from "./message-decoder.js";
-import { encodeMessage } from "./message-encoder.js";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-// protobuf-es encodes strings with our faster encoder in every service (see text-encoding.ts).
-import "./text-encoding.js";
-import "./binary-writer.js";
 import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
 
 const c = http2.constants;
@@ -94,7 +89,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
       const requestHeader = new Headers(header);
       const message = isMessage(input, method.input) ? input : create(method.input, input);
       if (signal?.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
-      const body = encodeMessage(method.input, message);
+      const body = toBinary(method.input, message);
       const frame = encodeFrame(body);
 
       const head: http2.OutgoingHttpHeaders = {
@@ -213,7 +208,7 @@ function parseResponse<T extends DescMessage>(body: Buffer, schema: T, encoding:
     if (encoding !== "gzip") throw new ConnectError(`received compressed message with encoding ${encoding}`, Code.Internal);
     payload = gunzipSync(payload, { maxOutputLength: RESPONSE_MAX_BYTES });
   }
-  return decodeMessage(schema, payload);
+  return fromBinary(schema, payload);
 }
 
 /** A connection that failed (refused, reset, TLS) is Unavailable: a later call may reach a restarted server. */

@@ -11,9 +11,6 @@ import { respecHeaders } from "./grpc-message.js";
 import { registerHealth, type HealthCheck } from "./health.js";
 import { registerReflection } from "./reflection.js";
 import { createFastUnary, READ_MAX_BYTES } from "./fast-unary.js";
-// protobuf-es encodes strings with our faster encoder in every service (see text-encoding.ts).
-import "./text-encoding.js";
-import "./binary-writer.js";
 
 /** What a service contributes to its server. */
 export interface ServeOptions {
