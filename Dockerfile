@@ -1,5 +1,5 @@
 # One image for every HyperFleet service; the command picks the service (see docker-compose.yml).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production METADATA_SERVER_DETECTION=none
 COPY package.json package-lock.json ./
