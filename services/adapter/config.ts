@@ -2,7 +2,6 @@ import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
 import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
-import { OBJECT_CACHE_MAX } from "./object-cache.js";
 import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
@@ -25,8 +24,6 @@ export interface AdapterProcessConfig {
   driftCheckAfterMs: number;
   /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
   watchObjects: boolean;
-  /** Most objects the watch-fed read cache keeps (OBJECT_CACHE_MAX; needs WATCH_OBJECTS). */
-  objectCacheMax: number;
   logLevel: string;
 }
 
@@ -65,7 +62,6 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
     driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", DRIFT_CHECK_AFTER_MS),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
-    objectCacheMax: positiveInt(env, "OBJECT_CACHE_MAX", OBJECT_CACHE_MAX),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
 }

@@ -1,81 +1,172 @@
+import { pino } from "pino";
 import { createBroker, deadLetterName, subscriptionName, topicName, topicTopology, type IncomingMessage } from "../shared/broker/index.js";
-import { encodeReconcileEvent, newReconcileEvent } from "../shared/events/index.js";
+import { encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
 import { silentLogger } from "../shared/log.js";
 import { createEventHandler } from "./consumer.js";
 import type { ReconcileResult } from "./reconcile.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
 
-const event = (id: string) => ({
-  id: `m-${id}-${Math.random()}`,
-  data: encodeReconcileEvent(newReconcileEvent({ id, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${id}`, generation: 1 }, `e-${Math.random()}`, new Date())),
+const message = (data: ReconcileData) => ({
+  id: `m-${data.id}-${Math.random()}`,
+  data: encodeReconcileEvent(newReconcileEvent(data, `e-${Math.random()}`, new Date())),
   attributes: {},
   deliveryAttempt: 1,
 });
+const event = (id: string) => message({ id, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${id}`, generation: 1 });
+const nodePoolEvent = (id: string, clusterId: string) =>
+  message({ id, kind: "NodePool", href: `/api/hyperfleet/v1/nodepools/${id}`, generation: 1, owner_references: { id: clusterId, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${clusterId}` } });
 const done: ReconcileResult = { outcome: "Reported", trace: [], objects: [] };
 
-test("events for one cluster never overlap; different clusters run in parallel", async () => {
-  const running = new Map<string, number>();
-  let maxSame = 0;
-  let maxAll = 0;
-  const handler = createEventHandler({
-    log: silentLogger(),
-    now: () => new Date(),
-    reconcile: async (id) => {
-      running.set(id, (running.get(id) ?? 0) + 1);
-      maxSame = Math.max(maxSame, running.get(id)!);
-      maxAll = Math.max(maxAll, [...running.values()].reduce((a, b) => a + b, 0));
-      await new Promise((r) => setTimeout(r, 30));
-      running.set(id, running.get(id)! - 1);
-      return done;
+/** Lets queued promise callbacks and the handler's follow-up work run (no timers involved). */
+const settle = () => new Promise((r) => setImmediate(r));
+
+/**
+ * A reconcile the test finishes by hand: each call is recorded when it starts and returns only when
+ * released, so what overlaps is decided by the test, not by timers racing a loaded machine.
+ */
+function gatedReconcile(result: ReconcileResult = done) {
+  const started: string[] = [];
+  const gates: (() => void)[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const perId = new Map<string, number>();
+  let maxSameId = 0;
+  return {
+    started,
+    running: () => running,
+    maxRunning: () => maxRunning,
+    maxSameId: () => maxSameId,
+    async reconcile(id: string): Promise<ReconcileResult> {
+      started.push(id);
+      maxRunning = Math.max(maxRunning, ++running);
+      perId.set(id, (perId.get(id) ?? 0) + 1);
+      maxSameId = Math.max(maxSameId, perId.get(id)!);
+      await new Promise<void>((release) => gates.push(release));
+      perId.set(id, perId.get(id)! - 1);
+      running--;
+      return result;
     },
-  });
-  const verdicts = await Promise.all([event("a"), event("a"), event("a"), event("b"), event("c")].map((m) => handler.handle(m)));
-  expect(verdicts).toEqual(["ack", "ack", "ack", "ack", "ack"]);
-  expect(maxSame).toBe(1);
-  expect(maxAll).toBeGreaterThan(1);
+    /** Releases every reconcile waiting now (not ones that start after). */
+    releaseAll() {
+      for (const release of gates.splice(0)) release();
+    },
+    /** Releases reconciles, and the ones they let start, until nothing is running. */
+    async drain() {
+      await settle();
+      while (gates.length > 0) {
+        this.releaseAll();
+        await settle();
+      }
+    },
+  };
+}
+
+test("events for one cluster never overlap; different clusters run in parallel", async () => {
+  const g = gatedReconcile();
+  const handler = createEventHandler({ resourceKind: "clusters", log: silentLogger(), now: () => new Date(), reconcile: (id) => g.reconcile(id) });
+  const verdicts = Promise.all([event("a"), event("a"), event("a"), event("b"), event("c")].map((m) => handler.handle(m)));
+  await eventually(() => (g.running() === 3 ? true : undefined));
+  expect(g.started.sort()).toEqual(["a", "b", "c"]);
+  await g.drain();
+  expect(await verdicts).toEqual(["ack", "ack", "ack", "ack", "ack"]);
+  expect(g.maxSameId()).toBe(1);
   // Three events for "a" at once: one run, one queued run, and the third joins the queued one.
   expect(handler.stats().byOutcome).toEqual({ Reported: 4, Coalesced: 1 });
 });
 
 test("a reconcile that throws is counted, logged and still acked (the Sentinel retries)", async () => {
-  const handler = createEventHandler({ log: silentLogger(), now: () => new Date(), reconcile: async () => Promise.reject(new Error("boom")) });
+  const handler = createEventHandler({ resourceKind: "clusters", log: silentLogger(), now: () => new Date(), reconcile: async () => Promise.reject(new Error("boom")) });
   expect(await handler.handle(event("x"))).toBe("ack");
   expect(handler.stats()).toMatchObject({ byOutcome: { Failed: 1 }, lastError: { message: "boom" } });
 });
 
 test("pokes (owned objects changed) are deduplicated while waiting, bounded in number, and share the per-resource queue", async () => {
-  let running = 0;
-  let maxRunning = 0;
-  const runs: string[] = [];
-  const handler = createEventHandler({
-    log: silentLogger(),
-    now: () => new Date(),
-    maxPoked: 2,
-    reconcile: async (id) => {
-      runs.push(id);
-      maxRunning = Math.max(maxRunning, ++running);
-      await new Promise((r) => setTimeout(r, 30));
-      running--;
-      return done;
-    },
-  });
+  const g = gatedReconcile();
+  const handler = createEventHandler({ resourceKind: "clusters", log: silentLogger(), now: () => new Date(), maxPoked: 2, reconcile: (id) => g.reconcile(id) });
   const event1 = handler.handle(event("a")); // an event for "a" is running when "a" is poked
+  await eventually(() => (g.started.length === 1 ? true : undefined));
   for (const id of ["a", "b", "c", "c", "d", "d", "d"]) handler.poke(id, "test");
+  await settle();
+  // Two poke slots: "a" (queued behind its event's run) and "b"; c and d wait.
+  expect(g.started).toEqual(["a", "b"]);
+  await g.drain();
   await event1;
-  for (let i = 0; i < 100 && runs.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 100));
   // "a" runs again after its event (the world may have changed meanwhile); c and d once each.
-  expect(runs.sort()).toEqual(["a", "a", "b", "c", "d"]);
-  expect(maxRunning).toBeLessThanOrEqual(3); // the event's run plus at most two poked ones
+  expect([...g.started].sort()).toEqual(["a", "a", "b", "c", "d"]);
+  expect(g.maxRunning()).toBeLessThanOrEqual(3); // the event's run plus at most two poked ones
+
   // Shutdown: waiting pokes are dropped, running ones awaited, later ones ignored.
-  handler.poke("e", "test");
-  handler.poke("f", "test");
-  handler.poke("g", "test");
-  await handler.close();
-  expect(running).toBe(0);
+  for (const id of ["e", "f", "g"]) handler.poke(id, "test");
+  await settle();
+  const closed = handler.close();
+  g.releaseAll();
+  await closed;
+  expect(g.running()).toBe(0);
   handler.poke("h", "test");
-  await new Promise((r) => setTimeout(r, 50));
-  expect(runs.filter((id) => id > "d").sort()).toEqual(["e", "f"]);
+  await settle();
+  expect(g.running()).toBe(0);
+  expect(g.started.filter((id) => id > "d").sort()).toEqual(["e", "f"]);
+});
+
+test("events arriving while a cluster is reconciled collapse into one more run (work-queue semantics)", async () => {
+  const g = gatedReconcile();
+  const handler = createEventHandler({ resourceKind: "clusters", log: silentLogger(), now: () => new Date(), reconcile: (id) => g.reconcile(id) });
+  // One running, then nine more while it runs: they need only one further run.
+  const first = handler.handle(event("q"));
+  await eventually(() => (g.started.length === 1 ? true : undefined));
+  const rest = Promise.all(Array.from({ length: 9 }, () => handler.handle(event("q"))));
+  await g.drain();
+  await first;
+  expect((await rest).every((v) => v === "ack")).toBe(true);
+  expect(g.started).toEqual(["q", "q"]);
+  expect(handler.stats().byOutcome).toEqual({ Reported: 2, Coalesced: 8 });
+  // After the queue drains, a new event runs again.
+  const again = handler.handle(event("q"));
+  await g.drain();
+  await again;
+  expect(g.started).toHaveLength(3);
+});
+
+describe("log lines name the resource by its kind", () => {
+  /** A real pino logger writing parsed lines into an array. */
+  function capture() {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    return { lines, log };
+  }
+
+  test.each([
+    ["a cluster event: clusterId", "clusters", event("c1"), done, { clusterId: "c1" }],
+    ["a nodepool event: nodePoolId, and clusterId from the event's owner", "nodepools", nodePoolEvent("np1", "c9"), done, { nodePoolId: "np1", clusterId: "c9" }],
+    ["a nodepool event: the cluster the reconcile read wins", "nodepools", nodePoolEvent("np1", "c9"), { ...done, clusterId: "c7" }, { nodePoolId: "np1", clusterId: "c7" }],
+  ] as const)("%s", async (_name, resourceKind, msg, result, want) => {
+    const { lines, log } = capture();
+    const handler = createEventHandler({ resourceKind, log, now: () => new Date(), reconcile: async () => result });
+    await handler.handle(msg);
+    const line = lines.find((l) => l.msg === "event processed")!;
+    expect(line).toMatchObject(want);
+    if (resourceKind === "nodepools") expect(line.clusterId).not.toBe("np1");
+    else expect(line).not.toHaveProperty("nodePoolId");
+  });
+
+  test("a poked nodepool whose reconcile failed: nodePoolId only (its cluster was never read)", async () => {
+    const { lines, log } = capture();
+    const handler = createEventHandler({ resourceKind: "nodepools", log, now: () => new Date(), reconcile: async () => Promise.reject(new Error("boom")) });
+    handler.poke("np2", "owned Job changed");
+    await handler.close();
+    await settle();
+    const line = lines.find((l) => l.msg === "event failed")!;
+    expect(line).toMatchObject({ nodePoolId: "np2", trigger: "watch" });
+    expect(line).not.toHaveProperty("clusterId");
+  });
+
+  test("a poked nodepool: clusterId from the reconcile's result", async () => {
+    const { lines, log } = capture();
+    const handler = createEventHandler({ resourceKind: "nodepools", log, now: () => new Date(), reconcile: async () => ({ ...done, clusterId: "c3" }) });
+    handler.poke("np3", "owned Job changed");
+    await eventually(() => lines.find((l) => l.msg === "event processed"));
+    expect(lines.find((l) => l.msg === "event processed")).toMatchObject({ nodePoolId: "np3", clusterId: "c3", trigger: "watch" });
+  });
 });
 
 describe.each(TEST_BROKERS)("on %s", (_name, config) => {
@@ -86,13 +177,14 @@ describe.each(TEST_BROKERS)("on %s", (_name, config) => {
     try {
       await broker.provision(topicTopology(topic, ["validation"]));
       const seen: string[] = [];
-      const handler = createEventHandler({ log: silentLogger(), now: () => new Date(), reconcile: async (id) => (seen.push(id), done) });
+      const handler = createEventHandler({ resourceKind: "clusters", log: silentLogger(), now: () => new Date(), reconcile: async (id) => (seen.push(id), done) });
       await broker.subscribe(sub, handler.handle);
       const dead: IncomingMessage[] = [];
       await broker.subscribe(deadLetterName(sub), async (m) => (dead.push(m), "ack"));
       await broker.publish(topic, { data: Buffer.from('{"specversion":"1.0"}') });
       await broker.publish(topic, { data: event("good").data });
       await eventually(() => (dead.length > 0 ? true : undefined), 60_000, 100);
+      await eventually(() => (seen.length > 0 ? true : undefined));
       expect(dead[0].data.toString()).toBe('{"specversion":"1.0"}');
       expect(seen).toEqual(["good"]);
       expect(handler.stats().byOutcome.Malformed).toBeGreaterThanOrEqual(5);
@@ -100,28 +192,4 @@ describe.each(TEST_BROKERS)("on %s", (_name, config) => {
       await broker.close();
     }
   }, 90_000);
-});
-
-test("events arriving while a cluster is reconciled collapse into one more run (work-queue semantics)", async () => {
-  let runs = 0;
-  const handler = createEventHandler({
-    log: silentLogger(),
-    now: () => new Date(),
-    reconcile: async () => {
-      runs++;
-      await new Promise((r) => setTimeout(r, 40));
-      return done;
-    },
-  });
-  // One running, then nine more while it runs: they need only one further run.
-  const first = handler.handle(event("q"));
-  await new Promise((r) => setTimeout(r, 5));
-  const rest = await Promise.all(Array.from({ length: 9 }, () => handler.handle(event("q"))));
-  await first;
-  expect(rest.every((v) => v === "ack")).toBe(true);
-  expect(runs).toBe(2);
-  expect(handler.stats().byOutcome).toEqual({ Reported: 2, Coalesced: 8 });
-  // After the queue drains, a new event runs again.
-  await handler.handle(event("q"));
-  expect(runs).toBe(3);
 });

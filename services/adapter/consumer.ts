@@ -16,6 +16,8 @@ export interface ConsumerStats {
 }
 
 export interface ConsumerDeps {
+  /** The kind this adapter reconciles: it names the id in logs (clusterId or nodePoolId). */
+  resourceKind: "clusters" | "nodepools";
   reconcile: (resourceId: string) => Promise<ReconcileResult>;
   log: Logger;
   now: () => Date;
@@ -62,8 +64,15 @@ export function createEventHandler(deps: ConsumerDeps) {
     return { result, joined: false };
   };
 
-  /** One reconcile of `id` through the queue, counted and logged; `context` says what asked for it. */
-  async function process(id: string, context: { trigger: Trigger } & Record<string, unknown>, started: number): Promise<void> {
+  /** Log fields naming the resource: a nodepool by nodePoolId, with its cluster's id once known. */
+  const resourceFields = (id: string, parentClusterId: string | undefined): Record<string, string> =>
+    deps.resourceKind === "nodepools" ? { nodePoolId: id, ...(parentClusterId ? { clusterId: parentClusterId } : {}) } : { clusterId: id };
+
+  /**
+   * One reconcile of `id` through the queue, counted and logged; `context` says what asked for it,
+   * `parentClusterId` is a nodepool's cluster when the trigger knows it.
+   */
+  async function process(id: string, context: { trigger: Trigger } & Record<string, unknown>, started: number, parentClusterId?: string): Promise<void> {
     const trigger = context.trigger;
     stats.inFlight++;
     try {
@@ -75,12 +84,12 @@ export function createEventHandler(deps: ConsumerDeps) {
       }
       count(result.outcome, started, trigger);
       if (result.error) stats.lastError = { message: result.error, time: deps.now() };
-      const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" ? "warn" : "info";
-      deps.log[level]({ clusterId: id, ...context, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
+      const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" || result.outcome === "TemplateError" ? "warn" : "info";
+      deps.log[level]({ ...resourceFields(id, result.clusterId ?? parentClusterId), ...context, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
     } catch (err) {
       count("Failed", started, trigger);
       stats.lastError = { message: err instanceof Error ? err.message : String(err), time: deps.now() };
-      deps.log.error({ clusterId: id, ...context, err: err instanceof Error ? err.stack : String(err) }, "event failed");
+      deps.log.error({ ...resourceFields(id, parentClusterId), ...context, err: err instanceof Error ? err.stack : String(err) }, "event failed");
     } finally {
       stats.inFlight--;
     }
@@ -95,7 +104,7 @@ export function createEventHandler(deps: ConsumerDeps) {
       return "nack";
     }
     const { data, id: eventId } = decoded.event;
-    await process(data.id, { trigger: "event", eventId, generation: data.generation }, started);
+    await process(data.id, { trigger: "event", eventId, generation: data.generation }, started, data.owner_references?.id);
     return "ack";
   }
 

@@ -1,7 +1,21 @@
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1APIResource } from "@kubernetes/client-node";
-import http from "node:http";
-import https from "node:https";
-import { withTimeout } from "../shared/broker/index.js";
+import {
+  ApiException,
+  createConfiguration,
+  HttpMethod,
+  KubeConfig,
+  KubernetesObjectApi,
+  ListWatch,
+  PatchStrategy,
+  ServerConfiguration,
+  Watch,
+  type Informer,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache as InformerStore,
+  type RequestContext,
+  type V1APIResourceList,
+} from "@kubernetes/client-node";
+import { AsyncLocalStorage } from "node:async_hooks";
 
 /** A Kubernetes object as JSON. */
 export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
@@ -26,6 +40,9 @@ export class KubeError extends Error {
   }
 }
 
+/** client-node's informer: start() lists then watches; on "error" it has stopped (start() again); stop() is final. */
+export type KubeInformer = Informer<KubeObject> & InformerStore<KubeObject> & Pick<ListWatch<KubeObject>, "latestResourceVersion">;
+
 /** The adapter's view of Kubernetes: the few verbs reconcile needs, by apiVersion/kind. */
 export interface KubeObjects {
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
@@ -37,16 +54,12 @@ export interface KubeObjects {
   /** Matching objects, and the resourceVersion a watch continues from. */
   list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeList>;
   /**
-   * Streams changes to matching objects after `opts.resourceVersion` (from now on when omitted) until
-   * `stop`, with bookmarks; `onEnd` when the server (after `opts.timeoutSeconds`) or the network ends
-   * the stream (the caller decides whether to watch again).
+   * An informer (client-node's ListWatch, not started) over the matching objects: it lists, watches from
+   * the listing's resourceVersion with bookmarks, lists again after 410 Gone, and watches again when the
+   * server ends a stream or one is silent for 30 s (client-node's inactivity timeout: a half-open
+   * connection cannot hide changes for longer).
    */
-  watch(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string, onEvent: (type: WatchEventType, obj: KubeObject) => void, onEnd: (err?: unknown) => void, opts?: WatchOptions): Promise<{ stop(): void }>;
-}
-
-export interface WatchOptions {
-  resourceVersion?: string;
-  timeoutSeconds?: number;
+  informer(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<KubeInformer>;
 }
 
 export interface KubeList {
@@ -62,29 +75,62 @@ export type KubeTarget = { kind: "kubeconfig"; path: string } | { kind: "inClust
 /** Counts calls by verb and outcome (metrics). */
 export type KubeCallObserver = (verb: string, code: string) => void;
 
-/** KubeObjects on @kubernetes/client-node; every call is bounded by `timeoutMs`. */
+/** How long one connection pool serves before the next request's own (fresh credentials) replaces it. */
+const POOL_MS = 5 * 60_000;
+
+/** KubeObjects on @kubernetes/client-node's public API; every call's requests are aborted after `timeoutMs`. */
 export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observe: KubeCallObserver = () => undefined): KubeObjects {
   const kc = new KubeConfig();
   if (target.kind === "kubeconfig") kc.loadFromFile(target.path);
   else if (target.kind === "inCluster") kc.loadFromCluster();
   // client-node refuses plain http:// unless skipTLSVerify is set (there is no TLS to verify then).
   else kc.loadFromClusterAndUser({ name: "hyperfleet", server: target.url, skipTLSVerify: target.url.startsWith("http://") }, { name: "hyperfleet" });
-  reuseConnections(kc);
-  const api = KubernetesObjectApi.makeApiClient(kc);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig names no current cluster");
+  const deadline = new AsyncLocalStorage<AbortSignal>();
+  const prepare = requestPreparer(() => deadline.getStore() ?? AbortSignal.timeout(timeoutMs));
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [{ pre: async (ctx) => (prepare(ctx), ctx), post: async (res) => res }],
+  });
+  const api = new KubernetesObjectApi(config);
 
+  // One deadline per call, discovery included: its signal reaches the requests through the middleware.
   const call = async <T>(verb: string, what: string, fn: () => Promise<T>): Promise<T> => {
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const r = await withTimeout(fn(), timeoutMs, `kubernetes ${verb} ${what}`);
+      const r = await deadline.run(signal, fn);
       observe(verb, "ok");
       return r;
     } catch (err) {
-      const e = toKubeError(err, `${verb} ${what}`);
+      // Checked first: client-node's discovery replaces an abort with a TypeError of its own.
+      const e = signal.aborted ? new KubeError(0, "Unreachable", `${verb} ${what}: timed out after ${timeoutMs} ms`) : toKubeError(err, `${verb} ${what}`);
       observe(verb, String(e.code || e.reason));
       throw e;
     }
   };
   const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
   const describe = (r: ObjectRef) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
+  const apiPath = (apiVersion: string) => `${apiVersion.includes("/") ? "/apis" : "/api"}/${apiVersion}`;
+  const listed = (apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string) =>
+    call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
+
+  // Discovery for watch paths, through the same request pipeline (KubernetesObjectApi keeps its own protected).
+  const discovered = new Map<string, V1APIResourceList>();
+  const resourceOf = async (apiVersion: string, kind: string) => {
+    const find = () => discovered.get(apiVersion)?.resources.find((r) => r.kind === kind);
+    if (find()) return find();
+    const ctx = config.baseServer.makeRequestContext(apiPath(apiVersion), HttpMethod.GET);
+    ctx.setHeaderParam("Accept", "application/json");
+    await kc.applySecurityAuthentication(ctx);
+    prepare(ctx);
+    const res = await config.httpApi.send(ctx).toPromise();
+    const body = await res.body.text();
+    if (res.httpStatusCode !== 200) throw new ApiException(res.httpStatusCode, "discovery failed", body, res.headers);
+    discovered.set(apiVersion, JSON.parse(body) as V1APIResourceList);
+    return find();
+  };
 
   return {
     async get(ref) {
@@ -107,77 +153,101 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
       }
     },
     async list(apiVersion, kind, namespace, labelSelector) {
-      const r = await call("list", `${kind} ${labelSelector}`, () => api.list<KubeObject>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
+      const r = await listed(apiVersion, kind, namespace, labelSelector);
       return { items: r.items, resourceVersion: r.metadata?.resourceVersion };
     },
-    async watch(apiVersion, kind, namespace, labelSelector, onEvent, onEnd, opts = {}) {
-      // The REST path comes from discovery, as for every other verb (client-node keeps it protected).
-      const discover = (api as unknown as { resource(apiVersion: string, kind: string): Promise<V1APIResource | undefined> }).resource.bind(api);
-      const resource = await call("discover", `${apiVersion} ${kind}`, () => discover(apiVersion, kind));
-      if (!resource) throw new KubeError(404, "NotFound", `watch ${kind}: ${apiVersion} has no kind ${kind}`);
-      const path = `${apiVersion.includes("/") ? "/apis" : "/api"}/${apiVersion}${resource.namespaced && namespace ? `/namespaces/${namespace}` : ""}/${resource.name}`;
-      // `live` turns false on stop or when the start timed out: a stream that answers after its
-      // timeout is aborted at once and none of its events or its end reach the caller (who has
-      // already moved on to a new watch).
-      let live = true;
-      const end = (err?: unknown) => {
-        if (live) onEnd(err);
-        live = false;
+    async informer(apiVersion, kind, namespace, labelSelector) {
+      const resource = await call("discover", `${apiVersion} ${kind}`, () => resourceOf(apiVersion, kind));
+      if (!resource) throw new KubeError(404, "NotFound", `discover ${kind}: ${apiVersion} has no kind ${kind}`);
+      const path = `${apiPath(apiVersion)}${resource.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ""}/${resource.name}`;
+      const list = async () => {
+        const r = await listed(apiVersion, kind, namespace, labelSelector);
+        // A real API server's List items carry no apiVersion/kind; pokes and reconciles read them.
+        for (const o of r.items) {
+          o.apiVersion ??= apiVersion;
+          o.kind ??= kind;
+        }
+        return r;
       };
-      const params = { labelSelector, allowWatchBookmarks: true, ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}), ...(opts.timeoutSeconds ? { timeoutSeconds: opts.timeoutSeconds } : {}) };
-      const starting = new Watch(kc).watch(path, params, (type: string, obj: KubeObject) => live && onEvent(type as WatchEventType, obj), end);
-      let controller: AbortController;
-      try {
-        controller = await withTimeout(starting, timeoutMs, `kubernetes watch ${kind}`);
-      } catch (err) {
-        live = false;
-        starting.then((late) => late.abort(), () => undefined);
-        throw err;
-      }
-      return {
-        stop() {
-          live = false;
-          controller.abort();
-        },
-      };
+      return makeKubeInformer(kc, path, list, labelSelector);
     },
   };
 }
 
 /**
- * client-node 1.4 builds a new http(s).Agent without keep-alive for every request, so every call
- * opened a new TCP (against a real cluster, TLS) connection: under load, a third of an adapter's CPU
- * went to connect(). This keeps one keep-alive agent per distinct set of connection options (server,
- * CA, client certificate), so a rotated certificate still gets a fresh agent. Proxies keep the
- * library's own agents.
+ * Per request: the call's AbortSignal, which cancels it (connection, headers and body), and a pooled
+ * connection. client-node 2.0 gives every request a new undici Agent whenever any TLS option is
+ * set (a CA, a client certificate, or skipTLSVerify, as for the stand-in): a new TCP (and TLS)
+ * connection per call. The first request's Agent serves the next for POOL_MS, after which a request's
+ * own replaces it, so rotated credentials are picked up; the replaced Agent closes its idle sockets by
+ * itself (undici's keep-alive timeout).
  */
-function reuseConnections(kc: KubeConfig): void {
-  type AgentFactory = (cluster: { server?: string; proxyUrl?: string } | null, options: Record<string, unknown>) => http.Agent;
-  const target = kc as unknown as { createAgent: AgentFactory };
-  const original = target.createAgent.bind(kc);
-  const agents = new Map<string, http.Agent>();
-  const KEEP = 4;
-  target.createAgent = (cluster, options) => {
-    if (!cluster?.server || cluster.proxyUrl) return original(cluster, options);
-    // The options themselves are the key (a Map holds the string; no need to hash it on every request).
-    const key = JSON.stringify([cluster.server, options.ca, options.cert, options.key, options.pfx, options.rejectUnauthorized, options.servername].map((v) => (Buffer.isBuffer(v) ? v.toString("base64") : v ?? null)));
-    let agent = agents.get(key);
-    if (!agent) {
-      original(cluster, options); // the library's own checks (plain http only with skipTLSVerify) still apply
-      // No socket cap: node-fetch 2 (under client-node) misreads a chunked response that had to wait
-      // for a pooled socket as "Premature close" (node-fetch#1767).
-      const opts = { ...options, keepAlive: true };
-      agent = cluster.server.startsWith("http:") ? new http.Agent(opts) : new https.Agent(opts);
-      agents.set(key, agent);
-      // Rotated credentials leave old agents behind: keep the few newest, close the rest.
-      for (const [k, old] of agents) {
-        if (agents.size <= KEEP) break;
-        agents.delete(k);
-        old.destroy();
-      }
-    }
-    return agent;
+function requestPreparer(signal: () => AbortSignal): (ctx: RequestContext) => void {
+  let pool: { dispatcher: NonNullable<ReturnType<RequestContext["getDispatcher"]>>; until: number } | undefined;
+  return (ctx) => {
+    ctx.setSignal(signal());
+    const own = ctx.getDispatcher();
+    if (!own) return; // no TLS options: undici's global Agent, which already keeps connections
+    const now = Date.now();
+    if (!pool || now > pool.until) pool = { dispatcher: own, until: now + POOL_MS };
+    ctx.setDispatcher(pool.dispatcher);
   };
+}
+
+/** client-node's makeInformer, with the Watch and stop() below. */
+export function makeKubeInformer(kc: KubeConfig, path: string, list: () => Promise<KubernetesListObject<KubeObject>>, labelSelector: string): KubeInformer {
+  return new OwnedInformer(path, new InformerWatch(kc), list, labelSelector);
+}
+
+type WatchCallback = Parameters<Watch["watch"]>[2];
+type WatchDone = Parameters<Watch["watch"]>[3];
+
+/**
+ * client-node's Watch as ListWatch should drive it (docs/decisions/performance.md, the adapters' informers):
+ * - asks for bookmarks, as client-go does, so a quiet watch resumes from a recent resourceVersion rather
+ *   than one the server has forgotten (410, a full list);
+ * - once closed, starts nothing and reports nothing (ListWatch would still watch after stop());
+ * - a re-watch that fails before its request (credentials) ends the watch with that error: ListWatch
+ *   re-watches from a callback nobody awaits, so the rejection would be unhandled and end the process.
+ */
+class InformerWatch extends Watch {
+  closed = false;
+
+  override async watch(path: string, params: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: WatchDone): Promise<AbortController> {
+    if (this.closed) return new AbortController();
+    const end: WatchDone = (err) => {
+      if (!this.closed) done(err);
+    };
+    const each: WatchCallback = (phase, obj, watchObj) => {
+      if (!this.closed) callback(phase, obj, watchObj);
+    };
+    try {
+      return await super.watch(path, { ...params, allowWatchBookmarks: true }, each, end);
+    } catch (err) {
+      setImmediate(end, err);
+      return new AbortController();
+    }
+  }
+}
+
+/**
+ * ListWatch whose stop() is final (and silent: client-node reports the abort it causes as an error). A
+ * listing already in flight still fills the store, but no watch follows it.
+ */
+class OwnedInformer extends ListWatch<KubeObject> {
+  constructor(
+    path: string,
+    private readonly guard: InformerWatch,
+    list: () => Promise<KubernetesListObject<KubeObject>>,
+    labelSelector: string,
+  ) {
+    super(path, guard, list, false, labelSelector);
+  }
+
+  override async stop(): Promise<void> {
+    this.guard.closed = true;
+    await super.stop();
+  }
 }
 
 /** The reference of a full object. */
@@ -196,6 +266,8 @@ function toKubeError(err: unknown, what: string): KubeError {
     }
     return new KubeError(err.code, body?.reason ?? "Unknown", `${what}: ${body?.message ?? `HTTP ${err.code}`}`);
   }
+  // undici's "fetch failed" keeps the reason (ECONNREFUSED, ...) in its cause.
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
   const msg = err instanceof Error ? err.message : String(err);
-  return new KubeError(0, "Unreachable", `${what}: ${msg}`);
+  return new KubeError(0, "Unreachable", `${what}: ${msg}${cause}`);
 }

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
-  const cache = config.watchObjects ? createObjectCache({ maxObjects: config.objectCacheMax }) : undefined;
+  const cache = config.watchObjects ? createObjectCache() : undefined;
   const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs });
   try {
     const created = await ensureSetup(plan, kube);

@@ -1,10 +1,11 @@
-/** Owned-object watch: which changes reconcile what (pure), and the watch itself through client-node against the stand-in. */
+/** Owned-object informers: which changes reconcile what (pure), and the informers through client-node against the stand-in. */
 import { silentLogger } from "../shared/log.js";
 import { loadAdapterConfig } from "./adapter-config.js";
-import { createKubeObjects, type KubeObject, type KubeObjects } from "./kube.js";
+import { createKubeObjects, type KubeObject } from "./kube.js";
 import { createObjectCache } from "./object-cache.js";
 import { resourceToReconcile, watchOwnedObjects } from "./owned-watch.js";
 import { ensureSetup } from "./setup.js";
+import { startProxy, until } from "./test-proxy.js";
 import { startStandin, type TestStandin } from "../../test/support/start-standin.js";
 
 const job = (labels: Record<string, string>): KubeObject => ({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j", namespace: "hyperfleet", labels } });
@@ -23,154 +24,116 @@ test.each([
 });
 
 describe("against the stand-in", () => {
+  const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
   let standin: TestStandin;
   beforeAll(async () => {
     standin = await startStandin();
+    await ensureSetup(plan, createKubeObjects({ kind: "url", url: standin.url }, 5000));
   });
   afterAll(() => standin.close());
 
-  test("a Job that finishes or is deleted pokes a reconcile of its cluster; another adapter's Job does not", async () => {
-    const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
-    const kube = createKubeObjects({ kind: "url", url: standin.url }, 5000);
-    await ensureSetup(plan, kube);
-    const pokes: string[] = [];
-    const watcher = watchOwnedObjects({ plan, kube, poke: (id, why) => pokes.push(`${id} ${why}`), log: silentLogger(), retryMs: 50 });
-    try {
-      // The watch is up once an edit to a watched object arrives; until then keep nudging.
-      const manifest = (name: string, adapter: string, cluster: string): KubeObject => ({
-        apiVersion: "batch/v1",
-        kind: "Job",
-        metadata: { name, namespace: "hyperfleet", labels: { "hyperfleet.io/adapter": adapter, "hyperfleet.io/cluster-id": cluster } },
-        spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } },
-      });
-      await kube.create(manifest("mine", "validation", "c-mine"));
-      await kube.create(manifest("theirs", "dns", "c-theirs"));
-      expect(pokes).toEqual([]);
-      for (let i = 0; i < 100 && !pokes.some((p) => p.startsWith("c-mine")); i++) {
-        await kube.patch({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "mine", namespace: "hyperfleet", annotations: { nudge: String(i) } } });
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(pokes[0]).toBe("c-mine Job mine modified");
-      pokes.length = 0;
-      standin.advance(20_000); // the stand-in's Job stage: both Jobs complete
-      await kube.delete({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "theirs" });
-      await kube.delete({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "mine" });
-      for (let i = 0; i < 100 && !pokes.some((p) => p.includes("deleted")); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(pokes).toContain("c-mine Job mine modified");
-      expect(pokes).toContain("c-mine Job mine deleted");
-      expect(pokes.filter((p) => p.startsWith("c-theirs"))).toEqual([]);
-    } finally {
-      watcher.stop();
-    }
-  });
-});
-
-describe("the read cache it keeps (list, then watch from the listing's resourceVersion)", () => {
-  let standin: TestStandin;
-  beforeAll(async () => {
-    standin = await startStandin();
-  });
-  afterAll(() => standin.close());
-
-  const manifest = (name: string): KubeObject => ({
+  const manifest = (name: string, adapter = "validation", cluster = `c-${name}`): KubeObject => ({
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, namespace: "hyperfleet", labels: { "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": `c-${name}` } },
+    metadata: { name, namespace: "hyperfleet", labels: { "hyperfleet.io/adapter": adapter, "hyperfleet.io/cluster-id": cluster } },
     spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } },
   });
   const ref = (name: string) => ({ apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name });
-  const until = async (what: () => boolean) => {
-    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
-    return what();
-  };
+  const edit = (name: string, note: string) => ({ apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace: "hyperfleet", annotations: { note } } });
 
-  test("objects that existed before, created, finished and deleted since: the cache follows; a watch that ends makes it say nothing until re-listed", async () => {
-    const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
-    const live = createKubeObjects({ kind: "url", url: standin.url }, 5000);
-    await ensureSetup(plan, live);
-    await live.create(manifest("before"));
-    // The watch's end can be triggered by the test, as a server or network would.
-    const ends: ((err?: unknown) => void)[] = [];
-    const kube = { ...live, watch: (...a: Parameters<typeof live.watch>) => (ends.push(a[5]), live.watch(...a)) };
+  test("a Job that changes or is deleted pokes a reconcile of its cluster; another adapter's Job does not", async () => {
+    const kube = createKubeObjects({ kind: "url", url: standin.url }, 5000);
+    await kube.create(manifest("mine"));
+    await kube.create(manifest("theirs", "dns"));
     const cache = createObjectCache();
     const pokes: string[] = [];
-    const watcher = watchOwnedObjects({ plan, kube, poke: (id) => pokes.push(id), log: silentLogger(), retryMs: 50, cache });
+    const watcher = watchOwnedObjects({ plan, kube, poke: (id, why) => pokes.push(`${id} ${why}`), log: silentLogger(), retryMs: 50, cache });
     try {
-      expect(await until(() => cache.lookup(ref("before")) !== undefined)).toBe(true);
-      expect(cache.lookup(ref("nothing"))).toBeUndefined();
-      await live.create(manifest("after"));
-      expect(await until(() => cache.lookup(ref("after")) !== undefined)).toBe(true);
-      standin.advance(20_000); // both Jobs complete
-      const succeeded = (name: string) => (cache.lookup(ref(name))?.status as { succeeded?: number } | undefined)?.succeeded === 1;
-      expect(await until(() => succeeded("before") && succeeded("after"))).toBe(true);
-      expect(pokes).toContain("c-after"); // the cache is updated before the poke that reads it
-      await live.delete(ref("before"));
-      expect(await until(() => cache.lookup(ref("before")) === undefined)).toBe(true);
-
-      ends[0](new Error("connection reset"));
-      expect(cache.lookup(ref("after"))).toBeUndefined();
-      expect(await until(() => succeeded("after"))).toBe(true); // listed again after retryMs
-      expect(ends.length).toBe(2);
+      await until(() => cache.lookup(ref("mine")) !== undefined, "the informer to list and watch");
+      expect(cache.lookup(ref("theirs"))).toBeUndefined(); // not ours: not even listed
+      expect(pokes).toEqual([]); // a listing reconciles nothing
+      await kube.patch(edit("theirs", "1"));
+      await kube.patch(edit("mine", "1"));
+      await until(() => pokes.length > 0, "a poke for the edit");
+      expect(pokes).toEqual(["c-mine Job mine modified"]);
+      await kube.delete(ref("theirs"));
+      await kube.delete(ref("mine"));
+      await until(() => pokes.length > 1, "a poke for the deletion");
+      expect(pokes).toEqual(["c-mine Job mine modified", "c-mine Job mine deleted"]);
     } finally {
       watcher.stop();
     }
   });
-});
 
-test("a watch that outlives its timeout (a half-open connection never sends its end) is ended and the kind listed again", async () => {
-  const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
-  let lists = 0;
-  const stopped: number[] = [];
-  const kube = {
-    list: async () => (lists++, { items: [job({ "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": "c1" })], resourceVersion: String(lists) }),
-    // A stream that never delivers anything and never ends.
-    watch: async () => ({ stop: () => stopped.push(lists) }),
-  } as unknown as KubeObjects;
-  const cache = createObjectCache();
-  const watcher = watchOwnedObjects({ plan, kube, poke: () => undefined, log: silentLogger(), retryMs: 10, cache, watchSeconds: 1, watchGraceMs: 100 });
-  try {
-    await new Promise((r) => setTimeout(r, 50));
-    expect(lists).toBe(1);
-    await new Promise((r) => setTimeout(r, 1300));
-    expect(stopped).toEqual([1]);
-    expect(lists).toBe(2);
-  } finally {
-    watcher.stop();
-  }
-});
+  test("the cache follows its objects (updated before the poke that reads it); a failed informer answers nothing until it is up again", async () => {
+    const proxy = await startProxy(standin.port);
+    const live = createKubeObjects({ kind: "url", url: standin.url }, 5000);
+    const kube = createKubeObjects({ kind: "url", url: proxy.url }, 5000);
+    await live.create(manifest("before"));
+    const cache = createObjectCache();
+    const seen: string[] = [];
+    const succeeded = (name: string) => (cache.lookup(ref(name))?.status as { succeeded?: number } | undefined)?.succeeded === 1;
+    // Each poke records what the reconcile it queues would read.
+    const poke = (id: string) => seen.push(`${id} ${succeeded(id.slice(2)) ? "succeeded" : "running"}`);
+    const watcher = watchOwnedObjects({ plan, kube, poke, log: silentLogger(), retryMs: 50, cache });
+    try {
+      await until(() => cache.lookup(ref("before")) !== undefined, "the listing");
+      expect(cache.lookup(ref("nothing"))).toBeUndefined();
+      await live.create(manifest("after"));
+      await until(() => cache.lookup(ref("after")) !== undefined, "the watch to add a new Job");
+      standin.advance(20_000); // both Jobs complete
+      await until(() => succeeded("before") && succeeded("after"), "both Jobs to complete in the cache");
+      expect(seen).toContain("c-after succeeded");
+      await live.delete(ref("before"));
+      await until(() => cache.lookup(ref("before")) === undefined, "the deletion");
 
-test("changes made while no watch was up are reconciled when the kind is listed again; stop() leaves nothing answering", async () => {
-  const plan = loadAdapterConfig("services/adapter/configs/validation.yaml");
-  const item = (name: string, cluster: string, rv: string): KubeObject => ({
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: { name, namespace: "hyperfleet", resourceVersion: rv, labels: { "hyperfleet.io/adapter": "validation", "hyperfleet.io/cluster-id": cluster } },
+      proxy.cut(); // the watch fails; starting it again fails while the network is down
+      await until(() => cache.lookup(ref("after")) === undefined, "the cache to stop answering");
+      await live.patch(edit("after", "while-cut"));
+      proxy.heal();
+      await until(() => cache.lookup(ref("after"))?.metadata?.annotations?.note === "while-cut", "the informer to resume and catch up");
+      expect(seen).toContain("c-after succeeded"); // and the change made meanwhile was reconciled
+      expect(seen.filter((s) => s.startsWith("c-after")).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      watcher.stop();
+      await proxy.close();
+    }
   });
-  const listings = [
-    [item("a", "c-a", "1"), item("b", "c-b", "1"), item("same", "c-same", "1")],
-    [item("a", "c-a", "2"), item("same", "c-same", "1"), item("new", "c-new", "3")], // a finished, b was deleted, new was created
-  ];
-  let lists = 0;
-  const ends: ((err?: unknown) => void)[] = [];
-  const kube = {
-    list: async () => ({ items: listings[Math.min(lists++, 1)], resourceVersion: String(lists) }),
-    watch: async (...a: unknown[]) => (ends.push(a[5] as (err?: unknown) => void), { stop: () => undefined }),
-  } as unknown as KubeObjects;
-  const cache = createObjectCache();
-  const pokes: string[] = [];
-  const watcher = watchOwnedObjects({ plan, kube, poke: (id, why) => pokes.push(`${id}: ${why}`), log: silentLogger(), retryMs: 5000, cache });
-  const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name: "a" };
-  try {
-    for (let i = 0; i < 100 && !cache.lookup(ref); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pokes).toEqual([]); // the first listing reconciles nothing
-    await new Promise((r) => setTimeout(r, 1100)); // a watch that lived its time...
-    ends[0](); // ...ends cleanly, as the server ends it: resumed at once, not after retryMs
-    for (let i = 0; i < 100 && lists < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    for (let i = 0; i < 100 && pokes.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pokes.sort()).toEqual(["c-a: Job a modified", "c-b: Job b deleted"]);
-    expect(cache.lookup(ref)?.metadata?.resourceVersion).toBe("2");
-  } finally {
-    watcher.stop();
-  }
-  expect(cache.lookup(ref)).toBeUndefined();
+
+  test("history gone while it was down (410 Gone): it lists again and reconciles what changed meanwhile; stop() leaves nothing answering", async () => {
+    const proxy = await startProxy(standin.port);
+    const live = createKubeObjects({ kind: "url", url: standin.url }, 5000);
+    const kube = createKubeObjects({ kind: "url", url: proxy.url }, 5000);
+    for (const name of ["h-edited", "h-gone", "h-same"]) await live.create(manifest(name));
+    const cache = createObjectCache();
+    const pokes: string[] = [];
+    const watcher = watchOwnedObjects({ plan, kube, poke: (id, why) => pokes.push(`${id}: ${why}`), log: silentLogger(), retryMs: 50, cache });
+    try {
+      await until(() => cache.lookup(ref("h-same")) !== undefined, "the listing");
+      proxy.cut();
+      await until(() => cache.lookup(ref("h-same")) === undefined, "the cache to stop answering");
+      await live.patch(edit("h-edited", "while-cut"));
+      await live.delete(ref("h-gone"));
+      await live.create(manifest("h-new"));
+      // More writes than the stand-in keeps: a watch resuming from before them gets 410 Expired.
+      const jobs = standin.store.resolve("batch", "v1", "jobs")!;
+      for (let i = 0; i < 1100; i++) {
+        standin.store.create(jobs, "default", { ...manifest(`churn-${i}`), metadata: { name: `churn-${i}`, namespace: "default" } } as never);
+        standin.store.delete(jobs, "default", `churn-${i}`);
+      }
+      const lists = () => proxy.requests().filter((r) => r.includes("/jobs?") && !r.includes("watch=true")).length;
+      const listed = lists();
+      proxy.heal();
+      await until(() => cache.lookup(ref("h-new")) !== undefined, "the informer to list again");
+      expect(lists()).toBe(listed + 1);
+      await until(() => pokes.length >= 2, "pokes for what changed meanwhile");
+      expect(pokes.sort()).toEqual(["c-h-edited: Job h-edited modified", "c-h-gone: Job h-gone deleted"]);
+      expect(cache.lookup(ref("h-edited"))?.metadata?.annotations?.note).toBe("while-cut");
+      expect(cache.lookup(ref("h-gone"))).toBeUndefined();
+    } finally {
+      watcher.stop();
+      await proxy.close();
+    }
+    expect(cache.lookup(ref("h-same"))).toBeUndefined();
+  });
 });

@@ -1,6 +1,6 @@
 import type { Logger } from "../shared/log.js";
 import type { AdapterPlan } from "./adapter-config.js";
-import type { KubeObject, KubeObjects, WatchEventType } from "./kube.js";
+import type { KubeInformer, KubeObject, KubeObjects, WatchEventType } from "./kube.js";
 import type { ObjectCache } from "./object-cache.js";
 import { LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./reconcile.js";
 
@@ -19,133 +19,90 @@ export function resourceToReconcile(type: WatchEventType, obj: KubeObject, plan:
   return (resourceKind === "nodepools" ? labels[LABEL_NODEPOOL] : labels[LABEL_CLUSTER]) || undefined;
 }
 
-/** How long the server keeps one watch open before the adapter lists and watches again. */
-const WATCH_SECONDS = 300;
-/** A watch still open this long after its timeout is ended by the adapter (a half-open connection sends no end). */
-const WATCH_GRACE_MS = 30_000;
-
 export interface OwnedWatchDeps {
   plan: AdapterPlan;
   kube: KubeObjects;
   /** Queues a reconcile of the resource (coalesced with events for it). */
   poke: (resourceId: string, why: string) => void;
   log: Logger;
-  /** Wait before watching again after the stream ended or failed. */
+  /** Wait before starting an informer again after it failed. */
   retryMs?: number;
-  /** Kept current from a list and the watch (see object-cache.ts); reconciles read from it. */
+  /** Answers from each kind's informer while it is up (see object-cache.ts); reconciles read from it. */
   cache?: ObjectCache;
-  /** Server-side timeout of each watch (plus up to a fifth more, spread); default 300. */
-  watchSeconds?: number;
-  /** How long past its timeout a watch may stay open before the adapter ends it; default 30 s. */
-  watchGraceMs?: number;
 }
 
 /**
- * Watches the objects this adapter owns (its label, in its namespace) and reconciles their resource
- * when one changes, like controller-runtime's Owns(): a finished Job is reported within moments
- * instead of at the Sentinel's next event. Only a shortcut: the Sentinel's events remain the
- * guarantee, so a watch that is down (Kubernetes unreachable) costs latency, never correctness. With
- * a cache it is also an informer (see object-cache.ts): a stream that ends empties its kind until it is
- * listed again, and none is trusted past its timeout plus a grace period.
+ * Keeps an informer (client-node's ListWatch, see kube.ts) on each kind of object this adapter owns
+ * (its label, in its namespace) and reconciles their resource when one changes, like
+ * controller-runtime's Owns(): a finished Job is reported within moments instead of at the Sentinel's
+ * next event. Only a shortcut: the Sentinel's events remain the guarantee, so an informer that is down
+ * (Kubernetes unreachable) costs latency, never correctness. The informers' stores are the read cache.
  */
 export function watchOwnedObjects(deps: OwnedWatchDeps): { stop(): void } {
-  const { plan, kube, log } = deps;
+  const { plan, kube, log, cache } = deps;
   const retryMs = deps.retryMs ?? 2000;
-  const watchSeconds = deps.watchSeconds ?? WATCH_SECONDS;
-  const graceMs = deps.watchGraceMs ?? WATCH_GRACE_MS;
-  let stopped = false;
+  const selector = `${LABEL_ADAPTER}=${plan.name}`;
   const kinds = [...new Map(plan.objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).values()];
-  const streams = new Map<string, { stop(): void }>();
+  const informers: KubeInformer[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
 
+  const later = (fn: () => void) => {
+    if (stopped) return;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, retryMs);
+    timers.add(t);
+  };
   const poke = (type: WatchEventType, obj: KubeObject) => {
-    const id = resourceToReconcile(type, obj, plan);
+    const id = stopped ? undefined : resourceToReconcile(type, obj, plan);
     if (id) deps.poke(id, `${obj.kind} ${obj.metadata?.name} ${type.toLowerCase()}`);
   };
 
-  const start = async (apiVersion: string, kind: string) => {
-    const key = `${apiVersion}/${kind}`;
-    const selector = `${LABEL_ADAPTER}=${plan.name}`;
-    let ended = false;
-    const began = Date.now();
-    let deadline: NodeJS.Timeout | undefined;
-    const again = (err?: unknown) => {
-      if (ended) return;
-      ended = true;
-      if (deadline) {
-        clearTimeout(deadline);
-        timers.delete(deadline);
-      }
-      streams.delete(key);
-      deps.cache?.invalidate(apiVersion, kind);
-      if (stopped) return;
-      if (err) log.debug({ kind, err: String(err) }, "watch ended; watching again");
-      // A watch the server ended on schedule is resumed at once; a failed or short-lived one after retryMs.
-      const t = setTimeout(() => {
-        timers.delete(t);
-        void start(apiVersion, kind);
-      }, err || Date.now() - began < 1000 ? retryMs : 0);
-      timers.add(t);
-    };
-    let stream: { stop(): void } | undefined;
-    const timeoutSeconds = watchSeconds + Math.floor((Math.random() * watchSeconds) / 5);
+  const watchKind = async (apiVersion: string, kind: string) => {
+    let informer: KubeInformer;
     try {
-      // With a cache: list, then watch from the listing's resourceVersion (an informer), so no change
-      // between the two is missed. Without one, changes from now on are all the pokes need.
-      let resourceVersion: string | undefined;
-      let missed: { changed: KubeObject[]; removed: KubeObject[] } = { changed: [], removed: [] };
-      if (deps.cache) {
-        const listed = await kube.list(apiVersion, kind, plan.namespace, selector);
-        if (stopped) return;
-        missed = deps.cache.replace(apiVersion, kind, listed.items);
-        resourceVersion = listed.resourceVersion;
-      }
-      stream = await kube.watch(
-        apiVersion,
-        kind,
-        plan.namespace,
-        selector,
-        (type, obj) => {
-          if (type === "ERROR") {
-            // e.g. 410 Gone: the resourceVersion is too old to continue from; list and watch again.
-            stream?.stop();
-            again(new Error(`watch error: ${(obj as { message?: string }).message ?? "unknown"}`));
-            return;
-          }
-          deps.cache?.apply(type, obj);
-          poke(type, obj);
-        },
-        again,
-        // The server ends each watch after a few minutes (spread by up to a fifth, so kinds do not re-list together):
-        // the cache is then listed afresh. A stream that outlives that (a half-open connection, whose
-        // end never arrives) is ended here, which bounds what a silently broken stream can hide.
-        { resourceVersion, timeoutSeconds },
-      );
-      if (stopped || ended) return stream.stop();
-      streams.set(key, stream);
-      deps.cache?.answer(apiVersion, kind);
-      // Changes between the previous watch's end and this listing reached no watch: reconcile them now.
-      for (const o of missed.changed) poke("MODIFIED", o);
-      for (const o of missed.removed) poke("DELETED", o);
-      deadline = setTimeout(() => {
-        stream?.stop();
-        again(new Error(`watch still open ${timeoutSeconds} s after it started`));
-      }, timeoutSeconds * 1000 + graceMs);
-      timers.add(deadline);
+      informer = await kube.informer(apiVersion, kind, plan.namespace, selector);
     } catch (err) {
-      again(err);
+      log.debug({ kind, err: String(err) }, "cannot watch yet; trying again");
+      return later(() => void watchKind(apiVersion, kind));
     }
+    if (stopped) return;
+    informers.push(informer);
+    // The store is updated before these run, so the reconcile they queue reads the change. A listing
+    // after 410 Gone reports what changed meanwhile the same way (update, delete).
+    informer.on("update", (o) => poke("MODIFIED", o));
+    informer.on("delete", (o) => poke("DELETED", o));
+    let attempt = 0;
+    const start = async () => {
+      const mine = ++attempt;
+      try {
+        await informer.start(); // resolves once listed and watching, or after reporting an error
+      } catch (err) {
+        return failed(err);
+      }
+      if (mine === attempt && !stopped) cache?.attach(apiVersion, kind, informer);
+    };
+    // The informer has stopped (the list or the watch failed): its store is no longer kept current.
+    const failed = (err: unknown) => {
+      attempt++;
+      cache?.detach(apiVersion, kind);
+      log.debug({ kind, err: String(err) }, "informer failed; starting it again");
+      later(() => void start());
+    };
+    informer.on("error", failed);
+    await start();
   };
 
-  for (const o of kinds) void start(o.apiVersion, o.kind);
+  for (const o of kinds) void watchKind(o.apiVersion, o.kind);
   return {
     stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);
-      for (const s of streams.values()) s.stop();
-      streams.clear();
-      // Reconciles still draining must not read a cache no watch keeps current.
-      for (const o of kinds) deps.cache?.invalidate(o.apiVersion, o.kind);
+      for (const i of informers) void i.stop();
+      // Reconciles still draining must not read a cache no informer keeps current.
+      for (const o of kinds) cache?.detach(o.apiVersion, o.kind);
     },
   };
 }

@@ -8,7 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AdapterService } from "../../gen/hyperfleet/v1/adapter_pb.js";
 import type { ApiClient } from "../shared/api-client.js";
 import { silentLogger } from "../shared/log.js";
-import type { AdapterPlan } from "./adapter-config.js";
+import { parseAdapterConfig, type AdapterPlan } from "./adapter-config.js";
 import { createKubeObjects, type KubeObjects } from "./kube.js";
 import { createObjectCache } from "./object-cache.js";
 import { watchOwnedObjects } from "./owned-watch.js";
@@ -17,6 +17,7 @@ import { createServer } from "./server.js";
 import type { TestStandin } from "../../test/support/start-standin.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { conditionWord } from "../../test/support/reports.js";
+import { eventually } from "../../test/support/brokers.js";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 
 let harness: AdapterHarness;
@@ -129,6 +130,35 @@ test("Kubernetes unreachable → Health=False with the error, reported", async (
   expect((await row(c.id, "validation")).conditions.find((x) => x.type === "Health")!.message).toMatch(/ECONNREFUSED|fetch failed|connect/i);
 });
 
+test("a manifest that does not render for the cluster → TemplateError reported, nothing applied, not a Kubernetes error", async () => {
+  // Regression guard: a render failure used to be thrown as a KubeError and reported as KubernetesError.
+  const plan = parseAdapterConfig(
+    [
+      "adapter: regional",
+      "objects:",
+      "  - id: job",
+      "    onNewGeneration: newObject",
+      "    readiness: job",
+      "    manifest:",
+      "      apiVersion: batch/v1",
+      "      kind: Job",
+      '      metadata: { name: "regional-${cluster.id}-gen${cluster.generation}" }',
+      '      spec: { region: "${cluster.spec.region}" }',
+    ].join("\n"),
+    "regional.yaml",
+  );
+  const c = await newCluster(); // no spec.region
+  const r = await reconcile({ plan, api: client, kube, now }, c.id);
+  expect(r).toMatchObject({ outcome: "TemplateError", reason: "TemplateError", objects: [] });
+  expect(r.error).toMatch(/^object job: .*region/);
+  expect(r.trace.join("\n")).toMatch(/template error: object job/);
+  expect(r.trace.join("\n")).not.toMatch(/kubernetes error/);
+  expect(jobs(c.id)).toHaveLength(0);
+  const reported = await row(c.id, "regional");
+  expect(await words(c.id, "regional")).toBe("gen1 Applied=False Available=False Health=False");
+  expect(reported.conditions.map((x) => x.reason)).toEqual(["TemplateError", "TemplateError", "TemplateError"]);
+});
+
 test("killed between create and report: the next event finds the Job and converges without a duplicate", async () => {
   const c = await newCluster();
   // What a crashed adapter leaves behind: its Job, and no report.
@@ -210,9 +240,7 @@ test("with the watch-fed cache, reconciles read their objects from it; a create 
   const gets: string[] = [];
   const counted: KubeObjects = { ...kube, get: (ref) => (gets.push(ref.name), kube.get(ref)) };
   const watcher = watchOwnedObjects({ plan: plans.validation, kube, poke: () => undefined, log: silentLogger(), retryMs: 50, cache });
-  const until = async (what: () => boolean) => {
-    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  const until = (what: () => boolean) => eventually(() => (what() ? true : undefined), 20_000, 10);
   try {
     const c = await newCluster();
     const name = `validation-${c.id}-gen1`;

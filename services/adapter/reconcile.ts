@@ -22,7 +22,15 @@ export const LABEL_NODEPOOL = "hyperfleet.io/nodepool-id";
 export const ANNOTATION_GENERATION = "hyperfleet.io/generation";
 
 /** How one event ended; the closed set used in metrics, GetStatus and DryRun. */
-export type ReconcileOutcome = "Reported" | "PreconditionsNotMet" | "ResourceGone" | "KubernetesError" | "Finalized" | "Deleting" | "ApiError";
+export type ReconcileOutcome = "Reported" | "PreconditionsNotMet" | "ResourceGone" | "KubernetesError" | "TemplateError" | "Finalized" | "Deleting" | "ApiError";
+
+/** An object's manifest template failed to render for this resource: a configuration problem, not Kubernetes'. */
+export class TemplateError extends Error {
+  constructor(readonly objectId: string, detail: string) {
+    super(`object ${objectId}: ${detail}`);
+    this.name = "TemplateError";
+  }
+}
 
 /** One object's planned (and, outside dry runs, applied) action. */
 export interface ObjectStep {
@@ -38,6 +46,8 @@ export interface ObjectStep {
 
 export interface ReconcileResult {
   outcome: ReconcileOutcome;
+  /** A nodepool's cluster, once the nodepool was read (for logs). */
+  clusterId?: string;
   reason?: ReportReason;
   trace: string[];
   objects: ObjectStep[];
@@ -132,9 +142,13 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
       }
     }
   } catch (err) {
-    if (!(err instanceof KubeError)) throw err;
-    trace.push(`kubernetes error: ${err.message}`);
-    situation = { kind: "kubernetesError", message: err.message };
+    if (err instanceof TemplateError) {
+      trace.push(`template error: ${err.message}`);
+      situation = { kind: "templateError", message: err.message };
+    } else if (err instanceof KubeError) {
+      trace.push(`kubernetes error: ${err.message}`);
+      situation = { kind: "kubernetesError", message: err.message };
+    } else throw err;
   }
 
   const { conditions, reason } = toConditions(situation);
@@ -146,17 +160,27 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
     conditions: conditions.map((c) => ({ type: c.type, status: STATUS[c.status], reason: c.reason, message: c.message })),
     data,
   });
-  const outcome: ReconcileOutcome =
-    situation.kind === "preconditionsNotMet" ? "PreconditionsNotMet" : situation.kind === "kubernetesError" ? "KubernetesError" : situation.kind === "deleting" ? (situation.remaining.length ? "Deleting" : "Finalized") : "Reported";
+  const outcome: ReconcileOutcome = outcomeOf(situation);
   trace.push(`report: ${conditions.map((c) => `${c.type}=${c.status}`).join(" ")} (${reason}) at generation ${generation}`);
-  if (dryRun) return { outcome, reason, trace, objects: steps, report };
+  const parent = nodepool ? { clusterId: cluster.id } : {};
+  if (dryRun) return { outcome, ...parent, reason, trace, objects: steps, report };
   try {
     const res = await withRetry(() => api.statuses.reportStatus(report));
     if (!res.stored) trace.push(`the API discarded the report (${res.outcome})`);
   } catch (err) {
-    return { outcome: "ApiError", reason, trace: [...trace, `report failed: ${ConnectError.from(err).message}`], objects: steps, report, error: ConnectError.from(err).message };
+    return { outcome: "ApiError", ...parent, reason, trace: [...trace, `report failed: ${ConnectError.from(err).message}`], objects: steps, report, error: ConnectError.from(err).message };
   }
-  return { outcome, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" ? situation.message : undefined };
+  return { outcome, ...parent, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" || situation.kind === "templateError" ? situation.message : undefined };
+}
+
+function outcomeOf(s: Situation): ReconcileOutcome {
+  switch (s.kind) {
+    case "preconditionsNotMet": return "PreconditionsNotMet";
+    case "kubernetesError": return "KubernetesError";
+    case "templateError": return "TemplateError";
+    case "deleting": return s.remaining.length ? "Deleting" : "Finalized";
+    case "observed": return "Reported";
+  }
 }
 
 /** The resource an event is about, whichever its kind. */
@@ -188,7 +212,7 @@ async function converge(
   dryRun: boolean,
 ): Promise<ObjectObservation> {
   const rendered = o.template.render(vars);
-  if ("error" in rendered) throw new KubeError(0, "TemplateError", `object ${o.id}: ${rendered.error}`);
+  if ("error" in rendered) throw new TemplateError(o.id, rendered.error);
   const generation = Number(resource.generation);
   const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, resource);
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };

@@ -40,6 +40,7 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
   const objectReads = new Counter({ name: "hyperfleet_adapter_object_reads_total", help: "Reads of the adapter's own objects during reconciles, by where they were answered (cache, kubernetes, drift-check: a Ready resource's event, always from Kubernetes).", labelNames: ["adapter", "source"] as const, registers: r });
   const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, driftCheckAfterMs: deps.driftCheckAfterMs, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
   const handler = createEventHandler({
+    resourceKind: deps.plan.resourceKind,
     reconcile: (id) => reconcile(rdeps, id),
     log: deps.log,
     now,

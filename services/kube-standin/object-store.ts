@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { matches, type Requirement } from "./core/label-selector.js";
+import { matches, type Requirement } from "../shared/label-selector.js";
 import { apiVersionOf, BUILTIN_TYPES, typesOfCrd, type ResourceType } from "./resource-types.js";
 import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from "./status-error.js";
 
@@ -29,6 +29,8 @@ export type WatchType = "ADDED" | "MODIFIED" | "DELETED";
 export interface WatchEvent {
   type: WatchType;
   object: KubeObject;
+  /** MODIFIED: the object before (the stored one itself, never changed: a write replaces it). */
+  prev?: KubeObject;
   rv: number;
   typeKey: string;
 }
@@ -61,8 +63,8 @@ export function createObjectStore(now: () => Date = () => new Date()) {
 
   const objKey = (t: ResourceType, ns: string | undefined, name: string) => `${keyOfType(t)}/${t.namespaced ? ns ?? "" : ""}/${name}`;
 
-  const emit = (type: WatchType, t: ResourceType, object: KubeObject) => {
-    const e: WatchEvent = { type, object: clone(object), rv: Number(object.metadata.resourceVersion), typeKey: keyOfType(t) };
+  const emit = (type: WatchType, t: ResourceType, object: KubeObject, prev?: KubeObject) => {
+    const e: WatchEvent = { type, object: clone(object), prev, rv: Number(object.metadata.resourceVersion), typeKey: keyOfType(t) };
     history.push(e);
     if (history.length > HISTORY) history.shift();
     events.emit("event", e);
@@ -184,7 +186,7 @@ export function createObjectStore(now: () => Date = () => new Date()) {
         if (specOf(next, t) !== specOf(current, t)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
       }
       objects.set(key, stamp(next));
-      emit("MODIFIED", t, next);
+      emit("MODIFIED", t, next, current);
       return clone(next);
     },
 
@@ -216,6 +218,11 @@ export function createObjectStore(now: () => Date = () => new Date()) {
       const gone = stamp(clone(current));
       emit("DELETED", t, gone);
       return gone;
+    },
+
+    /** The latest resourceVersion (what a list or a bookmark reports). */
+    resourceVersion(): string {
+      return String(rv);
     },
 
     /** Whether every change after `rv` is still in the replay history. */

@@ -155,15 +155,78 @@ describe("malformed requests are 4xx, never 500", () => {
   });
 });
 
-test("a watch resuming from before the retained history is 410 Expired (the client must list again)", async () => {
+/** Reads a watch stream until `done` holds for the events so far, or the stream ends. */
+async function watchEvents(path: string, done: (events: { type: string; object: Obj & { code?: number; reason?: string } }[]) => boolean = () => false, base = `http://127.0.0.1:${port}`) {
+  const ctrl = new AbortController();
+  const res = await fetch(`${base}${path}`, { signal: ctrl.signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const events = () => text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  let ended = false;
+  while (!done(events())) {
+    const chunk = await reader.read();
+    if (chunk.done) {
+      ended = true;
+      break;
+    }
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  ctrl.abort();
+  return { status: res.status, events: events(), ended };
+}
+
+test("a watch resuming from before the retained history gets 410 Expired as an ERROR event, then ends (the client must list again)", async () => {
   const t = store.resolve("batch", "v1", "jobs")!;
   for (let i = 0; i < 1100; i++) {
     store.create(t, "default", job(`h-${i}`) as never);
     store.delete(t, "default", `h-${i}`);
   }
-  const res = await fetch(`http://127.0.0.1:${port}/apis/batch/v1/jobs?watch=true&resourceVersion=2`);
-  expect(res.status).toBe(410);
-  expect(((await res.json()) as { reason: string }).reason).toBe("Expired");
+  // As the real API server's watch cache: the watch is established, and the error is its one event.
+  const w = await watchEvents("/apis/batch/v1/jobs?watch=true&resourceVersion=2");
+  expect(w.status).toBe(200);
+  expect(w.ended).toBe(true);
+  expect(w.events).toEqual([{ type: "ERROR", object: expect.objectContaining({ kind: "Status", code: 410, reason: "Expired" }) }]);
+});
+
+describe("watch bookmarks (allowWatchBookmarks)", () => {
+  test("a watch that asks gets a BOOKMARK with the latest resourceVersion as it times out; one that does not, none", async () => {
+    const t = store.resolve("batch", "v1", "jobs")!;
+    store.create(t, "default", job("bm-1") as never); // not matched by the selector below: no event, but a newer resourceVersion
+    const latest = store.resourceVersion();
+    const quiet = "/apis/batch/v1/namespaces/default/jobs?watch=true&labelSelector=nothing%3Dhere&timeoutSeconds=1";
+    const asked = await watchEvents(`${quiet}&allowWatchBookmarks=true&resourceVersion=${latest}`);
+    expect(asked.ended).toBe(true);
+    expect(asked.events).toEqual([{ type: "BOOKMARK", object: { apiVersion: "batch/v1", kind: "Job", metadata: { resourceVersion: latest } } }]);
+    const plain = await watchEvents(`${quiet}&resourceVersion=${latest}`);
+    expect(plain.events).toEqual([]);
+  });
+
+  test("and one every bookmark interval while it is open", async () => {
+    const s = createServer({ store, log: silentLogger(), now: () => clock, bookmarkIntervalMs: 20 });
+    const p = await s.listen(0, "127.0.0.1");
+    try {
+      const latest = store.resourceVersion();
+      const w = await watchEvents(`/apis/batch/v1/namespaces/default/jobs?watch=true&allowWatchBookmarks=true&resourceVersion=${latest}`, (e) => e.length >= 2, `http://127.0.0.1:${p}`);
+      expect(w.events.map((e) => `${e.type} ${e.object.metadata?.resourceVersion}`)).toEqual([`BOOKMARK ${latest}`, `BOOKMARK ${latest}`]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test("a labelled watch: an object that comes to match is ADDED, one that stops matching is DELETED with its last matching state", async () => {
+  const t = store.resolve("batch", "v1", "jobs")!;
+  const from = store.resourceVersion();
+  store.create(t, "default", { ...job("sel-1"), metadata: { name: "sel-1", namespace: "default", labels: { tier: "other" } } } as never);
+  const relabel = (tier: string) => store.update(t, "default", "sel-1", { ...store.get(t, "default", "sel-1"), metadata: { ...store.get(t, "default", "sel-1").metadata, labels: { tier } } });
+  const matching = relabel("web");
+  const leaving = relabel("db");
+  const w = await watchEvents(`/apis/batch/v1/namespaces/default/jobs?watch=true&labelSelector=tier%3Dweb&resourceVersion=${from}`, (e) => e.length >= 2);
+  expect(w.events.map((e) => [e.type, e.object.metadata?.labels?.tier, e.object.metadata?.resourceVersion])).toEqual([
+    ["ADDED", "web", matching.metadata.resourceVersion],
+    ["DELETED", "web", leaving.metadata.resourceVersion],
+  ]);
 });
 
 describe("stages and watch", () => {

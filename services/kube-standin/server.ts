@@ -1,11 +1,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../shared/log.js";
-import { matches, parseSelector } from "./core/label-selector.js";
+import { matches, parseLabelSelector } from "../shared/label-selector.js";
 import { jsonPatch, mergePatch, type JsonPatchOp } from "./core/patch.js";
 import { coreVersions, group, groupList, resourceList, version } from "./discovery.js";
 import type { KubeObject, ObjectStore } from "./object-store.js";
-import type { ResourceType } from "./resource-types.js";
+import { apiVersionOf, type ResourceType } from "./resource-types.js";
 import { badRequest, StatusError } from "./status-error.js";
 import { toTable } from "./table.js";
 
@@ -13,6 +13,8 @@ export interface StandinDeps {
   store: ObjectStore;
   log: Logger;
   now?: () => Date;
+  /** How often a watch that asked for bookmarks gets one (the real API server: every minute). */
+  bookmarkIntervalMs?: number;
 }
 
 export interface StandinServer {
@@ -34,6 +36,7 @@ interface Route {
 export function createServer(deps: StandinDeps): StandinServer {
   const { store, log } = deps;
   const now = deps.now ?? (() => new Date());
+  const bookmarkIntervalMs = deps.bookmarkIntervalMs ?? 60_000;
   const watches = new Set<http.ServerResponse>();
 
   const send = (res: http.ServerResponse, code: number, body: unknown) => {
@@ -92,32 +95,48 @@ export function createServer(deps: StandinDeps): StandinServer {
   };
 
   const watch = (req: http.IncomingMessage, res: http.ServerResponse, r: Route, url: URL) => {
-    const sel = parseSelector(url.searchParams.get("labelSelector") ?? "");
+    const sel = parseLabelSelector(url.searchParams.get("labelSelector") ?? "");
     if (!sel.ok) throw badRequest(sel.error);
     const rvParam = url.searchParams.get("resourceVersion");
     if (rvParam && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resourceVersion ${JSON.stringify(rvParam)}`);
-    if (rvParam && rvParam !== "0" && !store.canReplayFrom(Number(rvParam))) {
-      // As the real API: history that old is gone, the client must list again.
-      throw new StatusError(410, "Expired", `too old resource version: ${rvParam}`);
-    }
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
     // As the real API server: the watch is established (headers sent) before any event, so a client
     // resuming from a resourceVersion with nothing new still sees it start.
     res.flushHeaders();
-    const write = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    if (rvParam && rvParam !== "0" && !store.canReplayFrom(Number(rvParam))) {
+      // As the real API server (its watch cache): history that old is gone, which a watch reports as one
+      // ERROR event carrying 410 Expired, then ends; the client must list again.
+      write("ERROR", new StatusError(410, "Expired", `too old resource version: ${rvParam}`).toStatus());
+      return res.end();
+    }
     if (!rvParam || rvParam === "0") for (const o of store.list(r.t, r.ns, sel.requirements).items) write("ADDED", o);
     const stop = store.watch(r.t, rvParam && rvParam !== "0" ? Number(rvParam) : undefined, (e) => {
       if ((r.ns && r.t.namespaced && e.object.metadata.namespace !== r.ns) || (r.name && e.object.metadata.name !== r.name)) return;
-      // As the real API server: the selector applies to every event, a deletion included (to the object's last state).
-      if (!matches(sel.requirements, e.object.metadata.labels)) return;
-      write(e.type, e.object);
+      // As the real API server: the selector applies to every event, a deletion included (to the object's
+      // last state); an object that starts matching is ADDED to this watch, one that stops is DELETED
+      // (its previous state, at the change's resourceVersion).
+      const now = matches(sel.requirements, e.object.metadata.labels);
+      const before = e.prev ? matches(sel.requirements, e.prev.metadata.labels) : now;
+      if (now) write(before ? e.type : "ADDED", e.object);
+      else if (before && e.prev) write("DELETED", { ...e.prev, metadata: { ...e.prev.metadata, resourceVersion: e.object.metadata.resourceVersion } });
     });
+    // As the real API server with allowWatchBookmarks: a BOOKMARK (only the resourceVersion every event up
+    // to which this watch has been sent) every bookmarkIntervalMs and as the watch times out, so a quiet
+    // watch resumes from a recent resourceVersion.
+    const bookmarks = url.searchParams.get("allowWatchBookmarks") === "true";
+    const bookmark = () => write("BOOKMARK", { apiVersion: apiVersionOf(r.t), kind: r.t.kind, metadata: { resourceVersion: store.resourceVersion() } });
+    const ticker = bookmarks ? setInterval(bookmark, bookmarkIntervalMs) : undefined;
     watches.add(res);
     const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 1800) * 1000;
-    const timer = setTimeout(() => res.end(), timeout);
+    const timer = setTimeout(() => {
+      if (bookmarks) bookmark();
+      res.end();
+    }, timeout);
     const done = () => {
       stop();
       clearTimeout(timer);
+      clearInterval(ticker);
       watches.delete(res);
     };
     req.on("close", done);
@@ -156,7 +175,7 @@ export function createServer(deps: StandinDeps): StandinServer {
           const o = store.get(t, ns, name);
           return send(res, 200, wantsTable ? toTable(t, [o], now(), o.metadata.resourceVersion ?? "") : o);
         }
-        const sel = parseSelector(url.searchParams.get("labelSelector") ?? "");
+        const sel = parseLabelSelector(url.searchParams.get("labelSelector") ?? "");
         if (!sel.ok) throw badRequest(sel.error);
         const field = /^metadata\.name==?(.+)$/.exec(url.searchParams.get("fieldSelector") ?? "")?.[1];
         const { items, resourceVersion } = store.list(t, ns, sel.requirements, field);

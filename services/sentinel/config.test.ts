@@ -13,6 +13,7 @@ describe("loadConfig: one row per variable", () => {
     ["MAX_AGE_NOT_READY", { MAX_AGE_NOT_READY: "1s" }, { maxAgeNotReadyMs: 1000 }],
     ["MAX_AGE_READY", { MAX_AGE_READY: "1h" }, { maxAgeReadyMs: 3_600_000 }],
     ["LABEL_SELECTOR", { LABEL_SELECTOR: "shard=a" }, { labelSelector: "shard=a", selector: [{ key: "shard", op: "=", value: "a" }] }],
+    ["LABEL_SELECTOR with a set", { LABEL_SELECTOR: "shard in (a,b)" }, { selector: [{ key: "shard", op: "in", values: ["a", "b"] }] }],
     ["PAGE_SIZE", { PAGE_SIZE: "100" }, { pageSize: 100 }],
     ["TOPIC_NAMESPACE", { TOPIC_NAMESPACE: "prod" }, { topic: "prod-clusters" }],
     ["TOPIC", { TOPIC: "custom" }, { topic: "custom" }],
@@ -25,7 +26,8 @@ describe("loadConfig: one row per variable", () => {
   test.each([
     ["POLL_INTERVAL=10", { POLL_INTERVAL: "10" }, /POLL_INTERVAL="10": must be a duration/],
     ["POLL_INTERVAL=0s", { POLL_INTERVAL: "0s" }, /POLL_INTERVAL: must be greater than zero/],
-    ["LABEL_SELECTOR with set syntax", { LABEL_SELECTOR: "a in (b)" }, /LABEL_SELECTOR="a in \(b\)"/],
+    ["LABEL_SELECTOR that does not parse", { LABEL_SELECTOR: "a='b'" }, /LABEL_SELECTOR="a='b'": unable to parse requirement/],
+    ["LABEL_SELECTOR testing a label's absence", { LABEL_SELECTOR: "shard=a,!canary" }, /LABEL_SELECTOR="shard=a,!canary": "!canary": a Sentinel shards on/],
     ["RESOURCE_KIND=pods", { RESOURCE_KIND: "pods" }, /RESOURCE_KIND="pods": must be one of clusters, nodepools/],
   ])("%s is rejected naming the variable", (_name, env, message) => expect(() => loadConfig(env)).toThrow(message));
 });

@@ -1,6 +1,7 @@
 import { collect, duration, list, oneOf, port, positiveInt, str, type Parsed } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
-import { parseLabelSelector, type LabelRequirement } from "./core/due-query.js";
+import { parseLabelSelector } from "../shared/label-selector.js";
+import { shardRequirements, type ShardRequirement } from "./core/due-query.js";
 
 /** The Sentinel's configuration (README, "Configuration"). */
 export interface SentinelConfig {
@@ -14,7 +15,7 @@ export interface SentinelConfig {
   maxAgeNotReadyMs: number;
   maxAgeReadyMs: number;
   labelSelector: string;
-  selector: LabelRequirement[];
+  selector: ShardRequirement[];
   pageSize: number;
   topic: string;
   /** Adapters whose subscriptions the Sentinel provisions with its topic at startup. */
@@ -36,9 +37,10 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
   const namespace = str(env, "TOPIC_NAMESPACE", "hyperfleet") as { value: string };
   const selectorText = str(env, "LABEL_SELECTOR", "") as { value: string };
   const parsedSelector = parseLabelSelector(selectorText.value);
-  const selector: Parsed<LabelRequirement[]> = parsedSelector.ok
-    ? { value: parsedSelector.requirements }
-    : { error: `LABEL_SELECTOR=${JSON.stringify(selectorText.value)}: ${parsedSelector.error}` };
+  const sharded = parsedSelector.ok ? shardRequirements(parsedSelector.requirements) : parsedSelector;
+  const selector: Parsed<ShardRequirement[]> = sharded.ok
+    ? { value: sharded.requirements }
+    : { error: `LABEL_SELECTOR=${JSON.stringify(selectorText.value)}: ${sharded.error}` };
   return collect<SentinelConfig>({
     host: str(env, "SENTINEL_HOST", "127.0.0.1"),
     port: port(env, "SENTINEL_PORT", d.port),

@@ -2,13 +2,13 @@ import type { Logger } from "../shared/log.js";
 import type { Publisher } from "../shared/broker/index.js";
 import { CLOUDEVENTS_CONTENT_TYPE, encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
 import { decide, UNANSWERED_RETRY_FACTOR, type DecideConfig, type DecisionReason, type LastPublished } from "./core/decide.js";
-import { dueFilter, type LabelRequirement } from "./core/due-query.js";
+import { dueFilter, type ShardRequirement } from "./core/due-query.js";
 import type { ResourceLister } from "./resource-lister.js";
 
 export interface PollConfig extends DecideConfig {
   pollIntervalMs: number;
   pageSize: number;
-  selector: readonly LabelRequirement[];
+  selector: readonly ShardRequirement[];
   topic: string;
 }
 

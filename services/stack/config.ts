@@ -1,6 +1,7 @@
 import { brokerConfig, type BrokerConfig } from "../shared/broker/index.js";
 import { DEFAULT_EMULATOR_BIN } from "./emulator.js";
 import { collect, duration, list, optional, port, positiveInt, str } from "../shared/config.js";
+import { serviceNodeArgs } from "./processes.js";
 
 /** What `npm start` needs to know; every service reads the rest of its own variables itself. */
 export interface StackConfig {
@@ -27,6 +28,8 @@ export interface StackConfig {
   adapterPortBase: number;
   /** Where the services are compiled to before they start. */
   buildDir: string;
+  /** Node flags for every service (HYPERFLEET_NODE_ARGS, and a heap budget unless one is set). */
+  nodeArgs: string[];
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -49,5 +52,6 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     adapters: list(env, "STACK_ADAPTERS", ["validation", "dns", "placement"]),
     adapterPortBase: port(env, "ADAPTER_PORT_BASE", 8010),
     buildDir: str(env, "HYPERFLEET_BUILD_DIR", ".hyperfleet/build"),
+    nodeArgs: { value: serviceNodeArgs(env) },
   });
 }

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const specs = stackSpecs(config, broker);
   const bundles = await buildServices(config.buildDir);
   for (const [i, spec] of specs.entries()) {
-    const proc = startProcess(spec, i, process.stdout.isTTY === true, bundles);
+    const proc = startProcess(spec, i, { tty: process.stdout.isTTY === true, bundles, nodeArgs: config.nodeArgs, env });
     running.push(proc);
     void proc.exited.then((code) => {
       if (!stopping) {

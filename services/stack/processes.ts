@@ -26,7 +26,7 @@ export interface RunningProcess {
  * service's old space fill with garbage up to 150-190 MB before collecting it (live heaps measured
  * 25-70 MB), so adapters peaked at 300-370 MB RSS; with a 192 MB budget they stay under 200 MB.
  */
-export function serviceNodeArgs(env: Record<string, string | undefined> = process.env): string[] {
+export function serviceNodeArgs(env: Record<string, string | undefined>): string[] {
   const extra = (env.HYPERFLEET_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // A budget the operator already set (here or in NODE_OPTIONS, which a command-line flag would override) stands.
   const own = [...extra, ...(env.NODE_OPTIONS ?? "").split(" ")].some((a) => a.startsWith("--max-old-space-size"));
@@ -38,14 +38,27 @@ export const HEAP_BUDGET_MB = 192;
 
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94];
 
+/** How the stack starts its children. */
+export interface StartOptions {
+  /** Prefix lines with colours. */
+  tty: boolean;
+  /** Compiled bundles by entry module; an entry without one runs through tsx. */
+  bundles: Record<string, string>;
+  /** Node flags for every child (serviceNodeArgs). */
+  nodeArgs: string[];
+  /** The environment every child inherits, under its spec's own. */
+  env: Record<string, string | undefined>;
+}
+
 /**
  * Starts a child with its stdout/stderr prefixed by its name, one line at a time. With a compiled
  * bundle for the entry it runs on plain node, otherwise through tsx.
  */
-export function startProcess(spec: ProcessSpec, index: number, tty: boolean, bundles: Record<string, string> = {}): RunningProcess {
+export function startProcess(spec: ProcessSpec, index: number, opts: StartOptions): RunningProcess {
+  const { tty, bundles, nodeArgs } = opts;
   const bundle = bundles[spec.entry];
-  const child = spawn(process.execPath, [...serviceNodeArgs(), ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
-    env: { ...process.env, ...spec.env },
+  const child = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
+    env: { ...opts.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const label = spec.name.padEnd(12);

@@ -1,23 +1,39 @@
-/** The hf CLI end to end: the real bin against a real API, as a user's shell would run it. */
+/**
+ * The hf CLI end to end: the real CLI against a real API, as a user's shell would run it. It runs
+ * compiled once (test/support/build-cli.ts) rather than through bin.js's tsx, whose cold start per
+ * process made this file slow; one test still runs bin.js itself.
+ */
 import { execFile } from "node:child_process";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCli, type BuiltCli } from "../support/build-cli.js";
 import { startApi, type TestApi } from "../support/start-api.js";
 
 let api: TestApi;
+let cli: BuiltCli;
 beforeAll(async () => {
-  api = await startApi();
+  [api, cli] = await Promise.all([startApi(), buildCli()]);
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  cli?.remove();
+  await api?.close();
+});
 
-function hf(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `node <script> args` with `env`; resolves with its exit code and output. */
+function exec(script: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["services/hf/bin.js", ...args], { env: { ...process.env, HF_API_URL: api.baseUrl, NO_COLOR: "1" }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
+    execFile(process.execPath, [script, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }
+
+const hf = (...args: string[]) => exec(cli.path, args, { ...process.env, HF_API_URL: api.baseUrl, NO_COLOR: "1" });
+
+test("bin.js (what npm run hf and the package's bin run) starts the same CLI", async () => {
+  const r = await exec("services/hf/bin.js", ["cluster", "list", "-o", "json"], { ...process.env, HF_API_URL: api.baseUrl });
+  expect(r).toMatchObject({ code: 0, stderr: "" });
+  expect(JSON.parse(r.stdout)).toBeInstanceOf(Array);
+});
 
 test("create with labels and a spec file, then get / list / update / delete by name", async () => {
   const dir = mkdtempSync(join(tmpdir(), "hf-"));
@@ -68,9 +84,7 @@ test.each([
 });
 
 test("an unreachable API → exit 1 with a hint", async () => {
-  const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile(process.execPath, ["services/hf/bin.js", "--api", "http://127.0.0.1:1", "cluster", "list"], { timeout: 30_000 }, (err, _o, stderr) => resolve({ code: (err as { code?: number })?.code ?? 0, stderr })),
-  );
+  const r = await exec(cli.path, ["--api", "http://127.0.0.1:1", "cluster", "list"], {});
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/Unavailable: .*is the API running/);
 });

@@ -137,8 +137,10 @@ test("seed happy path: create → adapters in dependency order → Ready → dri
   const lut = timestampDate(readyAt.cluster.status!.lastUpdatedTime!).getTime();
   const quietUntil = lut + MAX_AGE_READY_MS - 1000;
   await new Promise((r) => setTimeout(r, Math.max(0, quietUntil - Date.now())));
-  // Nothing published by a poll that started after the cluster turned Ready (a poll can straddle it).
-  expect(eventsAt(ltt + 500).filter((e) => e.at < quietUntil)).toEqual([]);
+  // Nothing published by a poll that started after the cluster turned Ready. A poll can straddle it,
+  // and last_transition_time is taken before the report commits (later on a loaded machine), so
+  // polls in the first 2 s after it may still have read NotReady.
+  expect(eventsAt(ltt + 2000).filter((e) => e.at < quietUntil)).toEqual([]);
   const drift = await eventually(() => eventsAt(quietUntil)[0], 15_000, 100);
   const afterDrift = await record(c.id, (s) => ["validation", "dns", "placement"].every((a) => s.adapters[a].lastReport > drift.at - 1000), 10_000);
   const end = afterDrift[afterDrift.length - 1];

@@ -16,6 +16,7 @@ describe("toConditions (spec §3, §6 step 5)", () => {
     ["DNS record created, not ready → Applied=True Available=False", { kind: "observed", objects: [record({})] }, "NotReady Applied=True Available=False Health=True"],
     ["DNS record ready → Available=True", { kind: "observed", objects: [record({ ready: true })] }, "Ready Applied=True Available=True Health=True"],
     ["Kubernetes unreachable → Health=False", { kind: "kubernetesError", message: "connect ECONNREFUSED" }, "KubernetesError Applied=Unknown Available=False Health=False"],
+    ["a manifest that does not render → Applied=False, Health=False, not a Kubernetes error", { kind: "templateError", message: "object job: no such key: region" }, "TemplateError Applied=False Available=False Health=False"],
     ["deleting with objects left → Finalized=False", { kind: "deleting", remaining: ["c1-dns"] }, "Deleting Applied=False Available=False Health=True Finalized=False"],
     ["deleting, all gone → Finalized=True", { kind: "deleting", remaining: [] }, "Finalized Applied=False Available=False Health=True Finalized=True"],
   ] as [string, Situation, string][])("%s", (_name, situation, want) => {

@@ -21,6 +21,7 @@ export interface ObjectObservation {
 export type ReportReason =
   | "PreconditionsNotMet"
   | "KubernetesError"
+  | "TemplateError"
   | "JobRunning"
   | "JobSucceeded"
   | "JobFailed"
@@ -34,6 +35,7 @@ export type ReportReason =
 export type Situation =
   | { kind: "preconditionsNotMet"; message: string }
   | { kind: "kubernetesError"; message: string }
+  | { kind: "templateError"; message: string }
   | { kind: "observed"; objects: ObjectObservation[] }
   | { kind: "deleting"; remaining: string[] };
 
@@ -55,6 +57,13 @@ export function toConditions(s: Situation): { conditions: ReportCondition[]; rea
       return {
         reason: "KubernetesError",
         conditions: [cond("Applied", "Unknown", "KubernetesError", s.message), cond("Available", "False", "KubernetesError", s.message), cond("Health", "False", "KubernetesError", s.message)],
+      };
+    case "templateError":
+      // The adapter's own manifest could not be rendered for this resource: nothing was applied, and
+      // the adapter is what needs fixing (its configuration, or the resource's spec it reads).
+      return {
+        reason: "TemplateError",
+        conditions: [cond("Applied", "False", "TemplateError", s.message), cond("Available", "False", "TemplateError", s.message), cond("Health", "False", "TemplateError", s.message)],
       };
     case "deleting": {
       const done = s.remaining.length === 0;

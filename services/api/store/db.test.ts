@@ -1,9 +1,26 @@
 /** queryPrepared: prepared once per connection on Postgres; never on PGlite, whose one session outlives a connection. */
+import pg from "pg";
 import { createDb, queryPrepared, translateDbError } from "./db.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
 import { openDatabase } from "../database.js";
 import { loadConfig } from "../config.js";
 import { silentLogger } from "../../shared/log.js";
+import { createTempDatabase } from "../../../test/support/temp-database.js";
+
+test("our connections read int8 as numbers and timestamptz as Dates (through knex and prepared); pg's global parsers stay as they were", async () => {
+  const temp = await createTempDatabase();
+  const db = createDb({ url: temp.url });
+  try {
+    const sql = "select 9007199254740991::int8 as big, '2026-01-01T10:00:00.123456+02'::timestamptz as t, 'infinity'::timestamptz as inf";
+    const want = { big: 9_007_199_254_740_991, t: new Date("2026-01-01T08:00:00.123Z"), inf: Infinity };
+    expect((await db.raw(sql)).rows).toEqual([want]);
+    expect((await queryPrepared(db, "types-probe", sql, [])).rows).toEqual([want]);
+    expect(pg.types.getTypeParser(pg.types.builtins.INT8, "text")("5")).toBe("5");
+  } finally {
+    await db.destroy();
+    await temp.drop();
+  }
+});
 
 test("embedded (PGlite): a new connection to the same session runs the same named statement (it would find the name taken if prepared)", async () => {
   const embedded = await startEmbeddedPostgres("memory");

@@ -33,24 +33,36 @@ export interface DbOptions {
   preparedStatements?: boolean;
 }
 
-/** pg's own timestamptz parser (infinity, BC years, ...), before ours replaces it. */
-const timestamptzParser = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, "text");
-
 /** Knex instances whose hot statements must not be prepared. */
 const unprepared = new WeakSet<Knex>();
 
-/** A knex instance on Postgres with int8 parsed as numbers (generations fit easily in 2^53). */
+const parseInt8 = (v: string) => Number(v);
+const parseTimestamptz = (v: string): unknown => {
+  const ms = isoTimeMs(v);
+  // Anything else (infinity, BC years, ...) as pg itself reads it.
+  return ms === undefined ? pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, "text")(v) : new Date(ms);
+};
+
+/**
+ * Type parsers for our connections only (pg's global ones, shared with every other pg user in the
+ * process, stay untouched): int8 as numbers (generations fit easily in 2^53), and timestamptz in
+ * its common shape read without pg's regular expressions (a report reads several).
+ */
+const TYPES: Knex.PgCustomTypesConfig = {
+  getTypeParser(oid, format) {
+    if (format !== "binary" && oid === pg.types.builtins.INT8) return parseInt8;
+    if (format !== "binary" && oid === pg.types.builtins.TIMESTAMPTZ) return parseTimestamptz;
+    return pg.types.getTypeParser(oid, format as "text" | "binary");
+  },
+};
+
+/** A knex instance on Postgres with int8 parsed as numbers and every query and connection attempt bounded. */
 export function createDb(opts: DbOptions): Knex {
-  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
-  // timestamptz: the common shape read without pg's regular expressions (a report reads several).
-  pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v: string) => {
-    const ms = isoTimeMs(v);
-    return ms === undefined ? timestamptzParser(v) : new Date(ms);
-  });
   const db = knex({
     client: "pg",
     connection: {
       connectionString: opts.url,
+      types: TYPES,
       statement_timeout: opts.statementTimeoutMs ?? 10_000,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 3_000,
       ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),

@@ -1,14 +1,46 @@
 import { createRequire } from "node:module";
 import { isoTime, isoTimeMs, parseIsoTime } from "./iso-time.js";
+import { seededRandom } from "../../../test/support/seeded-random.js";
 
 /** pg's own timestamptz parser, which isoTimeMs must agree with. */
 const postgresDate = createRequire(import.meta.url)("postgres-date") as (s: string) => Date;
 
-test("writes what toISOString writes, for random instants from 1970 to 9999", () => {
-  for (let i = 0; i < 200_000; i++) {
-    const d = new Date(Math.floor(Math.random() * 253_402_300_800_000));
-    expect(isoTime(d)).toBe(d.toISOString());
+const YEAR_10000 = 253_402_300_800_000;
+const DAY_MS = 86_400_000;
+const rnd = seededRandom("iso-time.test");
+
+/**
+ * Instants from 1970 to 9999 where a date formatter goes wrong: the first and last milliseconds of
+ * every year and every 1 March over a whole 400-year leap cycle (leap days, the 100- and 400-year
+ * rules), of random months and days up to 9999, and uniformly random ones (all widths of milliseconds).
+ * Sized to run in about a second: code under jest's VM modules runs several times slower than plain node.
+ */
+function instants(random: number): number[] {
+  const out: number[] = [];
+  for (let y = 1970; y <= 2400; y++) {
+    for (const start of [Date.UTC(y, 0, 1), Date.UTC(y, 2, 1)]) out.push(start - 1, start, start + 1);
   }
+  for (let i = 0; i < random; i++) {
+    const monthStart = Date.UTC(rnd.int(1970, 10_000), rnd.int(0, 12), 1);
+    const dayStart = rnd.int(0, YEAR_10000 / DAY_MS) * DAY_MS;
+    out.push(monthStart + rnd.int(-1, 2), dayStart + rnd.int(-1, 2), rnd.int(0, YEAR_10000));
+  }
+  return out.filter((ms) => ms >= 0 && ms < YEAR_10000);
+}
+
+/** Mismatches of `got` against `want` over `inputs`, the first few (one expect per test: expect is slow). */
+function mismatches<I>(inputs: I[], got: (i: I) => unknown, want: (i: I) => unknown): { input: I; got: unknown; want: unknown }[] {
+  const bad: { input: I; got: unknown; want: unknown }[] = [];
+  for (const input of inputs) {
+    const [g, w] = [got(input), want(input)];
+    if (g !== w && bad.push({ input, got: g, want: w }) >= 5) break;
+  }
+  return bad;
+}
+
+test("writes what toISOString writes, at year, leap-day, month and day boundaries and at random instants from 1970 to 9999", () => {
+  const bad = mismatches(instants(8_000), (ms) => isoTime(new Date(ms)), (ms) => new Date(ms).toISOString());
+  expect({ seed: rnd.seed, bad }).toEqual({ seed: rnd.seed, bad: [] });
 });
 
 test.each([
@@ -43,20 +75,19 @@ describe("parseIsoTime and isoTimeMs", () => {
     return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ""}${offset}`;
   };
 
-  test("reads toISOString's text as new Date does, for random instants", () => {
-    for (let i = 0; i < 100_000; i++) {
-      const d = new Date(Math.floor(Math.random() * 253_402_300_800_000));
-      expect(parseIsoTime(d.toISOString()).getTime()).toBe(d.getTime());
-    }
+  test("reads toISOString's text as new Date does, at the same boundaries and random instants", () => {
+    const bad = mismatches(instants(4_000).map((ms) => new Date(ms).toISOString()), (s) => parseIsoTime(s).getTime(), (s) => new Date(s).getTime());
+    expect({ seed: rnd.seed, bad }).toEqual({ seed: rnd.seed, bad: [] });
   });
 
-  test("reads Postgres's timestamptz text as postgres-date (pg's parser) does, for random instants and offsets", () => {
-    for (let i = 0; i < 100_000; i++) {
-      const d = new Date(Date.UTC(1000, 0, 1) + Math.floor(Math.random() * (253_402_300_800_000 - Date.UTC(1000, 0, 1))));
-      const offset = ["+00", "+05:30", "-08", "+14", "-03:30", "Z"][i % 6];
-      const s = pgText(d, Math.floor(Math.random() * 1000), offset);
-      expect(isoTimeMs(s)).toBe(postgresDate(s).getTime());
-    }
+  test("reads Postgres's timestamptz text as postgres-date (pg's parser) does, at the same boundaries and random instants, offsets and microseconds", () => {
+    const offsets = ["+00", "+05:30", "-08", "+14", "-03:30", "Z", "+23:59", "-23:59"];
+    // Every offset and microsecond width at least once, then at random.
+    const texts = instants(3_000)
+      .filter((ms) => ms >= Date.UTC(1000, 0, 1))
+      .map((ms, i) => pgText(new Date(ms), i < 64 ? [0, 7, 70, 999][i % 4] : rnd.int(0, 1000), i < 64 ? offsets[i % offsets.length] : rnd.pick(offsets)));
+    const bad = mismatches(texts, (s) => isoTimeMs(s), (s) => postgresDate(s).getTime());
+    expect({ seed: rnd.seed, bad }).toEqual({ seed: rnd.seed, bad: [] });
   });
 
   test.each([

@@ -1,20 +1,32 @@
-import { dueFilter, parseLabelSelector, type LabelRequirement } from "./due-query.js";
+import { parseLabelSelector } from "../../shared/label-selector.js";
+import { dueFilter, labelFilter, shardRequirements, type ShardRequirement } from "./due-query.js";
 
-describe("parseLabelSelector", () => {
+describe("shardRequirements: what a Sentinel can shard on", () => {
+  const parse = (text: string) => {
+    const p = parseLabelSelector(text);
+    if (!p.ok) throw new Error(p.error);
+    return p.requirements;
+  };
   test.each([
-    ["empty → whole fleet", "", []],
-    ["one equality", "shard=a", [{ key: "shard", op: "=", value: "a" }]],
-    ["== and != and spaces", " shard == a , env!=dev ", [{ key: "shard", op: "=", value: "a" }, { key: "env", op: "!=", value: "dev" }]],
-    ["prefixed key", "hyperfleet.io/shard=b", [{ key: "hyperfleet.io/shard", op: "=", value: "b" }]],
-  ] as [string, string, LabelRequirement[]][])("%s", (_name, text, requirements) => {
-    expect(parseLabelSelector(text)).toEqual({ ok: true, requirements });
+    ["empty → whole fleet", "", true],
+    ["equality and inequality", "shard=a,env!=dev", true],
+    ["sets", "shard in (a,b),env notin (dev)", true],
+    ["a label that must exist: not expressible in the API filter", "shard", false],
+    ["a label that must be absent: not expressible in the API filter", "shard=a,!canary", false],
+  ])("%s: %j → %s", (_name, text, ok) => {
+    const r = shardRequirements(parse(text));
+    expect(r.ok).toBe(ok);
+    if (!r.ok) expect(r.error).toMatch(/a Sentinel shards on =, !=, in and notin only/);
   });
+});
 
+describe("labelFilter: one requirement as an API filter clause", () => {
   test.each([
-    ["no operator", "shard"],
-    ["a quote in the value", "shard='a'"],
-    ["set syntax is not supported", "shard in (a,b)"],
-  ])("rejects %s", (_name, text) => expect(parseLabelSelector(text)).toMatchObject({ ok: false }));
+    ["=", { key: "shard", op: "=", value: "a" }, "labels.shard = 'a'"],
+    ["!=", { key: "env", op: "!=", value: "dev" }, "labels.env != 'dev'"],
+    ["in", { key: "hyperfleet.io/shard", op: "in", values: ["a", "b"] }, "labels.hyperfleet.io/shard in ('a', 'b')"],
+    ["notin", { key: "env", op: "notin", values: ["dev"] }, "not labels.env in ('dev')"],
+  ] as [string, ShardRequirement, string][])("%s", (_name, r, want) => expect(labelFilter(r)).toBe(want));
 });
 
 describe("dueFilter (spec §5 as an API filter)", () => {
@@ -31,7 +43,7 @@ describe("dueFilter (spec §5 as an API filter)", () => {
       [{ key: "shard", op: "=", value: "a" }, { key: "env", op: "!=", value: "dev" }],
       "(generation > status.observed_generation or (status.phase = 'NotReady' and status.last_updated_time < '2026-01-01T10:41:01.000Z') or (status.phase = 'Ready' and status.last_updated_time < '2026-01-01T10:11:11.000Z')) and labels.shard = 'a' and labels.env != 'dev'",
     ],
-  ] as [string, LabelRequirement[], string][])("%s", (_name, selector, want) => {
+  ] as [string, ShardRequirement[], string][])("%s", (_name, selector, want) => {
     expect(dueFilter(now, cfg, selector)).toBe(want);
   });
 });

@@ -53,15 +53,23 @@ describe.each(TEST_BROKERS)("broker: %s", (_name, config) => {
   test("close waits for the handler in flight before it returns", async () => {
     let finished = false;
     let started = false;
+    // The handler runs until the test lets it finish, however long close has been waiting.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     const consumer = await broker.subscribe(subscriptionName(topicName(ns, "clusters"), "dns"), async () => {
       started = true;
-      await new Promise((r) => setTimeout(r, 300));
+      await gate;
       finished = true;
       return "ack";
     });
     await broker.publish(topicName(ns, "clusters"), { data: Buffer.from("x") });
     await eventually(() => (started ? true : undefined));
-    await consumer.close();
+    let closed = false;
+    const closing = consumer.close().then(() => (closed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    release();
+    await closing;
     expect(finished).toBe(true);
   });
 });

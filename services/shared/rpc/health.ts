@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
@@ -13,8 +14,8 @@ export { ServingStatus };
 /** Answers "is this service serving?"; "" is the whole server. Evaluated on every call. */
 export type HealthCheck = (service: string) => ServingStatus | undefined;
 
-/** Registers grpc.health.v1.Health (Check, List, Watch) answering from `check`. */
-export function registerHealth(router: ConnectRouter, services: string[], check: HealthCheck): void {
+/** Registers grpc.health.v1.Health (Check, List, Watch) answering from `check`; Watch re-evaluates every `watchEveryMs`. */
+export function registerHealth(router: ConnectRouter, services: string[], check: HealthCheck, watchEveryMs = 1000): void {
   const statusOf = (service: string): ServingStatus | undefined =>
     service === "" || services.includes(service) ? (check(service) ?? ServingStatus.SERVING) : undefined;
   router.service(Health, {
@@ -36,10 +37,8 @@ export function registerHealth(router: ConnectRouter, services: string[], check:
           last = status;
           yield { status };
         }
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 1000);
-          ctx.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-        });
+        // timers/promises removes its abort listener when the timer fires: one stream adds none per tick.
+        await sleep(watchEveryMs, undefined, { signal: ctx.signal }).catch(() => undefined);
       }
     },
   });
