@@ -1,10 +1,14 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { Logger } from "../shared/log.js";
 import { actorOf } from "./actor.js";
+import { InvalidArgumentError } from "./core/domain-errors.js";
 import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { ClusterStore } from "./store/cluster-store.js";
+import type { ReadView } from "./store/resource-store.js";
+import type { RowView } from "./store/rows.js";
 
 export interface ClusterServiceDeps {
   clusters: ClusterStore;
@@ -16,6 +20,18 @@ export interface ClusterServiceDeps {
 /** Fields the list filter accepts for clusters, and their columns. */
 export const CLUSTER_FILTER: FilterSchema = { labelsColumn: "labels", fields: COMMON_FILTER_FIELDS, derived: DERIVED_FILTERS };
 
+/** A get's view, once checkGet has accepted it. Shared with NodePoolService. */
+export function getView(view: ResourceView, full: boolean): ReadView {
+  return full ? "full" : view === ResourceView.STATUS ? "status" : "basic";
+}
+
+/** A list's view: BASIC (also when unspecified) or STATUS; FULL is for gets only. Shared with NodePoolService. */
+export function checkListView(view: ResourceView): RowView {
+  if (view === ResourceView.UNSPECIFIED || view === ResourceView.BASIC) return "basic";
+  if (view === ResourceView.STATUS) return "status";
+  throw new InvalidArgumentError([{ field: "view", description: `${view === ResourceView.FULL ? "RESOURCE_VIEW_FULL is for a get only" : `unknown view ${view}`}: use RESOURCE_VIEW_BASIC or RESOURCE_VIEW_STATUS`, reason: "INVALID_VALUE" }]);
+}
+
 /** ClusterService: validates, then delegates to the store. */
 export function createClusterService(deps: ClusterServiceDeps) {
   return {
@@ -25,13 +41,15 @@ export function createClusterService(deps: ClusterServiceDeps) {
     },
 
     async getCluster(req) {
-      return deps.clusters.get(req.id, checkGet(req));
+      return deps.clusters.get(req.id, getView(req.view, checkGet(req)));
     },
 
     async listClusters(req) {
+      const view = checkListView(req.view);
       const q = checkList(req, CLUSTER_FILTER);
-      const page = await deps.clusters.list({ ...q, showDeleted: req.showDeleted });
-      return { clusters: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total) };
+      const page = await deps.clusters.list({ ...q, showDeleted: req.showDeleted, view });
+      // total_size is counted on the first page only; later pages carry 0 (the proto says so).
+      return { clusters: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total ?? 0) };
     },
 
     async updateCluster(req, ctx) {

@@ -1,4 +1,4 @@
-import { bool, collect, list, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { bool, collect, duration, list, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
 
 /** The API's configuration, from the environment (documented in the README). */
 export interface ApiConfig {
@@ -12,8 +12,24 @@ export interface ApiConfig {
   dbPoolMax: number;
   /** Hot statements prepared once per connection (DB_PREPARED_STATEMENTS; never for the embedded database). */
   dbPreparedStatements: boolean;
+  /** A connection attempt gives up after this (DB_CONNECT_TIMEOUT). */
+  dbConnectTimeoutMs: number;
+  /** A query waits at most this long for a pooled connection (DB_ACQUIRE_TIMEOUT). */
+  dbAcquireTimeoutMs: number;
+  /** Postgres cancels a statement running longer (DB_STATEMENT_TIMEOUT). */
+  dbStatementTimeoutMs: number;
+  /** We stop waiting for a query's answer after this (DB_QUERY_TIMEOUT); above the statement timeout. */
+  dbQueryTimeoutMs: number;
+  /** TCP keepalive probes start after a connection is idle this long (DB_KEEPALIVE_DELAY). */
+  dbKeepAliveDelayMs: number;
   /** Status report batches written at once (REPORT_BATCHES_IN_FLIGHT); each holds a pooled connection. */
   reportBatchesInFlight: number;
+  /** Status reports waiting to be written, in all (REPORT_QUEUE_MAX); beyond it a report is refused at once. */
+  reportQueueMax: number;
+  /** Status reports waiting for one resource (REPORT_QUEUE_PER_RESOURCE); beyond it a report for it is refused at once. */
+  reportQueuePerResource: number;
+  /** Longest a status report waits to be written (REPORT_QUEUE_TIMEOUT) before it fails Unavailable. */
+  reportQueueTimeoutMs: number;
   /** Adapters whose reports decide a cluster's phase (spec §4). */
   clusterAdapters: string[];
   /** Adapters whose reports decide a nodepool's phase. */
@@ -23,6 +39,7 @@ export interface ApiConfig {
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
+  const statementTimeout = timeout(env, "DB_STATEMENT_TIMEOUT", 10_000);
   return collect<ApiConfig>({
     host: str(env, "API_HOST", "127.0.0.1"),
     port: env.API_PORT === undefined ? port(env, "PORT", 8000) : port(env, "API_PORT", 8000),
@@ -31,11 +48,43 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     dataDir: str(env, "HYPERFLEET_DATA_DIR", ".hyperfleet/pglite"),
     dbPoolMax: positiveInt(env, "DB_POOL_MAX", 10),
     dbPreparedStatements: bool(env, "DB_PREPARED_STATEMENTS", true),
+    dbConnectTimeoutMs: timeout(env, "DB_CONNECT_TIMEOUT", 3_000),
+    dbAcquireTimeoutMs: timeout(env, "DB_ACQUIRE_TIMEOUT", 10_000),
+    dbStatementTimeoutMs: statementTimeout,
+    dbQueryTimeoutMs: queryTimeout(env, statementTimeout),
+    dbKeepAliveDelayMs: timeout(env, "DB_KEEPALIVE_DELAY", 10_000),
     reportBatchesInFlight: positiveInt(env, "REPORT_BATCHES_IN_FLIGHT", 2),
+    reportQueueMax: positiveInt(env, "REPORT_QUEUE_MAX", 2_000),
+    reportQueuePerResource: positiveInt(env, "REPORT_QUEUE_PER_RESOURCE", 128),
+    reportQueueTimeoutMs: timeout(env, "REPORT_QUEUE_TIMEOUT", 4_000),
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
     nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
     logLevel: str(env, "LOG_LEVEL", "info"),
   });
+}
+
+/** Longest accepted timeout: Node's timers cannot wait longer than about 24 days, and no call of ours should wait an hour. */
+const MAX_TIMEOUT_MS = 3_600_000;
+
+/** A duration above zero and at most an hour (a zero would turn the bound off). */
+function timeout(env: Record<string, string | undefined>, name: string, fallbackMs: number): Parsed<number> {
+  const p = duration(env, name, fallbackMs);
+  if ("value" in p && (p.value < 1 || p.value > MAX_TIMEOUT_MS)) return { error: `${name}=${JSON.stringify(env[name])}: must be between 1ms and 1h` };
+  return p;
+}
+
+/**
+ * DB_QUERY_TIMEOUT: by default 5 s above the statement timeout, and never at or below it: Postgres
+ * cancels a slow statement itself (and says so), while this bound is for a server or network that
+ * says nothing at all.
+ */
+function queryTimeout(env: Record<string, string | undefined>, statement: Parsed<number>): Parsed<number> {
+  const statementMs = "value" in statement ? statement.value : 10_000;
+  const p = timeout(env, "DB_QUERY_TIMEOUT", statementMs + 5_000);
+  if ("value" in p && "value" in statement && p.value <= statementMs) {
+    return { error: `DB_QUERY_TIMEOUT=${JSON.stringify(env.DB_QUERY_TIMEOUT)}: must be above DB_STATEMENT_TIMEOUT (${statementMs}ms)` };
+  }
+  return p;
 }
 
 function nonEmpty(p: Parsed<string[]>, name: string): Parsed<string[]> {

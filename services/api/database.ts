@@ -13,10 +13,18 @@ export async function openDatabase(config: ApiConfig, log: Logger): Promise<{ db
     log.info({ dataDir: config.dataDir }, "DATABASE_URL not set: using embedded Postgres (PGlite)");
   }
   const prepared = !embedded && config.dbPreparedStatements;
-  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, log, preparedStatements: prepared });
+  const bounds = {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    acquireTimeoutMs: config.dbAcquireTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    keepAliveDelayMs: config.dbKeepAliveDelayMs,
+    log,
+  };
+  const db = createDb({ url, poolMax: embedded ? 1 : config.dbPoolMax, preparedStatements: prepared, ...bounds });
   const applied = await migrate(db);
   log.info({ applied }, "migrations applied");
   // Status reports get their own pool with asynchronous commit (see createDb); PGlite has one session only.
-  const reportsDb = embedded ? db : createDb({ url, poolMax: config.dbPoolMax, log, asyncCommit: true, preparedStatements: prepared });
+  const reportsDb = embedded ? db : createDb({ url, poolMax: config.dbPoolMax, asyncCommit: true, preparedStatements: prepared, ...bounds });
   return { db, reportsDb, embedded };
 }

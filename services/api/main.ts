@@ -14,7 +14,18 @@ async function main(): Promise<void> {
   const log = createLogger("api", config.logLevel);
   const { db, reportsDb, embedded } = await openDatabase(config, log);
   const probe = createDbProbe(db);
-  const { server, metrics } = createServer({ db, reportsDb, log, clusterAdapters: config.clusterAdapters, nodepoolAdapters: config.nodepoolAdapters, reportBatchesInFlight: config.reportBatchesInFlight, dbHealthy: probe.healthy });
+  const { server, metrics } = createServer({
+    db,
+    reportsDb,
+    log,
+    clusterAdapters: config.clusterAdapters,
+    nodepoolAdapters: config.nodepoolAdapters,
+    reportBatchesInFlight: config.reportBatchesInFlight,
+    reportQueueMax: config.reportQueueMax,
+    reportQueuePerResource: config.reportQueuePerResource,
+    reportQueueTimeoutMs: config.reportQueueTimeoutMs,
+    dbHealthy: probe.healthy,
+  });
   const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
   const port = await server.listen(config.port, config.host);
   const metricsPort = await metricsServer.listen(config.metricsPort, config.host);

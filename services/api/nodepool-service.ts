@@ -5,6 +5,7 @@ import { actorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
+import { checkListView, getView } from "./cluster-service.js";
 
 export interface NodePoolServiceDeps {
   nodepools: NodePoolStore;
@@ -25,14 +26,15 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
     },
 
     async getNodePool(req) {
-      return deps.nodepools.get(req.id, checkGet(req));
+      return deps.nodepools.get(req.id, getView(req.view, checkGet(req)));
     },
 
     async listNodePools(req) {
       checkOptionalId(req.clusterId, "cluster_id");
+      const view = checkListView(req.view);
       const q = checkList(req, NODEPOOL_FILTER);
-      const page = await deps.nodepools.list({ ...q, showDeleted: req.showDeleted, clusterId: req.clusterId || undefined });
-      return { nodepools: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total) };
+      const page = await deps.nodepools.list({ ...q, showDeleted: req.showDeleted, clusterId: req.clusterId || undefined, view });
+      return { nodepools: page.items, nextPageToken: encodePageToken(page.nextAfterId), totalSize: BigInt(page.total ?? 0) };
     },
 
     async updateNodePool(req, ctx) {

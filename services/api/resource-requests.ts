@@ -2,15 +2,16 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { isUuid } from "../shared/ids.js";
-import { InvalidArgumentError, type Violation } from "./core/domain-errors.js";
+import { clip, InvalidArgumentError, type Violation } from "./core/domain-errors.js";
 import { compileFilter, FilterError, type FilterSchema, type SqlFragment } from "./core/filter.js";
-import { nulField, validateLabels, validateName } from "./core/validate.js";
+import { validateJson, validateLabels, validateName } from "./core/validate.js";
+import { DEFAULT_PAGE_SIZE, MAX_FORCE_DELETE_REASON_LENGTH, MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH, MAX_UPDATE_MASK_PATHS } from "./limits.js";
 import type { ResourceChange } from "./store/resource-store.js";
 
-/** Request checks shared by ClusterService and NodePoolService: same rules, same field names. */
-
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
+/**
+ * Request checks shared by ClusterService and NodePoolService: same rules, same field names. They
+ * run before any database access, and every input they see is bounded (limits.ts).
+ */
 
 /** Fields the list filter accepts for every kind, and their columns. */
 export const COMMON_FILTER_FIELDS: FilterSchema["fields"] = {
@@ -30,7 +31,7 @@ export const DERIVED_FILTERS: FilterSchema["derived"] = { "generation > status.o
 
 /** Create: name (per-kind length), labels, and a spec object (spec §2). */
 export function checkCreate(req: { name: string; labels: Record<string, string>; spec?: JsonObject }, kind: "Cluster" | "NodePool", extra: Violation[] = []): JsonObject {
-  const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels), ...nulField(req.spec, "spec")];
+  const violations = [...extra, ...validateName(req.name, kind), ...validateLabels(req.labels), ...validateJson(req.spec, "spec")];
   if (req.spec === undefined) violations.push({ field: "spec", description: "is required (a JSON object, may be empty)", reason: "REQUIRED" });
   if (violations.length > 0) throw new InvalidArgumentError(violations);
   return req.spec!;
@@ -39,7 +40,7 @@ export function checkCreate(req: { name: string; labels: Record<string, string>;
 /** Get: an id, and a known view; true for the FULL view (adapter statuses included). */
 export function checkGet(req: { id: string; view: ResourceView }): boolean {
   requireId(req.id);
-  if (!(req.view in ResourceView)) {
+  if (!Object.hasOwn(ResourceView, req.view)) {
     throw new InvalidArgumentError([{ field: "view", description: `unknown view ${req.view}: use RESOURCE_VIEW_BASIC or RESOURCE_VIEW_FULL`, reason: "INVALID_VALUE" }]);
   }
   return req.view === ResourceView.FULL;
@@ -58,7 +59,7 @@ export function checkOptionalId(id: string, field: string): void {
 export function checkList(req: { pageSize: number; pageToken: string; filter: string }, schema: FilterSchema): { where: SqlFragment; pageSize: number; afterId?: string } {
   const violations: Violation[] = [];
   if (req.pageSize < 0) violations.push({ field: "page_size", description: "must not be negative", reason: "RANGE" });
-  const afterId = decodePageToken(req.pageToken);
+  const afterId = req.pageToken.length > MAX_PAGE_TOKEN_LENGTH ? null : decodePageToken(req.pageToken);
   if (afterId === null) violations.push({ field: "page_token", description: "is not a token this API issued", reason: "INVALID" });
   let where: SqlFragment = { sql: "true", bindings: [] };
   try {
@@ -68,7 +69,7 @@ export function checkList(req: { pageSize: number; pageToken: string; filter: st
     violations.push({ field: "filter", description: err.message, reason: "INVALID_FILTER" });
   }
   if (violations.length > 0) throw new InvalidArgumentError(violations);
-  return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE), afterId: afterId ?? undefined };
+  return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), afterId: afterId ?? undefined };
 }
 
 /**
@@ -78,14 +79,17 @@ export function checkList(req: { pageSize: number; pageToken: string; filter: st
 export function checkUpdate(req: { id: string; labels: Record<string, string>; spec?: JsonObject; updateMask?: FieldMask }): ResourceChange {
   requireId(req.id);
   const paths = req.updateMask?.paths;
+  if (paths && paths.length > MAX_UPDATE_MASK_PATHS) {
+    throw new InvalidArgumentError([{ field: "update_mask.paths", description: `must have at most ${MAX_UPDATE_MASK_PATHS} entries (got ${paths.length})`, reason: "TOO_MANY" }]);
+  }
   const violations: Violation[] = [];
   for (const [i, p] of (paths ?? []).entries()) {
-    if (p !== "labels" && p !== "spec") violations.push({ field: `update_mask.paths[${i}]`, description: `cannot update ${JSON.stringify(p)}; only labels and spec`, reason: "IMMUTABLE" });
+    if (p !== "labels" && p !== "spec") violations.push({ field: `update_mask.paths[${i}]`, description: `cannot update ${JSON.stringify(clip(p, 64))}; only labels and spec`, reason: "IMMUTABLE" });
   }
   const setLabels = paths ? paths.includes("labels") : Object.keys(req.labels).length > 0;
   const setSpec = paths ? paths.includes("spec") : req.spec !== undefined;
   if (setLabels) violations.push(...validateLabels(req.labels));
-  if (setSpec) violations.push(...nulField(req.spec, "spec"));
+  if (setSpec) violations.push(...validateJson(req.spec, "spec"));
   if (setSpec && req.spec === undefined) violations.push({ field: "spec", description: "is named in update_mask but not sent", reason: "REQUIRED" });
   if (!setLabels && !setSpec && violations.length === 0) {
     violations.push({ field: "update_mask", description: "nothing to update: send labels and/or spec", reason: "EMPTY" });
@@ -94,9 +98,12 @@ export function checkUpdate(req: { id: string; labels: Record<string, string>; s
   return { labels: setLabels ? req.labels : undefined, spec: setSpec ? req.spec : undefined };
 }
 
-/** Force delete needs a reason: it is logged for whoever asks later why a resource vanished. */
+/** Force delete needs a reason: it is logged for whoever asks later why a resource vanished (so it is bounded). */
 export function checkForceDelete(req: { id: string; reason: string }): void {
   requireId(req.id);
+  if (req.reason.length > MAX_FORCE_DELETE_REASON_LENGTH) {
+    throw new InvalidArgumentError([{ field: "reason", description: `must be at most ${MAX_FORCE_DELETE_REASON_LENGTH} characters (got ${req.reason.length})`, reason: "TOO_LONG" }]);
+  }
   if (req.reason.trim() === "") throw new InvalidArgumentError([{ field: "reason", description: "is required: say why the deletion is forced", reason: "REQUIRED" }]);
 }
 

@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { ReportOutcome } from "../../gen/hyperfleet/v1/status_pb.js";
 import { startApi, type TestApi } from "../../test/support/start-api.js";
@@ -106,17 +107,18 @@ describe("ClusterService", () => {
     for (let i = 0; i < 12; i++) await create({ team });
     const seen: string[] = [];
     let token = "";
-    let total = 0n;
+    const totals: bigint[] = [];
     do {
       const page = await api.clusters.listClusters({ pageSize: 5, pageToken: token, filter: `labels.team = '${team}'` });
       seen.push(...page.clusters.map((c) => c.id));
-      total = page.totalSize;
+      totals.push(page.totalSize);
       token = page.nextPageToken;
       if (seen.length === 5) await create({ team });
     } while (token !== "");
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.length).toBe(13);
-    expect(total).toBe(13n);
+    // Counted on the first page only (before the 13th was created); later pages do not count again.
+    expect(totals).toEqual([12n, 0n, 0n]);
   });
 
   test("list filters by labels, phase and generation ahead of observed_generation", async () => {
@@ -240,5 +242,75 @@ describe("StatusService", () => {
     expect(text).toMatch(/hyperfleet_api_status_reports_total\{outcome="Created"\} [1-9]/);
     expect(text).toMatch(/hyperfleet_api_rpc_requests_total\{method="hyperfleet.v1.ClusterService\/CreateCluster",code="ok"\} [1-9]/);
     expect(text).toMatch(/hyperfleet_api_rpc_duration_seconds_count\{method="hyperfleet.v1.StatusService\/ReportStatus"\} [1-9]/);
+  });
+});
+
+describe("hostile input is a short InvalidArgument naming the field, and the server keeps serving (limits.ts)", () => {
+  const grpcClusters = () => createClient(ClusterService, api.grpc);
+  const nested = (depth: number) => {
+    let v: Record<string, unknown> = { x: 1 };
+    for (let i = 1; i < depth; i++) v = { a: v };
+    return v;
+  };
+  const violationsOf = (err: ConnectError) => err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+
+  test("Regression guard: tens of thousands of invalid label keys ran the API out of heap; now one violation", async () => {
+    const labels = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`-bad-${i}`, "v"]));
+    const err = await rejection(grpcClusters().createCluster({ name: uniqueName(), labels, spec: {} }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(violationsOf(err).map((v) => v.field)).toEqual(["labels"]);
+    expect(err.rawMessage.length).toBeLessThan(200);
+    expect((await create()).generation).toBe(1n);
+  });
+
+  test("Regression guard: a spec 60 levels deep (accepted by Connect JSON) broke the Sentinel's polls; now InvalidArgument on spec", async () => {
+    const res = await fetch(`${api.baseUrl}/hyperfleet.v1.ClusterService/CreateCluster`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: uniqueName("deep"), spec: nested(60) }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "invalid_argument", message: "spec: must be nested at most 32 levels deep" });
+  });
+
+  test("a spec 33 levels deep over gRPC is InvalidArgument on spec; 32 is stored", async () => {
+    const err = await rejection(grpcClusters().createCluster({ name: uniqueName(), spec: nested(33) as never }));
+    expect(violationsOf(err).map((v) => v.field)).toEqual(["spec"]);
+    const ok = await grpcClusters().createCluster({ name: uniqueName(), spec: nested(32) as never });
+    expect((await grpcClusters().getCluster({ id: ok.id })).spec).toEqual(nested(32));
+  });
+
+  test.each([
+    ["Regression guard: NUL was Internal", "name = 'a\u0000b'"],
+    ["Regression guard: a prototype property as a field was Internal", "constructor = 1"],
+    ["__proto__ as a field", "__proto__ = 1"],
+    ["a prototype property as a phase", "status.phase = 'constructor'"],
+  ])("a bad filter is InvalidArgument on filter: %s", async (_name, filter) => {
+    const err = await rejection(grpcClusters().listClusters({ filter }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(violationsOf(err).map((v) => v.field)).toEqual(["filter"]);
+  });
+
+  test("Regression guard: ~150 violations over gRPC were a 'stream reset'; now 20 and 'and N more' arrive", async () => {
+    const c = await create();
+    const req = reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date(), applied: "True", available: "True" });
+    req.conditions = Array.from({ length: 16 }, (_, i) => ({ ...req.conditions[0], type: `C${i}`, status: 0, reason: "r".repeat(257), message: "m".repeat(4097) }));
+    const err = await rejection(api.statuses.reportStatus(req));
+    expect(err.code).toBe(Code.InvalidArgument);
+    const v = violationsOf(err);
+    expect(v).toHaveLength(21);
+    expect(v[20]).toMatchObject({ field: "", description: "and 31 more", reason: "TRUNCATED" });
+    expect(err.rawMessage).toMatch(/; and 31 more$/);
+  });
+
+  test("Regression guard: an observed_time 290 s ahead made later genuine reports DISCARDED_STALE; now it is stored as the server's clock", async () => {
+    const c = await create();
+    const ahead = await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date(Date.now() + 290_000), applied: "True", available: "False" }));
+    expect(ahead.stored).toBe(true);
+    expect(timestampDate(ahead.status!.lastReportTime!).getTime()).toBeLessThanOrEqual(Date.now());
+    const genuine = await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date(), applied: "True", available: "True" }));
+    expect([genuine.stored, genuine.outcome]).toEqual([true, ReportOutcome.UPDATED]);
+    const tooFar = await rejection(api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date(Date.now() + 301_000), applied: "True", available: "True" })));
+    expect(violationsOf(tooFar).map((v) => v.field)).toEqual(["observed_time"]);
   });
 });

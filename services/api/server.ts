@@ -20,6 +20,11 @@ export interface ApiDeps {
   newId?: () => string;
   /** Status report batches written at once (default 2). */
   reportBatchesInFlight?: number;
+  /** Status reports waiting to be written, in all (default 2,000), and for one resource (default 128). */
+  reportQueueMax?: number;
+  reportQueuePerResource?: number;
+  /** Longest a status report waits to be written (default 4 s). */
+  reportQueueTimeoutMs?: number;
   /** False while the database is unreachable: health answers NOT_SERVING. */
   dbHealthy?: () => boolean;
 }
@@ -49,6 +54,9 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
       nodepools: createNodePoolStore(deps.db, required),
       statuses: createStatusStore(deps.reportsDb ?? deps.db, required, {
         maxInFlight: deps.reportBatchesInFlight,
+        maxQueued: deps.reportQueueMax,
+        maxQueuedPerResource: deps.reportQueuePerResource,
+        maxWaitMs: deps.reportQueueTimeoutMs,
         onBatch: (n) => batchSize.observe(n),
         onWriteError: (err, size) => deps.log.warn({ err: String(err), reports: size }, "batched report write failed; redoing its reports one by one"),
       }),

@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ReportOutcome, StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 import { InvalidArgumentError } from "./core/domain-errors.js";
-import type { ReportOutcome as Outcome } from "./core/report.js";
+import { clampObservedTime, type ReportOutcome as Outcome } from "./core/report.js";
 import { validateReport } from "./core/validate.js";
 import type { StatusStore } from "./store/status-store.js";
 import { conditionStatusFromPb } from "./store/rows.js";
@@ -26,7 +26,7 @@ const OUTCOME_TO_PB: Record<Outcome, ReportOutcome> = {
 /** StatusService: validates a report (spec §3 rule 1), then the store applies rules 2-4. */
 export function createStatusService(deps: StatusServiceDeps) {
   return {
-    async reportStatus(req) {
+    async reportStatus(req, ctx) {
       const now = deps.now();
       const observedTime = req.observedTime ? timestampDate(req.observedTime) : now;
       const conditions = req.conditions.map((c) => ({ type: c.type, status: conditionStatusFromPb(c.status), reason: c.reason, message: c.message }));
@@ -39,10 +39,10 @@ export function createStatusService(deps: StatusServiceDeps) {
         resourceId: req.resourceId,
         adapter: req.adapter,
         observedGeneration: Number(req.observedGeneration),
-        observedTime,
+        observedTime: clampObservedTime(observedTime, now),
         conditions: conditions.map((c) => ({ ...c, status: c.status! })),
         data: req.data,
-      });
+      }, ctx.signal);
       deps.onReport?.(result.outcome);
       return {
         stored: result.outcome === "Created" || result.outcome === "Updated",

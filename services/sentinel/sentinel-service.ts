@@ -31,6 +31,8 @@ export function createSentinelService(deps: SentinelServiceDeps) {
         errorsTotal: BigInt(s.errors),
         lastError: s.lastError?.message ?? "",
         lastErrorTime: s.lastError && timestampFromDate(s.lastError.time),
+        lastPollSkipped: BigInt(s.last?.skipped ?? 0),
+        skippedTotal: BigInt(s.skipped),
       };
     },
 

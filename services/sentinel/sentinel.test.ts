@@ -5,9 +5,10 @@
  * (the CloudEvent `time` is the poll's start), or the Sentinel runs on a fixed clock and is polled by
  * hand, so a loaded machine slows these tests down but cannot fail them.
  */
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { SentinelService } from "../../gen/hyperfleet/v1/sentinel_pb.js";
 import { createApiClient } from "../shared/api-client.js";
 import { createBroker, topicName, subscriptionName, topicTopology, type Broker } from "../shared/broker/index.js";
@@ -163,6 +164,47 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
     await proxy.restore();
     await eventually(() => (eventsFor(c.id).length ? true : undefined), WAIT_MS);
     expect(s.poller.stats().lastError?.message).toMatch(/^list: /);
+  });
+
+  test("clusters whose spec is 60 levels deep or megabytes large do not stop a poll: the Sentinel never reads specs", async () => {
+    const shard = uniqueNamespace("s");
+    const clusters = await Promise.all([0, 1, 2, 3].map((i) => newCluster(shard, i)));
+    // What an older API accepted (today's input limits refuse both), written straight to the rows.
+    let deep: object = { leaf: true };
+    for (let i = 0; i < 60; i++) deep = { nested: deep };
+    await api.db("clusters").where({ id: clusters[1].id }).update({ spec: JSON.stringify(deep) });
+    await api.db("clusters").where({ id: clusters[2].id }).update({ spec: JSON.stringify({ blob: "x".repeat(3_000_000) }) });
+    const at = new Date();
+    const result = await sentinel(shard, { now: () => at }).poller.pollOnce();
+    expect(result).toMatchObject({ ok: true, due: 4, published: 4, skipped: 0 });
+    await eventually(() => (clusters.every((c) => eventsFor(c.id).length === 1) ? true : undefined), WAIT_MS);
+  });
+
+  test("a cluster the API cannot list is skipped and counted; the rest of the fleet gets its events, and it gets its own once fixed", async () => {
+    const shard = uniqueNamespace("s");
+    const clusters = [];
+    for (let i = 0; i < 12; i++) clusters.push(await newCluster(shard, i));
+    const bad = clusters[4];
+    // A row the API cannot render (a time JavaScript cannot hold), as hand-edited data can be.
+    await api.db("clusters").where({ id: bad.id }).update({ created_time: "infinity" });
+    const alone = await api.clusters.listClusters({ filter: `id = '${bad.id}'`, view: ResourceView.STATUS }).catch((e: unknown) => ConnectError.from(e));
+    expect(alone).toMatchObject({ code: Code.Internal });
+
+    const at = new Date();
+    const s = sentinel(shard, { now: () => at });
+    expect(await s.poller.pollOnce()).toMatchObject({ ok: true, due: 11, published: 11, skipped: 1 });
+    const others = clusters.filter((c) => c !== bad);
+    await eventually(() => (others.every((c) => eventsFor(c.id).length === 1) ? true : undefined), WAIT_MS);
+    expect(eventsFor(bad.id)).toEqual([]);
+    expect(await s.metrics.registry.metrics()).toMatch(/^hyperfleet_sentinel_skipped_total\{reason="list"\} 1$/m);
+    expect(s.poller.stats().lastError?.message).toContain(bad.id);
+    // Still healthy: one bad row is the data's problem, not the Sentinel's.
+    expect(s.healthy()).toBe(true);
+
+    // Retried every poll: once it can be listed again, it gets its event.
+    await api.db("clusters").where({ id: bad.id }).update({ created_time: new Date() });
+    expect(await s.poller.pollOnce()).toMatchObject({ ok: true, published: 1, skipped: 0 });
+    await eventually(() => eventsFor(bad.id)[0], WAIT_MS);
   });
 
   test("a nodepool Sentinel publishes nodepool events carrying owner_references to the cluster", async () => {

@@ -29,6 +29,12 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   const published = new Counter({ name: "hyperfleet_sentinel_events_published_total", help: "Reconcile events published, by decision reason.", labelNames: ["reason"] as const, registers: r });
   const errors = new Counter({ name: "hyperfleet_sentinel_errors_total", help: "Failed API calls (list) and publishes.", labelNames: ["stage"] as const, registers: r });
   const due = new Gauge({ name: "hyperfleet_sentinel_due_resources", help: "Resources found due by the last poll.", registers: r });
+  const skipped = new Counter({
+    name: "hyperfleet_sentinel_skipped_total",
+    help: "Resources left out of a poll and retried the next, by reason: the API could not list it (list), its row could not be read (read), decide() failed (decide), its event was not published (publish).",
+    labelNames: ["reason"] as const,
+    registers: r,
+  });
   const read = new Counter({ name: "hyperfleet_sentinel_resources_read_total", help: "Resources the API returned to polls (due by the server's filter; decide() then publishes some).", registers: r });
   const observer: PollObserver = {
     pollDone(result, seconds, dueCount, seen) {
@@ -39,6 +45,7 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
     },
     published: (reason) => published.inc({ reason }),
     error: (stage) => errors.inc({ stage }),
+    skipped: (reason) => skipped.inc({ reason }),
   };
   const poller = createPoller({ lister: deps.lister, publisher: deps.broker, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
   // Healthy while polls succeed: the last success (or start) is at most three intervals old.

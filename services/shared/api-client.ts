@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createFastGrpcTransport } from "./rpc/grpc-client.js";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
@@ -15,16 +15,20 @@ export interface ApiClient {
 export interface ApiClientOptions {
   /** Deadline of each call. */
   timeoutMs?: number;
+  /** Unary calls over the lean gRPC client (rpc/grpc-client.ts, the default); false uses connect-node's (GRPC_FAST_PATH=false). */
+  fastPath?: boolean;
+  /** Run around every call (credentials). */
+  interceptors?: Interceptor[];
 }
 
 /** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000). */
 export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
   // No response compression: the services call the API next door, and gzip of every response cost the
   // API and each adapter more CPU (about 5 % of each) than it saves on a loopback or LAN link.
-  // Unary calls go over the lean gRPC client (rpc/grpc-client.ts); GRPC_FAST_PATH=false uses connect-node's.
   const defaultTimeoutMs = opts.timeoutMs ?? 5000;
+  const { interceptors } = opts;
   const transport =
-    process.env.GRPC_FAST_PATH === "false" ? createGrpcTransport({ baseUrl, defaultTimeoutMs, acceptCompression: [] }) : createFastGrpcTransport({ baseUrl, defaultTimeoutMs });
+    opts.fastPath === false ? createGrpcTransport({ baseUrl, defaultTimeoutMs, acceptCompression: [], interceptors }) : createFastGrpcTransport({ baseUrl, defaultTimeoutMs, interceptors });
   return { clusters: createClient(ClusterService, transport), nodepools: createClient(NodePoolService, transport), statuses: createClient(StatusService, transport) };
 }
 

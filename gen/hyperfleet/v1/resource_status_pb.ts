@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/resource_status.proto.
  */
 export const file_hyperfleet_v1_resource_status: GenFile = /*@__PURE__*/
-  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSLxAQoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24qRAoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABITCg9QSEFTRV9OT1RfUkVBRFkQARIPCgtQSEFTRV9SRUFEWRACKl4KDFJlc291cmNlVmlldxIdChlSRVNPVVJDRV9WSUVXX1VOU1BFQ0lGSUVEEAASFwoTUkVTT1VSQ0VfVklFV19CQVNJQxABEhYKElJFU09VUkNFX1ZJRVdfRlVMTBACYgZwcm90bzM", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
+  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSLxAQoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24qRAoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABITCg9QSEFTRV9OT1RfUkVBRFkQARIPCgtQSEFTRV9SRUFEWRACKngKDFJlc291cmNlVmlldxIdChlSRVNPVVJDRV9WSUVXX1VOU1BFQ0lGSUVEEAASFwoTUkVTT1VSQ0VfVklFV19CQVNJQxABEhYKElJFU09VUkNFX1ZJRVdfRlVMTBACEhgKFFJFU09VUkNFX1ZJRVdfU1RBVFVTEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
 
 /**
  * The status the API computes for a resource from its adapters' reports (spec section 4).
@@ -119,6 +119,15 @@ export enum ResourceView {
    * @generated from enum value: RESOURCE_VIEW_FULL = 2;
    */
   FULL = 2,
+
+  /**
+   * No spec, no labels and no conditions (status.conditions, adapter_statuses): only the fields of
+   * bounded size. What a controller deciding whether to reconcile needs (the Sentinel), so that no
+   * spec, however large or deep, is read, sent or decoded.
+   *
+   * @generated from enum value: RESOURCE_VIEW_STATUS = 3;
+   */
+  STATUS = 3,
 }
 
 /**

@@ -1,4 +1,4 @@
-import { toConditions, type ObjectObservation, type Situation } from "./conditions.js";
+import { MAX_MESSAGE_CHARS, toConditions, type ObjectObservation, type Situation } from "./conditions.js";
 
 const job = (o: Partial<ObjectObservation>): ObjectObservation => ({ id: "job", name: "validation-c1-gen1", preset: "job", exists: true, ready: false, failed: false, message: "", ...o });
 const record = (o: Partial<ObjectObservation>): ObjectObservation => ({ id: "record", name: "c1-dns", preset: "custom", exists: true, ready: false, failed: false, message: "", ...o });
@@ -26,5 +26,11 @@ describe("toConditions (spec §3, §6 step 5)", () => {
   test("a failed job's reason reaches the Available message", () => {
     const r = toConditions({ kind: "observed", objects: [job({ failed: true, message: "Job has reached the specified backoff limit" })] });
     expect(r.conditions[1].message).toBe("validation-c1-gen1: Job has reached the specified backoff limit");
+  });
+
+  test("a Kubernetes error longer than the API accepts is cut, so the report stays valid", () => {
+    const r = toConditions({ kind: "kubernetesError", message: "x".repeat(100_000) });
+    for (const c of r.conditions) expect(c.message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(r.conditions[0].message.endsWith("…")).toBe(true);
   });
 });

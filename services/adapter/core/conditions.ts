@@ -39,7 +39,14 @@ export type Situation =
   | { kind: "observed"; objects: ObjectObservation[] }
   | { kind: "deleting"; remaining: string[] };
 
-const cond = (type: ReportCondition["type"], status: ReportCondition["status"], reason: string, message = ""): ReportCondition => ({ type, status, reason, message });
+/** The API refuses longer condition messages (services/api/limits.ts); a long Kubernetes error must not make the report invalid. */
+export const MAX_MESSAGE_CHARS = 4096;
+const cond = (type: ReportCondition["type"], status: ReportCondition["status"], reason: string, message = ""): ReportCondition => ({
+  type,
+  status,
+  reason,
+  message: message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message,
+});
 
 /**
  * Maps what the adapter saw to the mandatory conditions (spec §3, §6 step 5): Applied = its objects

@@ -27,6 +27,8 @@ describe("compileFilter: accepted expressions become parameterised SQL", () => {
     ["in list", "name in ('a', 'b')", "name in (?, ?)", ["a", "b"]],
     ["or, not, parentheses", "not (generation = 1 or status.phase = 'PHASE_READY')", "(not (generation = ? or phase = ?))", [1, "Ready"]],
     ["a quote inside a string stays a bound value", "name = 'x\\' or 1=1 --'", "name = ?", ["x' or 1=1 --"]],
+    ["a label key that is a prototype property is just a key", "labels.__proto__ = 'x'", "labels @> ?::jsonb", ['{"__proto__":"x"}']],
+    ["spaces only → true", "   ", "true", []],
   ])("%s", (_name, text, sql, bindings) => {
     expect(compileFilter(text, schema)).toEqual({ sql, bindings });
   });
@@ -48,6 +50,21 @@ describe("compileFilter: rejected expressions name the problem and its position"
     ["Regression guard: 20,000 nots threw RangeError (500)", "not ".repeat(20000).slice(0, 4000) + "name = 'a'", /nesting deeper than 32/, 128],
     ["an integer beyond bigint's range", "generation = 99999999999999999999", /expected an integer/, 13],
     ["a filter longer than 4096 characters", `name = '${"a".repeat(5000)}'`, /longer than 4096/, 4096],
+    ["Regression guard: NUL in a string was a Postgres error (500)", "name = 'a\u0000b'", /control character U\+0000 is not allowed/, 9],
+    ["a control character between tokens", "name = 'a'\nand generation = 1", /control character U\+000A/, 10],
+    ["DEL", "name = '\u007f'", /control character U\+007F/, 8],
+    ["Regression guard: a prototype property as a field was a 500", "constructor = 1", /unknown field 'constructor'/, 0],
+    ["__proto__ as a field", "__proto__ = 1", /unknown field '__proto__'/, 0],
+    ["toString as a field", "toString = 'x'", /unknown field 'toString'/, 0],
+    ["hasOwnProperty in a list", "hasOwnProperty in ('a')", /unknown field 'hasOwnProperty'/, 0],
+    ["Regression guard: a prototype property as a phase was a 500", "status.phase = 'constructor'", /expected a phase/, 15],
+    ["__proto__ as a phase", "status.phase in ('__proto__')", /expected a phase/, 17],
+    ["field against a prototype property", "generation > constructor", /unknown field 'constructor'/, 13],
+    ["year 0 (Postgres has none)", "status.last_updated_time < '0000-01-01T00:00:00Z'", /RFC 3339/, 27],
+    ["year 10000 after the offset", "status.last_updated_time < '9999-12-31T23:00:00-05:00'", /RFC 3339/, 27],
+    ["101 comparisons", Array.from({ length: 101 }, () => "generation = 1").join(" or "), /more than 100 terms/, 100 * 18],
+    ["101 'in' values", `name in (${Array.from({ length: 101 }, (_, i) => `'${i}'`).join(",")})`, /more than 100 terms/, 499],
+    ["a long value is quoted short in the message", `generation = '${"x".repeat(1000)}'`, /found 'x{63}…' at position 13$/, 13],
   ])("%s", (_name, text, message, position) => {
     let err: unknown;
     try {
@@ -58,5 +75,12 @@ describe("compileFilter: rejected expressions name the problem and its position"
     expect(err).toBeInstanceOf(FilterError);
     expect((err as FilterError).message).toMatch(message);
     expect((err as FilterError).position).toBe(position);
+  });
+});
+
+describe("compileFilter: limits", () => {
+  test("100 terms (comparisons and 'in' values) compile", () => {
+    const text = [...Array.from({ length: 98 }, () => "generation = 1"), "name in ('a', 'b')"].join(" or ");
+    expect(compileFilter(text, schema).bindings).toHaveLength(100);
   });
 });

@@ -5,7 +5,14 @@
  *   labels.env = 'prod' and status.phase = 'NotReady'
  *   status.last_updated_time < '2026-01-01T00:00:00Z'
  *   generation > status.observed_generation
+ * Every name a user types (fields, phases, derived comparisons) is looked up as an own property or
+ * in a Map, never along the prototype chain (`constructor = 1` is an unknown field, not a crash).
  */
+
+import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS } from "../limits.js";
+import { clip } from "./domain-errors.js";
+
+export { MAX_FILTER_LENGTH } from "../limits.js";
 
 /** How one filterable field maps to SQL. Column names are trusted (they come from our code). */
 export interface FieldDef {
@@ -94,18 +101,31 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-/** Longest filter accepted, and deepest nesting of parentheses and `not`s. */
-export const MAX_FILTER_LENGTH = 4096;
-const MAX_DEPTH = 32;
+/** Control characters (C0 and DEL): never part of a filter, and Postgres rejects NUL in a bound value. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** The checks on the text as a whole, before it is tokenized: length, then control characters. */
+function checkText(text: string): void {
+  if (text.length > MAX_FILTER_LENGTH) throw new FilterError(`filter is longer than ${MAX_FILTER_LENGTH} characters`, MAX_FILTER_LENGTH);
+  const control = CONTROL.exec(text);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    throw new FilterError(`control character U+${code} is not allowed`, control.index);
+  }
+}
+
+/** A user's text quoted in an error message, clipped so that the message stays short. */
+const quote = (v: unknown) => `'${clip(String(v), 64)}'`;
 
 /** Parses a filter; throws FilterError naming the position of the first problem. */
 export function parseFilter(text: string): FilterAst {
-  if (text.length > MAX_FILTER_LENGTH) throw new FilterError(`filter is longer than ${MAX_FILTER_LENGTH} characters`, MAX_FILTER_LENGTH);
+  checkText(text);
   const tokens = tokenize(text);
   let p = 0;
   let depth = 0;
+  let terms = 0;
   const nest = <T>(pos: number, fn: () => T): T => {
-    if (++depth > MAX_DEPTH) throw new FilterError(`nesting deeper than ${MAX_DEPTH}`, pos);
+    if (++depth > MAX_FILTER_DEPTH) throw new FilterError(`nesting deeper than ${MAX_FILTER_DEPTH}`, pos);
     try {
       return fn();
     } finally {
@@ -121,6 +141,10 @@ export function parseFilter(text: string): FilterAst {
     }
     p++;
     return t;
+  };
+  // Each comparison and each `in` value is a term: the SQL grows with them, so they are bounded too.
+  const term = (pos: number) => {
+    if (++terms > MAX_FILTER_TERMS) throw new FilterError(`more than ${MAX_FILTER_TERMS} terms (comparisons and 'in' values)`, pos);
   };
   const operand = (): Operand => {
     const t = peek();
@@ -146,11 +170,13 @@ export function parseFilter(text: string): FilterAst {
       do {
         const v = operand();
         if (v.kind !== "value") throw new FilterError("'in' takes a list of values", v.pos);
+        term(v.pos);
         values.push(v);
       } while (peek().kind === "punct" && peek().text === "," && ++p);
       expect("punct", ")");
       return { kind: "in", field: left, values };
     }
+    term(left.pos);
     const op = expect("op").text as Op;
     return { kind: "cmp", op, left, right: operand() };
   };
@@ -176,15 +202,21 @@ export function parseFilter(text: string): FilterAst {
 }
 
 function describe(t: Token): string {
-  return t.kind === "end" ? "end of filter" : `'${t.text}'`;
+  return t.kind === "end" ? "end of filter" : quote(t.text);
 }
 
-const PHASES: Record<string, string> = { Ready: "Ready", NotReady: "NotReady", PHASE_READY: "Ready", PHASE_NOT_READY: "NotReady" };
+const PHASES = new Map([["Ready", "Ready"], ["NotReady", "NotReady"], ["PHASE_READY", "Ready"], ["PHASE_NOT_READY", "NotReady"]]);
+
+/** An own property of a table, or undefined (never Object.prototype's `constructor`, `toString`, ...). */
+function own<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 type Resolved = { sql: string; bindings: unknown[]; type: FieldDef["type"] };
 
 /** Compiles a filter against a schema; throws FilterError for unknown fields and ill-typed values. */
 export function compileFilter(text: string, schema: FilterSchema): SqlFragment {
+  checkText(text);
   if (text.trim() === "") return { sql: "true", bindings: [] };
   return compile(parseFilter(text), schema);
 }
@@ -232,10 +264,10 @@ function comparison(ast: Extract<FilterAst, { kind: "cmp" }>, schema: FilterSche
   const l = field(left, schema);
   if (right.kind === "field") {
     const flipped = ({ "<": ">", "<=": ">=", ">": "<", ">=": "<=" } as Record<string, Op>)[op] ?? op;
-    const derived = schema.derived?.[`${left.name} ${op} ${right.name}`] ?? schema.derived?.[`${right.name} ${flipped} ${left.name}`];
+    const derived = own(schema.derived, `${left.name} ${op} ${right.name}`) ?? own(schema.derived, `${right.name} ${flipped} ${left.name}`);
     if (derived) return { sql: derived, bindings: [] };
     const r = field(right, schema);
-    if (r.type !== l.type) throw new FilterError(`cannot compare ${left.name} with ${right.name}: different types`, right.pos);
+    if (r.type !== l.type) throw new FilterError(`cannot compare ${clip(left.name, 64)} with ${clip(right.name, 64)}: different types`, right.pos);
     return { sql: `${l.sql} ${op === "!=" ? "<>" : op} ${r.sql}`, bindings: [...l.bindings, ...r.bindings] };
   }
   return { sql: `${l.sql} ${op === "!=" ? "<>" : op} ?`, bindings: [...l.bindings, value(right, l.type)] };
@@ -248,10 +280,10 @@ function labelKey(name: string): string | undefined {
 function field(f: Operand & { kind: "field" }, schema: FilterSchema): Resolved {
   const label = labelKey(f.name);
   if (label !== undefined) return { sql: `(${schema.labelsColumn} ->> ?)`, bindings: [label], type: "text" };
-  const def = schema.fields[f.name];
+  const def = own(schema.fields, f.name);
   if (!def) {
     const known = [...Object.keys(schema.fields), "labels.<key>"].join(", ");
-    throw new FilterError(`unknown field '${f.name}' (known: ${known})`, f.pos);
+    throw new FilterError(`unknown field ${quote(f.name)} (known: ${known})`, f.pos);
   }
   return { sql: def.column, bindings: [], type: def.type };
 }
@@ -259,18 +291,20 @@ function field(f: Operand & { kind: "field" }, schema: FilterSchema): Resolved {
 function value(v: Operand & { kind: "value" }, type: FieldDef["type"]): unknown {
   switch (type) {
     case "int":
-      if (typeof v.value !== "number" || !Number.isSafeInteger(v.value)) throw new FilterError(`expected an integer (at most 2^53-1) but found '${v.value}'`, v.pos);
+      if (typeof v.value !== "number" || !Number.isSafeInteger(v.value)) throw new FilterError(`expected an integer (at most 2^53-1) but found ${quote(v.value)}`, v.pos);
       return v.value;
     case "time": {
       const d = typeof v.value === "string" ? new Date(v.value) : undefined;
-      if (!d || Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(String(v.value))) {
-        throw new FilterError(`expected an RFC 3339 time like '2026-01-01T00:00:00Z' but found '${v.value}'`, v.pos);
+      // Years 1-9999 in UTC: Postgres has no year 0 and toISOString writes later years as +010000.
+      const year = d?.getUTCFullYear() ?? NaN;
+      if (!d || Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(String(v.value)) || !(year >= 1 && year <= 9999)) {
+        throw new FilterError(`expected an RFC 3339 time like '2026-01-01T00:00:00Z' but found ${quote(v.value)}`, v.pos);
       }
       return d.toISOString();
     }
     case "phase": {
-      const phase = PHASES[String(v.value)];
-      if (!phase) throw new FilterError(`expected a phase ('Ready' or 'NotReady') but found '${v.value}'`, v.pos);
+      const phase = PHASES.get(String(v.value));
+      if (!phase) throw new FilterError(`expected a phase ('Ready' or 'NotReady') but found ${quote(v.value)}`, v.pos);
       return phase;
     }
     case "text":

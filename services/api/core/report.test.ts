@@ -1,4 +1,4 @@
-import { decideReport, isStored, type IncomingReport, type ReportOutcome, type StoredReport } from "./report.js";
+import { clampObservedTime, decideReport, isStored, type IncomingReport, type ReportOutcome, type StoredReport } from "./report.js";
 import type { ConditionStatus } from "./condition.js";
 
 const at = (s: string) => new Date(`2026-01-01T00:${s}.000Z`);
@@ -34,4 +34,27 @@ describe("decideReport (spec §3 rules 3-4)", () => {
     ["Updated", true],
     ["DiscardedStale", false],
   ] as [ReportOutcome, boolean][])("isStored(%s) = %s", (o, want) => expect(isStored(o)).toBe(want));
+});
+
+describe("clampObservedTime (spec §3 rule 1): never later than the server's clock", () => {
+  const now = new Date("2026-01-01T00:10:00.000Z");
+  const plus = (ms: number) => new Date(now.getTime() + ms);
+  test.each([
+    ["in the past → as sent", plus(-60_000), plus(-60_000)],
+    ["exactly now → as sent", now, now],
+    ["1 ms ahead → now", plus(1), now],
+    ["Regression guard: 290 s ahead was stored and shadowed every genuine report until then → now", plus(290_000), now],
+    ["5 min ahead (the most validateReport allows) → now", plus(300_000), now],
+  ])("%s", (_name, observed, stored) => {
+    expect(clampObservedTime(observed, now)).toEqual(stored);
+  });
+
+  test("a clamped report no longer makes the next genuine one stale", () => {
+    const hostile = { ...incoming(1, "00:00"), observedTime: clampObservedTime(plus(290_000), now) };
+    const stored: StoredReport = { observedGeneration: 1, lastReportTime: hostile.observedTime };
+    const genuine = { ...incoming(1, "00:00"), observedTime: plus(1_000) };
+    expect(decideReport(stored, genuine, 1)).toBe("Updated");
+    // Without the clamp, the same genuine report is discarded.
+    expect(decideReport({ observedGeneration: 1, lastReportTime: plus(290_000) }, genuine, 1)).toBe("DiscardedStale");
+  });
 });

@@ -41,3 +41,12 @@ export function decideReport(stored: StoredReport | undefined, report: IncomingR
 export function isStored(outcome: ReportOutcome): outcome is "Created" | "Updated" {
   return outcome === "Created" || outcome === "Updated";
 }
+
+/**
+ * The observed_time a valid report is stored with: never later than the server's clock. Stored as
+ * sent, a time ahead (up to the 5 minutes validateReport allows) would make every genuine report of
+ * the same generation DiscardedStale until the clock caught up; clamped, it shadows nothing.
+ */
+export function clampObservedTime(observedTime: Date, now: Date): Date {
+  return observedTime.getTime() > now.getTime() ? now : observedTime;
+}

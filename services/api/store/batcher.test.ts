@@ -1,4 +1,4 @@
-import { createBatcher, createLimiter, createLoader, type Settled } from "./batcher.js";
+import { createBatcher, createLimiter, createLoader, type BatcherOptions, type QueueRefusal, type Settled } from "./batcher.js";
 
 /** One turn of the event loop. */
 const tick = () => new Promise((r) => setImmediate(r));
@@ -8,11 +8,16 @@ interface Item {
   n: number;
 }
 
+/** Queue bounds no test reaches unless it sets them. */
+const UNBOUNDED = { maxQueued: 1e6, maxQueuedPerKey: 1e6, maxWaitMs: 3_600_000, refused: (why: QueueRefusal) => new Error(why) };
+
 /** A batcher whose batches the test releases by hand, recording what each batch held. */
-function harness(maxBatch = 10, maxInFlight = 1) {
+function harness(maxBatch = 10, maxInFlight = 1, bounds: Partial<BatcherOptions<Item, string>> = {}) {
   const batches: number[][] = [];
   const release: (() => void)[] = [];
   const b = createBatcher<Item, string>({
+    ...UNBOUNDED,
+    ...bounds,
     key: (i) => i.key,
     maxBatch,
     maxInFlight,
@@ -82,7 +87,7 @@ test("free slots share the queue evenly; a lone free slot takes all it may", asy
 });
 
 test("two items with one key never share a batch or run at once, and keep their order", async () => {
-  const { b, batches, flush } = harness(10, 2);
+  const { b, batches, flush } = harness(10, 1);
   const all = [b.submit({ key: "a", n: 1 }), b.submit({ key: "a", n: 2 }), b.submit({ key: "b", n: 3 }), b.submit({ key: "a", n: 4 })];
   await tick();
   expect(batches).toEqual([[1, 3]]); // the second a waits for the first; so does the third
@@ -127,6 +132,7 @@ test("an item that still needs work alone frees the batch's slot at once, and ke
   let release!: () => void;
   const batches: number[][] = [];
   const b = createBatcher<Item, string>({
+    ...UNBOUNDED,
     key: (i) => i.key,
     maxBatch: 10,
     maxInFlight: 1,
@@ -148,6 +154,93 @@ test("an item that still needs work alone frees the batch's slot at once, and ke
   expect(batches).toEqual([[1], [2], [3]]);
 });
 
+describe("bounded and fair", () => {
+  /** Each outcome as "done n" or the refusal's message. */
+  const outcomes = async (ps: Promise<string>[]) => (await Promise.allSettled(ps)).map((o) => (o.status === "fulfilled" ? o.value : (o.reason as Error).message));
+
+  test("a key with maxQueuedPerKey waiting refuses more at once; other keys still queue", async () => {
+    const { b, flush } = harness(10, 1, { maxQueuedPerKey: 2 });
+    const flood = [1, 2, 3, 4, 5].map((n) => b.submit({ key: "flood", n }));
+    // All five arrive before any batch starts: two wait, three are refused before the turn ends.
+    const refusedAtOnce = await Promise.race([outcomes(flood.slice(2)), tick().then(() => "still waiting")]);
+    expect(refusedAtOnce).toEqual(["key-full", "key-full", "key-full"]);
+    const other = b.submit({ key: "other", n: 6 });
+    await flush();
+    expect(await outcomes([...flood.slice(0, 2), other])).toEqual(["done 1", "done 2", "done 6"]);
+  });
+
+  test("the item in flight does not count against its key's bound", async () => {
+    const { b, batches, flush } = harness(10, 1, { maxQueuedPerKey: 1 });
+    const first = b.submit({ key: "k", n: 1 });
+    await tick(); // 1 is in flight
+    const queued = b.submit({ key: "k", n: 2 });
+    const refused = b.submit({ key: "k", n: 3 });
+    expect(await outcomes([refused])).toEqual(["key-full"]);
+    await flush();
+    expect(await outcomes([first, queued])).toEqual(["done 1", "done 2"]);
+    expect(batches).toEqual([[1], [2]]);
+  });
+
+  test("maxQueued waiting in all: more are refused at once, whatever their key", async () => {
+    const { b, flush } = harness(10, 1, { maxQueued: 3 });
+    const all = [1, 2, 3, 4, 5].map((n) => b.submit({ key: `k${n}`, n }));
+    expect(await outcomes(all.slice(3))).toEqual(["queue-full", "queue-full"]);
+    await flush();
+    expect(await outcomes(all.slice(0, 3))).toEqual(["done 1", "done 2", "done 3"]);
+    // Room again once they went.
+    const later = b.submit({ key: "k9", n: 9 });
+    await flush();
+    expect(await later).toBe("done 9");
+  });
+
+  test("keys take turns: a key with many waiting gets one item per batch, and keys arriving later go in the next batch", async () => {
+    const { b, batches, flush } = harness(10, 1);
+    const flood = [1, 2, 3, 4].map((n) => b.submit({ key: "flood", n }));
+    await tick(); // flood 1 in flight
+    const others = [b.submit({ key: "x", n: 10 }), b.submit({ key: "y", n: 20 })];
+    await flush();
+    expect(batches).toEqual([[1], [10, 20, 2], [3], [4]]);
+    await Promise.all([...flood, ...others]);
+  });
+
+  test("an item that waits maxWaitMs behind a stalled batch fails as expired; the stalled one is left to finish", async () => {
+    let finish!: () => void;
+    const b = createBatcher<Item, string>({
+      ...UNBOUNDED,
+      maxWaitMs: 50,
+      key: (i) => i.key,
+      maxBatch: 10,
+      maxInFlight: 1,
+      async run(items) {
+        if (items[0].n === 1) await new Promise<void>((r) => (finish = r));
+        return items.map((i) => ({ ok: true, value: `done ${i.n}` }));
+      },
+    });
+    const stalled = b.submit({ key: "a", n: 1 });
+    await tick();
+    const waiting = [b.submit({ key: "b", n: 2 }), b.submit({ key: "a", n: 3 })];
+    expect(await outcomes(waiting)).toEqual(["expired", "expired"]);
+    expect(b.queued()).toBe(0);
+    finish();
+    expect(await stalled).toBe("done 1");
+    expect(await b.submit({ key: "a", n: 4 })).toBe("done 4"); // nothing left behind
+  });
+
+  test("an item whose caller's signal aborts while it waits fails as expired and leaves the queue; an aborted signal is refused at once", async () => {
+    const { b, batches, flush } = harness(10, 1);
+    const first = b.submit({ key: "a", n: 1 });
+    await tick();
+    const deadline = new AbortController();
+    const gone = b.submit({ key: "b", n: 2 }, deadline.signal);
+    const stays = b.submit({ key: "c", n: 3 });
+    deadline.abort();
+    expect(await outcomes([gone, b.submit({ key: "d", n: 4 }, deadline.signal)])).toEqual(["expired", "expired"]);
+    await flush();
+    expect(batches).toEqual([[1], [3]]);
+    expect(await outcomes([first, stays])).toEqual(["done 1", "done 3"]);
+  });
+});
+
 test("the limiter runs at most its maximum at once, the rest in order, and frees a slot on failure", async () => {
   const limit = createLimiter(2);
   let running = 0;
@@ -166,6 +259,19 @@ test("the limiter runs at most its maximum at once, the rest in order, and frees
   expect(peak).toBe(2);
   expect(out.map((o) => o.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
   expect(order.slice(0, 2).sort()).toEqual([1, 2]);
+});
+
+test("the limiter fails a function that waited maxWaitMs for its turn, without running it", async () => {
+  const limit = createLimiter(1, { maxWaitMs: 50, expired: () => new Error("waited too long") });
+  let finish!: () => void;
+  const holding = limit.run(() => new Promise<void>((r) => (finish = r)));
+  let ran = false;
+  const waiting = limit.run(async () => (ran = true));
+  await expect(waiting).rejects.toThrow("waited too long");
+  expect(ran).toBe(false);
+  finish();
+  await holding;
+  expect(await limit.run(async () => "free again")).toBe("free again");
 });
 
 describe("createLoader: batched reads", () => {

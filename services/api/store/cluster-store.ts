@@ -4,7 +4,7 @@ import type { Knex } from "./db.js";
 import { createResourceStore, type Kinds, type ResourceStore, type ResourceStoreOptions } from "./resource-store.js";
 import { clusterToPb, nodePoolToPb } from "./rows.js";
 
-export type { ListQuery, NewResource, Page, ResourceChange } from "./resource-store.js";
+export type { ListQuery, NewResource, Page, ReadView, ResourceChange } from "./resource-store.js";
 
 export type ClusterStore = ResourceStore<Cluster>;
 export type NodePoolStore = ResourceStore<NodePool>;
@@ -30,7 +30,7 @@ export function createClusterStore(db: Knex, required: RequiredAdapters, opts?: 
 }
 
 /** NodePools in Postgres, each under a live cluster. */
-export function createNodePoolStore(db: Knex, required: RequiredAdapters): NodePoolStore {
+export function createNodePoolStore(db: Knex, required: RequiredAdapters, opts?: ResourceStoreOptions): NodePoolStore {
   const kinds = kindsOf(required);
-  return createResourceStore(db, kinds.nodepool, kinds, nodePoolToPb);
+  return createResourceStore(db, kinds.nodepool, kinds, nodePoolToPb, opts);
 }

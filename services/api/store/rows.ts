@@ -66,20 +66,47 @@ export function fromStoredConditions(conditions: readonly StoredCondition[]): Co
   return conditions.map((c) => ({ ...c, lastTransitionTime: parseIsoTime(c.lastTransitionTime) }));
 }
 
+/**
+ * What a resource is read as: every column (BASIC, FULL) or only those of bounded size (STATUS: no
+ * labels, spec or status conditions), so that a large or deep spec is never read for a controller's poll.
+ */
+export type RowView = "basic" | "status";
+
+/** The columns the STATUS view reads, besides nodepools' cluster_id: each a scalar of bounded size. */
+export const STATUS_VIEW_COLUMNS = [
+  "id",
+  "name",
+  "generation",
+  "phase",
+  "observed_generation",
+  "last_transition_time",
+  "last_updated_time",
+  "created_time",
+  "updated_time",
+  "deleted_time",
+  "created_by",
+  "updated_by",
+  "deleted_by",
+] as const satisfies readonly (keyof ClusterRow)[];
+
+/** A row as read in either view: labels, spec and status conditions are absent in the STATUS view. */
+export type ViewRow = Omit<ClusterRow, "labels" | "spec" | "status_conditions"> & Partial<Pick<ClusterRow, "labels" | "spec" | "status_conditions">>;
+
 /** The columns of a resource row that hold its computed status. */
 export type StatusColumnsRow = Pick<ClusterRow, "phase" | "observed_generation" | "last_transition_time" | "last_updated_time" | "status_conditions">;
 
 /** The columns of a resource row a status report reads: its generation, deletion and computed status. */
 export type ReportBasisRow = StatusColumnsRow & Pick<ClusterRow, "generation" | "deleted_time" | "updated_time">;
 
-/** The computed status held in a clusters row. */
-export function statusOfRow(row: StatusColumnsRow): ResourceStatus {
+/** The computed status held in a clusters row (no conditions when they were not read: the STATUS view). */
+export function statusOfRow(row: Omit<StatusColumnsRow, "status_conditions"> & Partial<Pick<StatusColumnsRow, "status_conditions">>): ResourceStatus {
   return {
     phase: row.phase,
     observedGeneration: row.observed_generation,
     lastTransitionTime: row.last_transition_time,
     lastUpdatedTime: row.last_updated_time,
-    conditions: fromStoredConditions(row.status_conditions),
+    // Absent in the STATUS view.
+    conditions: fromStoredConditions(row.status_conditions ?? []),
   };
 }
 
@@ -153,12 +180,12 @@ export function resourceStatusToPb(s: ResourceStatus): PbResourceStatus {
   };
 }
 
-/** The fields every resource message shares, from its row. */
-function commonFields(row: ClusterRow) {
+/** The fields every resource message shares, from its row (in the STATUS view: no labels, spec or conditions). */
+function commonFields(row: ViewRow) {
   return {
     id: row.id,
     name: row.name,
-    labels: row.labels,
+    labels: row.labels ?? {},
     spec: row.spec ?? undefined,
     generation: BigInt(row.generation),
     status: resourceStatusToPb(statusOfRow(row)),
@@ -172,12 +199,12 @@ function commonFields(row: ClusterRow) {
 }
 
 /** `statuses` only for the FULL view. */
-export function clusterToPb(row: ClusterRow, statuses?: AdapterStatusRow[]): Cluster {
+export function clusterToPb(row: ViewRow, statuses?: AdapterStatusRow[]): Cluster {
   return { $typeName: "hyperfleet.v1.Cluster", ...commonFields(row), href: `/api/hyperfleet/v1/clusters/${row.id}`, kind: "Cluster", adapterStatuses: statuses?.map(adapterStatusToPb) ?? [] };
 }
 
 /** `statuses` only for the FULL view. */
-export function nodePoolToPb(row: ClusterRow, statuses?: AdapterStatusRow[]): NodePool {
+export function nodePoolToPb(row: ViewRow, statuses?: AdapterStatusRow[]): NodePool {
   return {
     $typeName: "hyperfleet.v1.NodePool",
     ...commonFields(row),
@@ -203,6 +230,25 @@ export function adapterStatusToPb(row: AdapterStatusRow): AdapterStatus {
   };
 }
 
+/**
+ * At most how many more bytes a JSON value takes as binary protobuf (google.protobuf.Value in a
+ * Struct or ListValue) than as compact JSON text: 10 per value, container or member. The worst is a
+ * number, 1 JSON byte against 11 (its Value's tag and length, a tag and an 8-byte double), which
+ * makes binary at most 6 times the JSON. Iterative, so a deep legacy value cannot overflow the stack.
+ */
+export function binaryExcessBound(value: unknown): number {
+  let values = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    values++;
+    // One push at a time: spreading a legacy array of a million numbers would overflow the call.
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) stack.push(x);
+  }
+  return 10 * values;
+}
+
 /** JSON with object keys sorted, so two equal values compare equal as text (jsonb reorders keys). */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -216,9 +262,9 @@ export function canonicalJson(value: unknown): string {
 const dateOrNull = (v: unknown) => (v === null || v === undefined ? null : parseIsoTime(v as string));
 
 /** A resource row read as JSON (to_json), with its timestamps as Dates like pg returns them. */
-export function resourceRowFromJson(o: Record<string, unknown>): ClusterRow {
+export function resourceRowFromJson(o: Record<string, unknown>): ViewRow {
   return {
-    ...(o as unknown as ClusterRow),
+    ...(o as unknown as ViewRow),
     last_transition_time: parseIsoTime(o.last_transition_time as string),
     last_updated_time: parseIsoTime(o.last_updated_time as string),
     created_time: parseIsoTime(o.created_time as string),

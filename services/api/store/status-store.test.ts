@@ -108,3 +108,36 @@ test("a resource locked by another transaction holds up only its own report, not
   expect((await ra).outcome).toBe("Created");
   expect(writeErrors).toEqual([]);
 });
+
+test("5,000 reports at once for one cluster: other clusters' reports finish promptly, its genuine report is answered at once and stored on a retry, and the excess is refused at once (regression guard: all 5,000 queued, written one at a time for 17 s, and the genuine report timed out behind them)", async () => {
+  const clusters = createClusterStore(db, required);
+  const create = (name: string) => clusters.create({ id: crypto.randomUUID(), name, labels: {}, spec: {}, actor: "test" }, new Date(Date.UTC(2026, 0, 1)));
+  const flooded = await create("flood-target");
+  const others = await Promise.all([1, 2, 3, 4, 5].map((i) => create(`flood-other-${i}`)));
+  const statuses = createStatusStore(db, required); // the API's defaults
+  const outcome = (p: Promise<unknown>) => p.then(() => "written", (e: Error) => e.message);
+  const start = Date.now();
+  const flood = Array.from({ length: 5000 }, (_, i) => outcome(statuses.report(report(flooded.id, "validation", i % 60))));
+  const genuine = outcome(statuses.report(report(flooded.id, "dns", 59))).then((o) => ({ o, ms: Date.now() - start }));
+  const elsewhere = Promise.all(others.map((c) => statuses.report(report(c.id, "dns", 59)))).then((r) => ({ outcomes: r.map((x) => x.outcome), ms: Date.now() - start }));
+
+  // Generous bounds for a loaded machine: the flood took 17 s to drain before.
+  const done = await elsewhere;
+  expect(done.outcomes).toEqual(others.map(() => "Created"));
+  expect(done.ms).toBeLessThan(3000);
+  const g = await genuine;
+  expect(g.ms).toBeLessThan(3000);
+  expect(["written", "too many status reports waiting for this resource, retry later"]).toContain(g.o);
+
+  const outcomes = await Promise.all(flood);
+  const written = outcomes.filter((o) => o === "written").length;
+  expect(written).toBeGreaterThan(0);
+  expect(written).toBeLessThanOrEqual(128); // at most the 128 that may wait
+  const refused = outcomes.filter((o) => o === "too many status reports waiting for this resource, retry later").length;
+  expect(refused).toBeGreaterThanOrEqual(5000 - 128);
+  // The rest were written, or (on a very slow machine) waited the 4 s the queue allows and were told to retry.
+  expect(written + refused + outcomes.filter((o) => o.startsWith("status report not written within 4000 ms")).length).toBe(5000);
+  // An adapter retries a refused report: once the resource's queue has room, it is stored.
+  if (g.o !== "written") expect((await statuses.report(report(flooded.id, "dns", 59))).outcome).toBe("Created");
+  expect((await statuses.list(flooded.id)).map((r) => r.adapter)).toEqual(["dns", "validation"]);
+});

@@ -3,10 +3,10 @@ import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import { stampTransitions, type IncomingCondition } from "../core/condition.js";
 import { isUuid } from "../../shared/ids.js";
-import { NotFoundError } from "../core/domain-errors.js";
+import { NotFoundError, ResourceExhaustedError, UnavailableError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import type { ResourceStatus } from "../core/aggregate.js";
-import { createBatcher, createLimiter, type Settled } from "./batcher.js";
+import { createBatcher, createLimiter, type QueueRefusal, type Settled } from "./batcher.js";
 import { isoTime } from "./iso-time.js";
 import { queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
@@ -34,7 +34,12 @@ export interface ReportResult {
 
 /** Adapter status rows; a report and the resource status it moves are written in one transaction. */
 export interface StatusStore {
-  report(r: Report): Promise<ReportResult>;
+  /**
+   * Applies spec §3 rules 2-4. Fails Unavailable when the report cannot be queued (too many waiting,
+   * for this resource or in all) or waits too long, or when `signal` (the call's deadline) aborts
+   * while it waits.
+   */
+  report(r: Report, signal?: AbortSignal): Promise<ReportResult>;
   list(resourceId: string): Promise<AdapterStatus[]>;
 }
 
@@ -52,6 +57,24 @@ export interface StatusStoreOptions {
   maxRedos?: number;
   /** Most report batches in flight at once (default 2; each holds a pooled connection per statement). */
   maxInFlight?: number;
+  /** Most reports waiting to be written, in all (default 2,000): beyond it a report is refused at once. */
+  maxQueued?: number;
+  /**
+   * Most reports waiting for one resource (default 128): beyond it a report for that resource is
+   * refused at once. A resource's reports are written one at a time, so this is also how long its
+   * newest report can wait, in round trips; and one resource's flood cannot fill the queue.
+   */
+  maxQueuedPerResource?: number;
+  /** Longest a report waits to be written, or to be redone under the lock (default 4 s), before it fails. */
+  maxWaitMs?: number;
+}
+
+/** The error a report refused or dropped by the queue fails with: retryable, and saying why. */
+function refusal(why: QueueRefusal, maxWaitMs: number): Error {
+  // ResourceExhausted: the adapters retry it like Unavailable (api-client.ts isRetryable).
+  if (why === "key-full") return new ResourceExhaustedError("too many status reports waiting for this resource, retry later");
+  if (why === "queue-full") return new ResourceExhaustedError("too many status reports waiting, retry later");
+  return new UnavailableError(`status report not written within ${maxWaitMs} ms (the database is slow or unreachable), retry later`);
 }
 
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
@@ -114,8 +137,18 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
     // resource), at most a few at once so that redos waiting on locks cannot take every pooled connection.
     return reports.map((r, i) => results[i] ?? redos.run(() => settle(() => reportLocked(r))));
   };
-  const redos = createLimiter(opts.maxRedos ?? 4);
-  const batcher = createBatcher<Report, ReportResult>({ key: (r) => r.resourceId, run: reportBatch, maxBatch: opts.maxBatch ?? 64, maxInFlight: opts.maxInFlight ?? 2 });
+  const maxWaitMs = opts.maxWaitMs ?? 4_000;
+  const redos = createLimiter(opts.maxRedos ?? 4, { maxWaitMs, expired: () => refusal("expired", maxWaitMs) });
+  const batcher = createBatcher<Report, ReportResult>({
+    key: (r) => r.resourceId,
+    run: reportBatch,
+    maxBatch: opts.maxBatch ?? 64,
+    maxInFlight: opts.maxInFlight ?? 2,
+    maxQueued: opts.maxQueued ?? 2_000,
+    maxQueuedPerKey: opts.maxQueuedPerResource ?? 128,
+    maxWaitMs,
+    refused: (why) => refusal(why, maxWaitMs),
+  });
 
   /** Under the resource's row lock: the path for deleting resources and for reports that lost a race. */
   const reportLocked = (r: Report): Promise<ReportResult> =>
@@ -139,10 +172,10 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
     });
 
   return {
-    async report(r) {
+    async report(r, signal) {
       try {
         if (!isUuid(r.resourceId)) throw new NotFoundError("resource", r.resourceId);
-        return await batcher.submit(r);
+        return await batcher.submit(r, signal);
       } catch (err) {
         translateDbError(err);
       }

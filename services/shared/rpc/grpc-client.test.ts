@@ -8,7 +8,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createContextKey, createContextValues, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BadRequestSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { AdapterService, DryRunResponseSchema } from "../../../gen/hyperfleet/v1/adapter_pb.js";
@@ -245,4 +245,29 @@ test("a server that is only slow keeps its connection after a call times out (th
     open.forEach((x) => x.destroy());
     await new Promise<void>((r) => s.close(() => r()));
   }
+});
+
+test("interceptors run around each call, outermost first, with the call's context values (credentials go here)", async () => {
+  const user = createContextKey("", { description: "who calls" });
+  const order: string[] = [];
+  const transport = createFastGrpcTransport({
+    baseUrl: url,
+    defaultTimeoutMs: 5000,
+    interceptors: [
+      (next) => async (req) => {
+        order.push("outer");
+        req.header.set("x-hyperfleet-user", req.contextValues.get(user));
+        return next(req);
+      },
+      (next) => async (req) => {
+        order.push("inner");
+        const res = await next(req);
+        order.push(`inner saw ${res.header.get("content-type")}`);
+        return res;
+      },
+    ],
+  });
+  const r = await createClient(AdapterService, transport).dryRun({ resourceId: "x" }, { contextValues: createContextValues().set(user, "alice") });
+  expect(r.outcome).toBe("ok x alice true");
+  expect(order).toEqual(["outer", "inner", "inner saw application/grpc"]);
 });

@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues, type Interceptor, type Transport, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
@@ -19,7 +19,12 @@ export interface GrpcTransportOptions {
   defaultTimeoutMs?: number;
   /** After a call times out, how long the connection has to answer a PING before it is dropped (default 20 s). */
   pingTimeoutMs?: number;
+  /** Run around every call, outermost first, as connect-node's transports run them (credentials, tracing). */
+  interceptors?: Interceptor[];
 }
+
+/** What an interceptor wraps (Connect's AnyFn). */
+type CallFn = Parameters<Interceptor>[0];
 
 /**
  * A Connect transport whose unary calls speak gRPC straight over one Node HTTP/2 session: the client
@@ -77,19 +82,39 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
     });
   }
 
-  function unary<I extends DescMessage, O extends DescMessage>(
+  async function unary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     header: ConstructorParameters<typeof Headers>[0] | undefined,
     input: MessageInitShape<I>,
+    contextValues?: ContextValues,
   ): Promise<UnaryResponse<I, O>> {
+    const req: UnaryRequest<I, O> = {
+      stream: false,
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url: `${origin}${prefix}/${method.parent.typeName}/${method.name}`,
+      signal: signal ?? new AbortController().signal,
+      header: new Headers(header),
+      contextValues: contextValues ?? createContextValues(),
+      message: isMessage(input, method.input) ? input : create(method.input, input),
+    };
+    const last: CallFn = (r) => (r.stream ? Promise.reject(new ConnectError("streaming request on a unary call", Code.Internal)) : send(r, timeoutMs));
+    const res = await (opts.interceptors ?? []).reduceRight<CallFn>((next, i) => i(next), last)(req);
+    if (res.stream) throw new ConnectError("an interceptor answered a unary call with a stream", Code.Internal);
+    return res as UnaryResponse<I, O>;
+  }
+
+  /** The call on the wire, as the interceptors left the request. */
+  function send(req: UnaryRequest, timeoutMs: number | undefined): Promise<UnaryResponse> {
+    const { method, signal } = req;
     return new Promise((resolve, reject) => {
       const timeout = timeoutMs ?? opts.defaultTimeoutMs;
-      const requestHeader = new Headers(header);
-      const message = isMessage(input, method.input) ? input : create(method.input, input);
-      if (signal?.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
-      const body = toBinary(method.input, message);
+      const requestHeader = req.header;
+      if (signal.aborted) return reject(ConnectError.from(signal.reason, Code.Canceled));
+      const body = toBinary(method.input, req.message);
       const frame = encodeFrame(body);
 
       const head: http2.OutgoingHttpHeaders = {
@@ -113,11 +138,11 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
 
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => fail(ConnectError.from(signal!.reason, Code.Canceled));
+      const onAbort = () => fail(ConnectError.from(signal.reason, Code.Canceled));
       const done = () => {
         settled = true;
         clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        signal.removeEventListener("abort", onAbort);
         if (--active === 0 && !s.destroyed) s.unref();
       };
       const fail = (e: ConnectError) => {
@@ -132,7 +157,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
           checkAlive(s);
         }, timeout);
       }
-      signal?.addEventListener("abort", onAbort);
+      signal.addEventListener("abort", onAbort);
 
       let responseHeader: Headers | undefined;
       let status = 0;
@@ -188,7 +213,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
   return {
     unary,
     stream(method, signal, timeoutMs, header, input, contextValues) {
-      streaming ??= createGrpcTransport({ baseUrl: opts.baseUrl, defaultTimeoutMs: opts.defaultTimeoutMs, acceptCompression: [] });
+      streaming ??= createGrpcTransport({ baseUrl: opts.baseUrl, defaultTimeoutMs: opts.defaultTimeoutMs, acceptCompression: [], interceptors: opts.interceptors });
       return streaming.stream(method, signal, timeoutMs, header, input, contextValues);
     },
     close() {
