@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
-import { bool, collect, duration, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { bool, collect, duration, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
 
@@ -25,6 +25,8 @@ export interface AdapterProcessConfig {
   /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
   watchObjects: boolean;
   logLevel: string;
+  /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
+  rpc: RpcConfig;
 }
 
 /** Default ports of the seed's adapters (README); others use ADAPTER_PORT. */
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", DRIFT_CHECK_AFTER_MS),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     logLevel: str(env, "LOG_LEVEL", "info"),
+    rpc: rpcConfig(env),
   });
 }
 

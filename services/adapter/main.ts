@@ -18,10 +18,10 @@ async function main(): Promise<void> {
   const subscription = adapterSubscription(config.namespace, plan.resourceKind, plan.name);
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
   await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs });
+  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");

@@ -4,6 +4,7 @@ import type { Logger } from "../shared/log.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import { createRpcServer, observeInterceptor, type RpcServer } from "../shared/rpc/index.js";
 import type { AdapterPlan } from "./adapter-config.js";
+import type { RpcConfig } from "../shared/config.js";
 import { createEventHandler } from "./consumer.js";
 import { errorInterceptor } from "./errors.js";
 import { createKubeObjects, type KubeObjects, type KubeTarget } from "./kube.js";
@@ -25,6 +26,8 @@ export interface AdapterDeps {
   cache?: ObjectCache;
   /** See AdapterProcessConfig.driftCheckAfterMs. */
   driftCheckAfterMs?: number;
+  /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
+  rpc?: RpcConfig;
 }
 
 /** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
@@ -51,6 +54,8 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
     },
   });
   const server = createRpcServer({
+    limits: deps.rpc?.limits,
+    fastPath: deps.rpc?.fastPath,
     services: ADAPTER_SERVICES,
     interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
     routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, dryRun: (id) => reconcile(rdeps, id, true) }),

@@ -1,4 +1,4 @@
-import { bool, collect, duration, list, optional, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { bool, collect, duration, list, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 
 /** The API's configuration, from the environment (documented in the README). */
 export interface ApiConfig {
@@ -35,6 +35,8 @@ export interface ApiConfig {
   /** Adapters whose reports decide a nodepool's phase. */
   nodepoolAdapters: string[];
   logLevel: string;
+  /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
+  rpc: RpcConfig;
 }
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -60,6 +62,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
     nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
     logLevel: str(env, "LOG_LEVEL", "info"),
+    rpc: rpcConfig(env),
   });
 }
 

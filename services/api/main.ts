@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     reportQueuePerResource: config.reportQueuePerResource,
     reportQueueTimeoutMs: config.reportQueueTimeoutMs,
     dbHealthy: probe.healthy,
+    rpc: config.rpc,
   });
   const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
   const port = await server.listen(config.port, config.host);

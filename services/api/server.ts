@@ -4,6 +4,8 @@ import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } fr
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
 import { errorInterceptor } from "./errors.js";
+import { maxRequestBytes } from "./limits.js";
+import type { RpcConfig } from "../shared/config.js";
 import { API_SERVICES, routes } from "./routes.js";
 import { createClusterStore, createNodePoolStore } from "./store/cluster-store.js";
 import { createStatusStore } from "./store/status-store.js";
@@ -27,6 +29,8 @@ export interface ApiDeps {
   reportQueueTimeoutMs?: number;
   /** False while the database is unreachable: health answers NOT_SERVING. */
   dbHealthy?: () => boolean;
+  /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
+  rpc?: RpcConfig;
 }
 
 /** An unstarted API server and its metrics registry. */
@@ -46,6 +50,10 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
   });
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const server = createRpcServer({
+    limits: deps.rpc?.limits,
+    fastPath: deps.rpc?.fastPath,
+    // Each method's request size bound (limits.ts): a write carries a spec, a report its data, a read little.
+    maxRequestBytesFor: (m) => maxRequestBytes(`${m.parent.typeName}/${m.name}`),
     services: API_SERVICES,
     interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
     health: () => (deps.dbHealthy?.() === false ? ServingStatus.NOT_SERVING : ServingStatus.SERVING),

@@ -1,4 +1,4 @@
-import { collect, duration, list, oneOf, port, positiveInt, str, type Parsed } from "../shared/config.js";
+import { collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
 import { parseLabelSelector } from "../shared/label-selector.js";
 import { shardRequirements, type ShardRequirement } from "./core/due-query.js";
@@ -22,6 +22,8 @@ export interface SentinelConfig {
   adapters: string[];
   broker: BrokerConfig;
   logLevel: string;
+  /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
+  rpc: RpcConfig;
 }
 
 const DEFAULTS: Record<ResourceKind, { port: number; metricsPort: number; adapters: string[] }> = {
@@ -58,6 +60,7 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
     adapters: list(env, "ADAPTERS", d.adapters),
     broker: brokerConfig(env),
     logLevel: str(env, "LOG_LEVEL", "info"),
+    rpc: rpcConfig(env),
   });
 }
 

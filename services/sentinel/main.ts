@@ -14,9 +14,9 @@ async function main(): Promise<void> {
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
   // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured here.
   await broker.provision(topicTopology(config.topic, config.adapters));
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
-  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log });
+  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc });
   const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);

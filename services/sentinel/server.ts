@@ -8,6 +8,7 @@ import { errorInterceptor } from "./errors.js";
 import { createPoller, type PollConfig, type PollObserver, type Poller } from "./poll-loop.js";
 import type { ResourceLister } from "./resource-lister.js";
 import { routes, SENTINEL_SERVICES } from "./routes.js";
+import type { RpcConfig } from "../shared/config.js";
 
 export interface SentinelDeps {
   lister: ResourceLister;
@@ -16,6 +17,8 @@ export interface SentinelDeps {
   log: Logger;
   now?: () => Date;
   newId?: () => string;
+  /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
+  rpc?: RpcConfig;
 }
 
 /** An unstarted Sentinel: its RPC server, its poller (call start()) and metrics. */
@@ -51,6 +54,8 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   // Healthy while polls succeed: the last success (or start) is at most three intervals old.
   const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * deps.config.pollIntervalMs;
   const server = createRpcServer({
+    limits: deps.rpc?.limits,
+    fastPath: deps.rpc?.fastPath,
     services: SENTINEL_SERVICES,
     interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),

@@ -1,3 +1,5 @@
+import type { RpcServerLimits } from "./rpc/serve.js";
+
 /** Pure parsers from one environment variable to a typed value, each naming the variable on error. */
 export type Parsed<T> = { value: T } | { error: string };
 
@@ -102,4 +104,58 @@ export function collect<T extends object>(fields: { [K in keyof T]: Parsed<T[K]>
 export function bool(env: Env, name: string, fallback: boolean): Parsed<boolean> {
   const p = oneOf(env, name, ["true", "false"], fallback ? "true" : "false");
   return "value" in p ? { value: p.value === "true" } : p;
+}
+
+/** Longest accepted RPC server timeout: a day (Node's timers stop at about 24 days). */
+const MAX_RPC_TIMEOUT_MS = 24 * 3_600_000;
+
+/**
+ * The shared RPC server's limits from RPC_* variables (docs/configuration.md, "RPC server"), for a
+ * service to pass as `createRpcServer({ limits })`. Only the variables that are set appear; the rest
+ * keep the server's defaults (RPC_SERVER_DEFAULTS in services/shared/rpc/serve.ts).
+ */
+export function rpcServerLimits(env: Env): Parsed<Partial<RpcServerLimits>> {
+  const count = (name: string): Parsed<number | undefined> => (raw(env, name) === undefined ? { value: undefined } : positiveInt(env, name, 0));
+  // A zero would turn the bound off, which is what these variables exist to prevent.
+  const timeout = (name: string): Parsed<number | undefined> => {
+    if (raw(env, name) === undefined) return { value: undefined };
+    const p = duration(env, name, 0);
+    if ("value" in p && (p.value < 1 || p.value > MAX_RPC_TIMEOUT_MS)) return { error: `${name}=${JSON.stringify(env[name])}: must be between 1ms and 24h` };
+    return p;
+  };
+  const fields: Record<keyof RpcServerLimits, Parsed<number | undefined>> = {
+    maxConnections: count("RPC_MAX_CONNECTIONS"),
+    maxStreamsPerConnection: count("RPC_MAX_STREAMS_PER_CONNECTION"),
+    sessionMemoryMb: count("RPC_SESSION_MEMORY_MB"),
+    maxHeaderBytes: count("RPC_MAX_HEADER_BYTES"),
+    maxRequestBytes: count("RPC_MAX_REQUEST_BYTES"),
+    maxInFlight: count("RPC_MAX_IN_FLIGHT"),
+    maxRequestBytesInFlight: count("RPC_MAX_REQUEST_BYTES_IN_FLIGHT"),
+    headersTimeoutMs: timeout("RPC_HEADERS_TIMEOUT"),
+    requestTimeoutMs: timeout("RPC_REQUEST_TIMEOUT"),
+    idleTimeoutMs: timeout("RPC_IDLE_TIMEOUT"),
+  };
+  const errors: string[] = [];
+  const limits: Partial<RpcServerLimits> = {};
+  for (const [key, p] of Object.entries(fields) as [keyof RpcServerLimits, Parsed<number | undefined>][]) {
+    if ("error" in p) errors.push(p.error);
+    else if (p.value !== undefined) limits[key] = p.value;
+  }
+  return errors.length > 0 ? { error: errors.join("; ") } : { value: limits };
+}
+
+/** What every RPC service reads about its server and its API client (docs/configuration.md). */
+export interface RpcConfig {
+  /** Bounds on what clients may hold (RPC_*); unset ones take serve.ts's defaults. */
+  limits: Partial<RpcServerLimits>;
+  /** GRPC_FAST_PATH: unary gRPC on the fast server path and client (default true). */
+  fastPath: boolean;
+}
+
+export function rpcConfig(env: Env): Parsed<RpcConfig> {
+  const limits = rpcServerLimits(env);
+  const fastPath = bool(env, "GRPC_FAST_PATH", true);
+  const errors = [limits, fastPath].flatMap((p) => ("error" in p ? [p.error] : []));
+  if ("error" in limits || "error" in fastPath) return { error: errors.join("; ") };
+  return { value: { limits: limits.value, fastPath: fastPath.value } };
 }

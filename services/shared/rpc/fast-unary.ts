@@ -2,8 +2,8 @@ import http2 from "node:http2";
 const http2constants = http2.constants;
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescMethodUnary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type ContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { respecHeaders } from "./grpc-message.js";
 import { encodeFrame, headersFromHttp2, MAX_TIMER_MS } from "./grpc-wire.js";
@@ -18,34 +18,56 @@ export const READ_MAX_BYTES = 4 * 1024 * 1024;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "content-length"]);
 
 type UnaryFn = (request: unknown, ctx: HandlerContext) => unknown;
+/** What an interceptor wraps (Connect's AnyFn). */
+type CallFn = Parameters<Interceptor>[0];
 
 interface Route {
   service: DescService;
-  method: DescMethod & { input: DescMessage; output: DescMessage };
+  method: DescMethodUnary<DescMessage, DescMessage>;
   impl: UnaryFn;
+  /** Larger request messages are ResourceExhausted. */
+  readMaxBytes: number;
+}
+
+/** The abort reason of a call's signal once the call has ended. */
+const CALL_ENDED = new ConnectError("the call has ended", Code.Canceled);
+
+export interface FastUnaryOptions {
+  interceptors?: Interceptor[];
+  /** Runs before the body is read, exactly as connect-node's `requestGate` (authentication, load shedding). */
+  requestGate?: (ctx: HandlerContext) => void | Promise<void>;
+  /** Aborts every call's signal when the server shuts down (connect-node's `shutdownSignal`). */
+  shutdownSignal?: AbortSignal;
+  /** Larger request messages are ResourceExhausted; READ_MAX_BYTES when omitted. */
+  readMaxBytes?: number;
+}
+
+/** The server's bookkeeping for one call (serve.ts), shared with connect-node's path. */
+export interface CallHooks {
+  /** The call's context values (the request gate finds the call's in-flight slot there). */
+  readonly values: ContextValues;
+  /** Accounts a chunk of the request body; an error when the process holds too many request bytes to take it. */
+  accept(chunk: Buffer): ConnectError | undefined;
 }
 
 /**
  * Unary calls over the gRPC protocol served straight from Node's HTTP/2 streams, the services' hot
- * path (every adapter and Sentinel call, every grpc-js or buf client). Measured on this project's
- * 2-core VM with h2load, a health check costs 0.41 ms of CPU through connect-node (its HTTP/2
- * compatibility layer and async-iterable pipeline) against 0.05 ms for a bare HTTP/2 response; the
- * API spent most of each GetCluster there. The same implementations, interceptors (logging,
- * metrics, error mapping) and Connect's own gRPC status encoding are used, so the wire behaviour is
- * Connect's; everything else (Connect and gRPC-Web protocols, compressed requests, streaming
- * methods, HTTP/1.1) still goes through connect-node. One difference: the handler's signal is
- * aborted on cancellation and deadline only, not when a call completes normally (building the
- * AbortError on every call was itself a measurable cost; no handler here listens for it).
+ * path (every adapter and Sentinel call, every grpc-js or buf client): 1.7-2.4× connect-node's
+ * throughput per core on Node 24 / connect-node 2.3 (docs/decisions/performance.md). The same
+ * implementations, interceptors, request gate and Connect's own handler context, timeout parsing and
+ * gRPC status encoding are used, so the wire behaviour is Connect's; everything else (Connect and
+ * gRPC-Web protocols, compressed requests, streaming methods, HTTP/1.1) goes through connect-node.
  */
-export function createFastUnary(interceptors: Interceptor[] = []) {
+export function createFastUnary(opts: FastUnaryOptions = {}) {
+  const interceptors = opts.interceptors ?? [];
+  const readMaxBytes = opts.readMaxBytes ?? READ_MAX_BYTES;
   const routes = new Map<string, Route>();
-
   /** Records a service's unary implementations (a partial implementation leaves the rest to Connect). */
-  function register(service: DescService, impl: Record<string, unknown>): void {
+  function register(service: DescService, impl: Record<string, unknown>, readMaxBytesOf?: (m: DescMethod) => number): void {
     for (const method of service.methods) {
       const fn = impl[method.localName];
-      if (method.methodKind === "unary" && typeof fn === "function") {
-        routes.set(`/${service.typeName}/${method.name}`, { service, method: method as Route["method"], impl: fn.bind(impl) as UnaryFn });
+      if (isUnary(method) && typeof fn === "function") {
+        routes.set(`/${service.typeName}/${method.name}`, { service, method, impl: fn.bind(impl) as UnaryFn, readMaxBytes: readMaxBytesOf?.(method) ?? readMaxBytes });
       }
     }
   }
@@ -61,31 +83,28 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
   }
 
   /** Serves the stream if it is one of ours; false leaves it to Connect. */
-  function tryHandle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+  function tryHandle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, call?: CallHooks): boolean {
     const route = match(headers);
     if (!route) return false;
-    serve(stream, headers, route).catch(() => {
+    serve(stream, headers, route, call).catch(() => {
       // Only a failure to write the response gets here (finish guards the rest): give up on the stream.
       if (!stream.destroyed) stream.close(http2constants.NGHTTP2_INTERNAL_ERROR);
     });
     return true;
   }
 
-  async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: Route): Promise<void> {
-    const abort = new AbortController();
+  async function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, route: Route, call: CallHooks | undefined): Promise<void> {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    let bodyEnded = false;
+    const cancelled = new AbortController();
     // A reset or closed stream aborts the call; its errors are not ours to throw.
     stream.on("error", () => undefined);
     stream.once("close", () => {
-      clearTimeout(timer);
-      if (!done) abort.abort(new ConnectError("the client cancelled the call", Code.Canceled));
+      if (!done) cancelled.abort(new ConnectError("the client cancelled the call", Code.Canceled));
     });
-    let bodyEnded = false;
     const finish = (error: ConnectError | undefined, payload?: Uint8Array, responseHeader?: Headers, trailer?: Headers, compressed = false) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
       if (stream.destroyed || stream.closed) return;
       const head = { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "gzip", ...withoutHopByHop(toObject(responseHeader)) };
       if (error) {
@@ -113,50 +132,46 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
 
     const deadline = parseTimeout(asString(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
     if (deadline.error) return finish(deadline.error);
-    // Node timers cannot wait longer than 2^31-1 ms (they fire at once instead): a longer deadline is none.
-    if (deadline.timeoutMs !== undefined && deadline.timeoutMs <= MAX_TIMER_MS) {
-      timer = setTimeout(() => {
-        const e = new ConnectError("the operation timed out", Code.DeadlineExceeded);
-        abort.abort(e);
-        finish(e);
-      }, deadline.timeoutMs);
-    }
-    const started = Date.now();
-
-    let body: Buffer;
-    try {
-      body = await readBody(stream);
-      bodyEnded = true;
-    } catch (err) {
-      return finish(ConnectError.from(err));
-    }
-    const requestHeader = headersFromHttp2(headers);
-    const url = `http://${asString(headers[":authority"]) ?? "localhost"}${headers[":path"]}`;
-    const ctx: HandlerContext = {
+    // Connect's own handler context: deadline, cancellation and shutdown all abort its signal.
+    const ctx = createHandlerContext({
       service: route.service,
       method: route.method,
-      signal: abort.signal,
-      timeoutMs: () => (deadline.timeoutMs === undefined ? undefined : deadline.timeoutMs - (Date.now() - started)),
-      requestMethod: "POST",
-      requestHeader,
-      responseHeader: new Headers(),
-      responseTrailer: new Headers(),
       protocolName: "grpc",
-      values: createContextValues(),
-      url,
-    };
+      requestMethod: "POST",
+      url: `http://${asString(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
+      // Node timers cannot wait longer than 2^31-1 ms (they fire at once instead): a longer deadline is none.
+      timeoutMs: deadline.timeoutMs !== undefined && deadline.timeoutMs <= MAX_TIMER_MS ? deadline.timeoutMs : undefined,
+      requestSignal: cancelled.signal,
+      shutdownSignal: opts.shutdownSignal,
+      requestHeader: headersFromHttp2(headers),
+      contextValues: call?.values,
+    });
+    // A deadline or shutdown answers at once, whatever the implementation does with its signal.
+    ctx.signal.addEventListener("abort", () => finish(ConnectError.from(ctx.signal.reason)), { once: true });
     try {
-      const input = parseFrame(body, route.method.input);
-      const last = async (req: UnaryRequest): Promise<UnaryResponse> => {
-        const out = await route.impl(req.message, ctx);
-        const message = isMessage(out, route.method.output) ? out : create(route.method.output, out as never);
-        return { stream: false, service: route.service, method: route.method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message } as unknown as UnaryResponse;
+      await opts.requestGate?.(ctx);
+      const body = await readBody(stream, route.readMaxBytes, call);
+      bodyEnded = true;
+      const req: UnaryRequest<DescMessage, DescMessage> = {
+        stream: false,
+        service: route.service,
+        method: route.method,
+        requestMethod: ctx.requestMethod,
+        url: ctx.url,
+        signal: ctx.signal,
+        header: ctx.requestHeader,
+        contextValues: ctx.values,
+        message: parseFrame(body, route.method.input),
+      };
+      const last: CallFn = async (r) => {
+        const out = await route.impl(r.message, ctx);
+        const message = isMessage(out, route.method.output) ? out : create(route.method.output, out as MessageInitShape<DescMessage>);
+        return { stream: false, service: route.service, method: route.method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message };
       };
       // Interceptors wrap outermost-first, as Connect applies them.
-      const call = interceptors.reduceRight<(req: UnaryRequest) => Promise<UnaryResponse>>((next, i) => i(next as never) as never, last);
-      const req = { stream: false, service: route.service, method: route.method, requestMethod: "POST", url, signal: abort.signal, header: requestHeader, contextValues: ctx.values, message: input } as unknown as UnaryRequest;
-      const res = await call(req);
-      let payload: Uint8Array = toBinary(route.method.output, res.message as never);
+      const res = await interceptors.reduceRight<CallFn>((next, i) => i(next), last)(req);
+      if (res.stream) throw new ConnectError("an interceptor answered a unary call with a stream", Code.Internal);
+      let payload: Uint8Array = toBinary(route.method.output, res.message);
       let compressed = false;
       if (payload.length > COMPRESS_MIN_BYTES && /\bgzip\b/.test(asString(headers["grpc-accept-encoding"]) ?? "")) {
         payload = await gzipAsync(payload);
@@ -165,33 +180,56 @@ export function createFastUnary(interceptors: Interceptor[] = []) {
       finish(undefined, payload, res.header, res.trailer, compressed);
     } catch (err) {
       // As Connect: anything but a ConnectError is an internal error whose details stay on the server.
-      const e = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-      finish(e, undefined, ctx.responseHeader, ctx.responseTrailer);
+      finish(err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err), undefined, ctx.responseHeader, ctx.responseTrailer);
+    } finally {
+      // Ends the deadline timer and unlinks the call from the shutdown signal. A reason made once: an
+      // AbortError and its stack built per call were 9 % of the server's CPU.
+      ctx.abort(CALL_ENDED);
     }
   }
 
   return { register, tryHandle, size: () => routes.size };
 }
 
-function readBody(stream: http2.ServerHttp2Stream): Promise<Buffer> {
+function isUnary(m: DescMethod): m is DescMethodUnary<DescMessage, DescMessage> {
+  return m.methodKind === "unary";
+}
+
+function readBody(stream: http2.ServerHttp2Stream, readMaxBytes: number, call: CallHooks | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // An empty body may have ended while the request gate ran.
+    if (stream.readableEnded) return resolve(Buffer.alloc(0));
     let chunks: Buffer[] = [];
     let size = 0;
+    /** Refuses without holding what was read; the error response then closes the stream. */
+    const refuse = (error: ConnectError) => {
+      chunks = [];
+      stream.off("data", onData);
+      stream.on("data", () => undefined);
+      reject(error);
+    };
+    let announced = -1;
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > READ_MAX_BYTES + 5) {
-        // Refuse without holding what was read; the error response then closes the stream.
-        chunks = [];
-        stream.off("data", onData);
-        stream.on("data", () => undefined);
-        reject(new ConnectError(`message is larger than configured readMaxBytes ${READ_MAX_BYTES}`, Code.ResourceExhausted));
-        return;
+      if (size > readMaxBytes + 5) return refuse(new ConnectError(`message is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
+      // As Connect: a message announced over the limit is refused before it is sent, not after.
+      if (announced < 0 && size >= 5) {
+        announced = (chunks.length === 0 ? c : Buffer.concat([...chunks, c])).readUInt32BE(1);
+        if (announced > readMaxBytes) return refuse(new ConnectError(`message size ${announced} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
       }
+      const refused = call?.accept(c);
+      if (refused) return refuse(refused);
       chunks.push(c);
     };
+    let ended = false;
     stream.on("data", onData);
-    stream.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    stream.once("end", () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
     stream.once("error", reject);
+    // A stream reset without an error (the server's body deadline) must not leave the call waiting forever.
+    stream.once("close", () => ended || reject(new ConnectError("the request body was not completed", Code.Canceled)));
   });
 }
 
@@ -206,7 +244,8 @@ function parseFrame<T extends DescMessage>(body: Buffer, schema: T) {
   try {
     return fromBinary(schema, body.subarray(5));
   } catch (err) {
-    throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal);
+    // An undecodable body is the caller's error (connect-node says Internal; see serve.ts).
+    throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.InvalidArgument);
   }
 }
 
