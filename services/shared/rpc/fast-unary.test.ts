@@ -164,7 +164,7 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
     ["no message", [], Code.Unimplemented],
     ["a cut envelope", [0, 0, 0], Code.InvalidArgument],
     ["fewer bytes than promised", [0, 0, 0, 0, 9, 1], Code.InvalidArgument],
-    ["the compressed flag without an encoding", [1, 0, 0, 0, 0], Code.Internal],
+    ["the compressed flag without an encoding", [1, 0, 0, 0, 0], Code.InvalidArgument],
     ["bytes that are not the message", [0, 0, 0, 0, 2, 0xff, 0xff], Code.InvalidArgument],
     ["two messages for a unary method", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], Code.Unimplemented],
   ])("a malformed request (%s) gets Connect's status, and the server keeps serving", async (_, bytes, code) => {

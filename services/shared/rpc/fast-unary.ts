@@ -239,7 +239,7 @@ function parseFrame<T extends DescMessage>(body: Buffer, schema: T) {
   if (body.length < 5) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   const length = body.readUInt32BE(1);
   if (body.length < 5 + length) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  if (body[0] & 1) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+  if (body[0] & 1) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.InvalidArgument);
   if (body.length > 5 + length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
   try {
     return fromBinary(schema, body.subarray(5));

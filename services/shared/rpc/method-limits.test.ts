@@ -44,3 +44,4 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
     expect((await client.getStatus({})).adapter).toBe("limits");
   });
 });
+

@@ -23,6 +23,11 @@ export interface RpcServerLimits {
   maxConnections: number;
   /** Streams open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
   maxStreamsPerConnection: number;
+  /**
+   * Unary calls one HTTP/2 connection runs at once; more wait their turn in order. A burst on one
+   * connection then cannot hold the event loop away from every other client's calls.
+   */
+  maxCallsPerConnection: number;
   /** nghttp2's memory per HTTP/2 connection, in MB (Node's maxSessionMemory): beyond it new streams are refused. */
   sessionMemoryMb: number;
   /** Request header bytes: HTTP/1.1 answers 431 beyond it, HTTP/2 resets the stream (SETTINGS_MAX_HEADER_LIST_SIZE). */
@@ -47,6 +52,7 @@ export interface RpcServerLimits {
 export const RPC_SERVER_DEFAULTS: Readonly<RpcServerLimits> = {
   maxConnections: 1024,
   maxStreamsPerConnection: 100,
+  maxCallsPerConnection: 16,
   sessionMemoryMb: 10,
   maxHeaderBytes: 16 * 1024,
   maxRequestBytes: READ_MAX_BYTES,
@@ -274,6 +280,9 @@ interface H1Deadline {
 interface SessionState {
   open: number;
   idleSince: number;
+  /** Unary calls running, and those waiting their turn (maxCallsPerConnection). */
+  running: number;
+  waiting: (() => void)[];
 }
 
 /**
@@ -334,6 +343,8 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
     connectHandler(req as http.IncomingMessage, r);
   };
 
+  // The unary calls a connection's turn-taking applies to (health Check is exempt, like the in-flight limit).
+  const queuedPaths = new Set(opts.services.flatMap((svc) => svc.methods.filter((m) => m.methodKind === "unary").map((m) => `/${svc.typeName}/${m.name}`)));
   // Deadlines are checked by one sweep rather than a timer per call: the fast path's calls are tens of microseconds.
   const bodyDeadlines = new Map<http2.ServerHttp2Stream, number>();
   const h1Deadlines = new Map<net.Socket, H1Deadline>();
@@ -381,14 +392,35 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
     // is complete long before its response, which no deadline here limits. The sweep forgets a stream
     // whose body has ended (an "end" listener would cost every fast-path call).
     if (!stream.endAfterHeaders) bodyDeadlines.set(stream, performance.now() + limits.requestTimeoutMs);
+    const dispatch = () => {
+      if (fast?.tryHandle(stream, headers, call)) return;
+      handler(new MeteredH2Request(stream, headers, rawHeaders, call), new http2.Http2ServerResponse(stream));
+    };
+    // Streaming calls (health Watch, reflection) and the health check are never queued.
+    const queued = state !== undefined && queuedPaths.has(headers[":path"]?.split("?")[0] ?? "");
+    let started = false;
+    const start = () => {
+      started = true;
+      state!.running++;
+      dispatch();
+    };
     stream.on("close", () => {
       bodyDeadlines.delete(stream);
       call.end();
       openStreams--;
       if (state && --state.open === 0) state.idleSince = performance.now();
+      if (!queued) return;
+      if (started) {
+        state!.running--;
+        state!.waiting.shift()?.();
+      } else {
+        const i = state!.waiting.indexOf(start);
+        if (i >= 0) state!.waiting.splice(i, 1);
+      }
     });
-    if (fast?.tryHandle(stream, headers, call)) return;
-    handler(new MeteredH2Request(stream, headers, rawHeaders, call), new http2.Http2ServerResponse(stream));
+    if (!queued) dispatch();
+    else if (state!.running < limits.maxCallsPerConnection) start();
+    else state!.waiting.push(start);
   });
   // Node applies headersTimeout and requestTimeout only to connections a listening http.Server accepted
   // itself; these are handed over by the front, so the deadlines are ours (h1Deadlines).
@@ -423,7 +455,7 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
   const isH2 = (s: net.Socket) => h2Sockets.has(s);
   h2.on("session", (s) => {
     sessions.add(s);
-    sessionStates.set(s, { open: 0, idleSince: performance.now() });
+    sessionStates.set(s, { open: 0, idleSince: performance.now(), running: 0, waiting: [] });
     s.once("close", () => {
       sessions.delete(s);
       sessionStates.delete(s);
@@ -511,17 +543,22 @@ function withMethodLimits(router: ConnectRouter, [service, impl, options]: Param
 }
 
 /**
- * connect-node 2.3 answers a protobuf body it cannot decode with Internal ("parse binary: ..."), a JSON
- * body it cannot decode with InvalidArgument; both are the caller's mistake. The parse error reaches the
+ * connect-node 2.3 answers a protobuf body it cannot decode (or decompress, or a compressed one without
+ * an encoding) with Internal, a JSON body it cannot decode with InvalidArgument; all are the caller's mistake. The parse error reaches the
  * call's context (`abort(error)`) before it is written, on every protocol, so it is reclassified there.
  * Retire when connect-es makes binary parse errors InvalidArgument (docs/decisions/performance.md).
  */
+/** Connect's Internal errors that describe the request body: undecodable, or compressed in a way it cannot undo. */
+export function isCallersBadBody(message: string): boolean {
+  return message.startsWith("parse binary:") || message === "received compressed envelope, but do not know how to decompress" || message.startsWith("decompression failed");
+}
+
 function undecodableIsInvalidArgument(ctx: HandlerContext): void {
   ctx.signal.addEventListener(
     "abort",
     () => {
       const e: unknown = ctx.signal.reason;
-      if (e instanceof ConnectError && e.code === Code.Internal && e.rawMessage.startsWith("parse binary:")) {
+      if (e instanceof ConnectError && e.code === Code.Internal && isCallersBadBody(e.rawMessage)) {
         Object.defineProperty(e, "code", { value: Code.InvalidArgument });
       }
     },

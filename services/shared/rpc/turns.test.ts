@@ -1,0 +1,52 @@
+/** One HTTP/2 connection's burst of unary calls runs a bounded number at a time; other connections are not held up. */
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AdapterService } from "../../../gen/hyperfleet/v1/adapter_pb.js";
+import { createRpcServer, type RpcServer } from "./serve.js";
+
+describe.each([true, false])("fastPath %s", (fastPath) => {
+  let server: RpcServer;
+  let url = "";
+  let running = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  beforeAll(async () => {
+    server = createRpcServer({
+      fastPath,
+      limits: { maxCallsPerConnection: 4 },
+      services: [AdapterService],
+      routes: (router) =>
+        router.service(AdapterService, {
+          // Held until the test lets it go, so the calls overlap for certain.
+          async dryRun() {
+            most = Math.max(most, ++running);
+            await new Promise<void>((resolve) => release.push(resolve));
+            running--;
+            return { outcome: "done" };
+          },
+          getStatus: () => ({ adapter: "other connection" }),
+        }),
+    });
+    url = `http://127.0.0.1:${await server.listen(0, "127.0.0.1")}`;
+  });
+  afterAll(() => server.close(100));
+
+  test("20 calls on one connection: 4 run at a time, all finish; another connection is served meanwhile", async () => {
+    const burst = createClient(AdapterService, createGrpcTransport({ baseUrl: url }));
+    const calls = Array.from({ length: 20 }, () => burst.dryRun({}));
+    const done: Promise<unknown>[] = [];
+    // Let the calls through 4 at a time as they arrive; meanwhile a second connection's call is answered.
+    const other = await createClient(AdapterService, createGrpcTransport({ baseUrl: url })).getStatus({});
+    expect(other.adapter).toBe("other connection");
+    while (done.length < 20) {
+      await new Promise((r) => setImmediate(r));
+      const next = release.shift();
+      if (next) {
+        next();
+        done.push(Promise.resolve());
+      }
+    }
+    expect((await Promise.all(calls)).map((r) => r.outcome)).toEqual(Array(20).fill("done"));
+    expect(most).toBe(4);
+  });
+});
