@@ -8,7 +8,7 @@ import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import type { ResourceStatus } from "../core/aggregate.js";
 import { createBatcher, createLimiter, type QueueRefusal, type Settled } from "./batcher.js";
 import { isoTime } from "./iso-time.js";
-import { queryPrepared, translateDbError, type Knex } from "./db.js";
+import { classifyDbError, queryPrepared, translateDbError, type Knex } from "./db.js";
 import { lockRow, recompute, statusFrom } from "./lifecycle.js";
 import { kindsOf, type RequiredAdapters } from "./cluster-store.js";
 import { adapterStatusToPb, fromStoredConditions, resourceStatusToPb, STATUS_ROWS_JSON, statusOfRow, statusRowFromJson, toStoredConditions, type AdapterStatusRow, type ClusterRow, type ReportBasisRow } from "./rows.js";
@@ -125,9 +125,16 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
         const { rows } = await queryPrepared(db, "report-write", WRITE_SQL, [JSON.stringify(writes.map((w) => w.input))]);
         written = new Set((rows as { id: string }[]).map((x) => x.id));
       } catch (err) {
-        // One bad row fails the statement for all: each report is then redone alone under the lock,
-        // where only its own error reaches its caller.
-        opts.onWriteError?.(err, writes.length);
+        const fault = classifyDbError(err);
+        if (fault === "unreachable" || fault === "no-answer" || fault === "busy") {
+          // The database is not answering: redone one by one, each report would wait for it again.
+          const unavailable = caught(() => translateDbError(err));
+          for (const w of writes) results[w.i] = { ok: false, error: unavailable };
+        } else {
+          // One bad row fails the statement for all: each report is then redone alone under the lock,
+          // where only its own error reaches its caller.
+          opts.onWriteError?.(err, writes.length);
+        }
       }
       for (const w of writes) {
         if (written.has(w.row.resource_id)) results[w.i] = { ok: true, value: { outcome: w.outcome, status: adapterStatusToPb(w.row), resourceStatus: resourceStatusToPb(w.status) } };
@@ -320,3 +327,12 @@ export const WRITE_SQL = `
     returning resource_id
   )
   select resource_id::text as id from status`;
+
+/** What `fn` throws (it always throws). */
+function caught(fn: () => never): unknown {
+  try {
+    return fn();
+  } catch (e) {
+    return e;
+  }
+}
