@@ -127,6 +127,7 @@ export function rpcServerLimits(env: Env): Parsed<Partial<RpcServerLimits>> {
     maxConnections: count("RPC_MAX_CONNECTIONS"),
     maxStreamsPerConnection: count("RPC_MAX_STREAMS_PER_CONNECTION"),
     maxCallsPerConnection: count("RPC_MAX_CALLS_PER_CONNECTION"),
+    maxTurnWaitMs: timeout("RPC_MAX_TURN_WAIT"),
     sessionMemoryMb: count("RPC_SESSION_MEMORY_MB"),
     maxHeaderBytes: count("RPC_MAX_HEADER_BYTES"),
     maxRequestBytes: count("RPC_MAX_REQUEST_BYTES"),

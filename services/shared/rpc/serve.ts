@@ -28,6 +28,8 @@ export interface RpcServerLimits {
    * connection then cannot hold the event loop away from every other client's calls.
    */
   maxCallsPerConnection: number;
+  /** Longest a call waits for its turn on its connection; then it is shed (Unavailable), so waits do not add up behind a slow backend. */
+  maxTurnWaitMs: number;
   /** nghttp2's memory per HTTP/2 connection, in MB (Node's maxSessionMemory): beyond it new streams are refused. */
   sessionMemoryMb: number;
   /** Request header bytes: HTTP/1.1 answers 431 beyond it, HTTP/2 resets the stream (SETTINGS_MAX_HEADER_LIST_SIZE). */
@@ -53,6 +55,7 @@ export const RPC_SERVER_DEFAULTS: Readonly<RpcServerLimits> = {
   maxConnections: 1024,
   maxStreamsPerConnection: 100,
   maxCallsPerConnection: 16,
+  maxTurnWaitMs: 1000,
   sessionMemoryMb: 10,
   maxHeaderBytes: 16 * 1024,
   maxRequestBytes: READ_MAX_BYTES,
@@ -164,8 +167,16 @@ class Call implements CallHooks {
     this.announced = Number.isSafeInteger(n) && n > 0 ? n : 0;
   }
 
+  private refusal: ConnectError | undefined;
+
+  /** The call is to be answered with this error when it reaches the gate. */
+  refuse(error: ConnectError): void {
+    this.refusal = error;
+  }
+
   /** The request gate: a slot (unless it is the health check) and the bytes announced so far, or the call is shed. */
   admit(ctx: HandlerContext): void {
+    if (this.refusal) throw this.refusal;
     // A call whose stream already closed would never give its slot back.
     if (this.ended) throw new ConnectError("the call ended before it started", Code.Canceled);
     const counted = !isHealthCheck(ctx);
@@ -282,7 +293,7 @@ interface SessionState {
   idleSince: number;
   /** Unary calls running, and those waiting their turn (maxCallsPerConnection). */
   running: number;
-  waiting: (() => void)[];
+  waiting: { start: () => void; since: number; call: Call }[];
 }
 
 /**
@@ -350,7 +361,7 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
   const h1Deadlines = new Map<net.Socket, H1Deadline>();
   const sessionStates = new Map<http2.Http2Session, SessionState>();
   let openStreams = 0;
-  const sweepMs = Math.max(10, Math.min(1000, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.idleTimeoutMs) / 4));
+  const sweepMs = Math.max(10, Math.min(1000, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs, limits.idleTimeoutMs, limits.maxTurnWaitMs) / 4));
   const sweeper = setInterval(() => {
     const now = performance.now();
     for (const [stream, at] of bodyDeadlines) {
@@ -369,6 +380,12 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
       socket.destroy();
     }
     for (const [session, s] of sessionStates) {
+      // Calls that waited too long for their turn are answered now: shed by the request gate.
+      while (s.waiting.length > 0 && now - s.waiting[0].since > limits.maxTurnWaitMs) {
+        const w = s.waiting.shift()!;
+        w.call.refuse(shed(`waited more than ${limits.maxTurnWaitMs} ms for its turn on this connection`));
+        w.start();
+      }
       if (s.open > 0 || now - s.idleSince < limits.idleTimeoutMs) continue;
       // GOAWAY, then Node destroys the session as it has no stream left.
       s.idleSince = Infinity;
@@ -412,15 +429,15 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
       if (!queued) return;
       if (started) {
         state!.running--;
-        state!.waiting.shift()?.();
+        state!.waiting.shift()?.start();
       } else {
-        const i = state!.waiting.indexOf(start);
+        const i = state!.waiting.findIndex((w) => w.start === start);
         if (i >= 0) state!.waiting.splice(i, 1);
       }
     });
     if (!queued) dispatch();
     else if (state!.running < limits.maxCallsPerConnection) start();
-    else state!.waiting.push(start);
+    else state!.waiting.push({ start, since: performance.now(), call });
   });
   // Node applies headersTimeout and requestTimeout only to connections a listening http.Server accepted
   // itself; these are handed over by the front, so the deadlines are ours (h1Deadlines).

@@ -1,5 +1,5 @@
 /** One HTTP/2 connection's burst of unary calls runs a bounded number at a time; other connections are not held up. */
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AdapterService } from "../../../gen/hyperfleet/v1/adapter_pb.js";
 import { createRpcServer, type RpcServer } from "./serve.js";
@@ -13,7 +13,7 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
   beforeAll(async () => {
     server = createRpcServer({
       fastPath,
-      limits: { maxCallsPerConnection: 4 },
+      limits: { maxCallsPerConnection: 4, maxTurnWaitMs: 60_000 },
       services: [AdapterService],
       routes: (router) =>
         router.service(AdapterService, {
@@ -49,4 +49,33 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
     expect((await Promise.all(calls)).map((r) => r.outcome)).toEqual(Array(20).fill("done"));
     expect(most).toBe(4);
   });
+});
+
+test("a call that waits longer than maxTurnWaitMs for its turn is shed Unavailable; the running ones finish", async () => {
+  const release: (() => void)[] = [];
+  const server = createRpcServer({
+    limits: { maxCallsPerConnection: 1, maxTurnWaitMs: 200 },
+    services: [AdapterService],
+    routes: (router) =>
+      router.service(AdapterService, {
+        dryRun: () => new Promise((resolve) => release.push(() => resolve({ outcome: "done" }))),
+        getStatus: () => ({ adapter: "x" }),
+      }),
+  });
+  const url = `http://127.0.0.1:${await server.listen(0, "127.0.0.1")}`;
+  try {
+    const client = createClient(AdapterService, createGrpcTransport({ baseUrl: url }));
+    const first = client.dryRun({});
+    const second = client.dryRun({}).then(
+      () => "answered",
+      (e: unknown) => ConnectError.from(e),
+    );
+    const err = await second;
+    expect(err instanceof ConnectError && [err.code, err.rawMessage]).toEqual([Code.Unavailable, expect.stringContaining("for its turn")]);
+    while (release.length === 0) await new Promise((r) => setImmediate(r));
+    release.shift()!();
+    expect((await first).outcome).toBe("done");
+  } finally {
+    await server.close(100);
+  }
 });
