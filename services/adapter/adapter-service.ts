@@ -3,13 +3,17 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AdapterService } from "../../gen/hyperfleet/v1/adapter_pb.js";
 import { decodeReconcileEvent } from "../shared/events/index.js";
+import type { ConsumerState } from "../shared/broker/index.js";
 import type { ConsumerStats } from "./consumer.js";
+import { adapterHealth } from "./core/health.js";
 import type { ReconcileResult } from "./reconcile.js";
 
 export interface AdapterServiceDeps {
   adapter: string;
   subscription: string;
   stats: () => ConsumerStats;
+  /** The broker consumer's state; undefined before the first subscribe. */
+  consumer: () => ConsumerState | undefined;
   dryRun: (resourceId: string) => Promise<ReconcileResult>;
 }
 
@@ -18,6 +22,8 @@ export function createAdapterService(deps: AdapterServiceDeps) {
   return {
     getStatus() {
       const s = deps.stats();
+      const c = deps.consumer();
+      const health = adapterHealth(c);
       return {
         adapter: deps.adapter,
         subscription: deps.subscription,
@@ -25,6 +31,10 @@ export function createAdapterService(deps: AdapterServiceDeps) {
         inFlight: BigInt(s.inFlight),
         lastError: s.lastError?.message ?? "",
         lastErrorTime: s.lastError && timestampFromDate(s.lastError.time),
+        consuming: health.serving,
+        notConsumingReason: health.message,
+        consumingChangedTime: c && timestampFromDate(c.since),
+        resubscribes: BigInt(c?.resubscribes ?? 0),
       };
     },
 

@@ -1,10 +1,18 @@
 import { pino } from "pino";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AdapterService } from "../../gen/hyperfleet/v1/adapter_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { createBroker, deadLetterName, subscriptionName, topicName, topicTopology, type IncomingMessage } from "../shared/broker/index.js";
 import { encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
 import { silentLogger } from "../shared/log.js";
 import { createEventHandler } from "./consumer.js";
 import type { ReconcileResult } from "./reconcile.js";
+import { createServer } from "./server.js";
+import { adapterSubscription } from "./config.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
+import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
+import { startBrokerFaults, type BrokerFaults } from "../../test/support/broker-faults.js";
 
 const message = (data: ReconcileData) => ({
   id: `m-${data.id}-${Math.random()}`,
@@ -192,4 +200,80 @@ describe.each(TEST_BROKERS)("on %s", (_name, config) => {
       await broker.close();
     }
   }, 90_000);
+});
+
+/**
+ * The adapter as main.ts wires it, on a broker of the test's own that the test breaks: the real API
+ * and the stand-in behind it, its grpc health and GetStatus on a real port.
+ */
+describe.each(["pubsub", "rabbitmq"] as const)("an adapter on %s that loses its subscription", (kind) => {
+  /** Generous: only reached when something is broken (an emulator takes seconds to start). */
+  const WAIT_MS = 60_000;
+  let faults: BrokerFaults;
+  let h: AdapterHarness;
+  beforeAll(async () => {
+    [faults, h] = await Promise.all([startBrokerFaults(kind), startAdapterHarness(["validation"])]);
+  }, WAIT_MS);
+  afterAll(async () => {
+    await faults?.close();
+    await h?.close();
+  });
+
+  test("health goes NOT_SERVING and GetStatus says why; it re-provisions, resubscribes and consumes new events", async () => {
+    const ns = uniqueNamespace();
+    const topic = topicName(ns, "clusters");
+    const sub = adapterSubscription(ns, "clusters", "validation");
+    const owned = topicTopology(topic, ["validation"]);
+    const broker = createBroker(faults.config, () => undefined, `adapter-${ns}`);
+    await broker.provision(owned);
+    const a = createServer({ plan: h.plans.validation, api: h.client, kube: h.kube, subscription: sub, log: silentLogger() });
+    const port = await a.server.listen(0, "127.0.0.1");
+    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
+    const health = createClient(Health, transport);
+    const status = createClient(AdapterService, transport);
+    const serving = async () => (await health.check({})).status;
+    try {
+      expect(await serving()).toBe(ServingStatus.NOT_SERVING);
+      // As main.ts subscribes, with a first retry slow enough for the test to see the gap.
+      await broker.subscribe(sub, a.handler.handle, { maxInFlight: 4, ensure: () => broker.provision(owned), onState: a.observeConsumer, retry: { initialMs: 3000, maxMs: 4000 }, checkEveryMs: 250 });
+      expect(await serving()).toBe(ServingStatus.SERVING);
+      expect(await status.getStatus({})).toMatchObject({ consuming: true, notConsumingReason: "", resubscribes: 0n });
+
+      /** Publishes a reconcile event for a new cluster until the broker takes it; waits until the adapter reported on it. */
+      const consumes = async (name: string) => {
+        const c = await h.api.clusters.createCluster({ name: `${name}-${ns}`, spec: {} });
+        const m = message({ id: c.id, kind: "Cluster", href: c.href, generation: 1 });
+        await eventually(() => broker.publish(topic, { data: m.data }).then(() => true, () => undefined), WAIT_MS, 200);
+        await eventually(async () => ((await h.client.statuses.listStatuses({ resourceId: c.id })).statuses.some((s) => s.adapter === "validation") ? true : undefined), WAIT_MS, 100);
+      };
+      await consumes("before");
+
+      // The subscription (queue) is deleted behind its back.
+      await faults.deleteSubscription(sub);
+      await eventually(async () => ((await serving()) === ServingStatus.NOT_SERVING ? true : undefined), WAIT_MS);
+      const missing = await status.getStatus({});
+      expect(missing).toMatchObject({ consuming: false, notConsumingReason: expect.stringContaining(sub) });
+      expect(missing.consumingChangedTime).toBeDefined();
+      await eventually(async () => ((await serving()) === ServingStatus.SERVING ? true : undefined), WAIT_MS);
+      expect((await status.getStatus({})).resubscribes).toBe(1n);
+      await consumes("after-delete");
+
+      // The broker restarts (the emulator comes back empty; RabbitMQ's connections are cut).
+      await faults.stop();
+      await eventually(async () => ((await serving()) === ServingStatus.NOT_SERVING ? true : undefined), WAIT_MS);
+      expect((await status.getStatus({})).notConsumingReason).not.toBe("");
+      await faults.start();
+      await eventually(async () => ((await serving()) === ServingStatus.SERVING ? true : undefined), WAIT_MS);
+      await consumes("after-restart");
+
+      const metrics = await a.metrics.registry.metrics();
+      expect(metrics).toMatch(/^hyperfleet_adapter_broker_consuming\{adapter="validation"\} 1$/m);
+      // At least one per fault; a broker that flaps while it comes back may cost one more.
+      expect(Number(/^hyperfleet_adapter_broker_resubscribes_total\{adapter="validation"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+    } finally {
+      await a.handler.close();
+      await broker.close();
+      await a.server.close(100);
+    }
+  }, 5 * 60_000);
 });

@@ -98,7 +98,12 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
 
   // One deadline per call, discovery included: its signal reaches the requests through the middleware.
   const call = async <T>(verb: string, what: string, fn: () => Promise<T>): Promise<T> => {
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Not AbortSignal.timeout: its timer keeps the signal, and every request listening to it, alive for
+    // the whole timeout after the call ended (~2,000 calls' worth at an adapter's pace: GC took a third
+    // of its CPU). A cleared timer lets them go at once.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const signal = abort.signal;
     try {
       const r = await deadline.run(signal, fn);
       observe(verb, "ok");
@@ -108,6 +113,8 @@ export function createKubeObjects(target: KubeTarget, timeoutMs = 10_000, observ
       const e = signal.aborted ? new KubeError(0, "Unreachable", `${verb} ${what}: timed out after ${timeoutMs} ms`) : toKubeError(err, `${verb} ${what}`);
       observe(verb, String(e.code || e.reason));
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   };
   const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });

@@ -16,12 +16,15 @@ async function main(): Promise<void> {
   const plan = loadAdapterConfig(config.configPath);
   const log = createLogger(`adapter-${plan.name}`, config.logLevel);
   const subscription = adapterSubscription(config.namespace, plan.resourceKind, plan.name);
-  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
-  await broker.provision(topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]));
+  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"), `adapter-${plan.name}`);
+  // What this adapter owns: its subscription (and the topic it hangs on). Ensured now and again
+  // whenever the consumer finds it gone.
+  const owned = topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]);
+  await broker.provision(owned);
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
+  const { server, handler, metrics, kube, observeConsumer, healthy } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");
@@ -29,10 +32,10 @@ async function main(): Promise<void> {
     // Kubernetes may come later; each event reports Health=False until it does.
     log.warn({ err: String(err) }, "setup failed; continuing");
   }
-  const metricsServer = createMetricsServer(metrics.registry);
+  const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);
-  const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency });
+  const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency, ensure: () => broker.provision(owned), onState: observeConsumer });
   const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log, cache }) : undefined;
   log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects }, "adapter consuming");
 

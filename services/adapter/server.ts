@@ -1,11 +1,13 @@
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import type { ApiClient } from "../shared/api-client.js";
+import type { ConsumerState } from "../shared/broker/index.js";
 import type { Logger } from "../shared/log.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
-import { createRpcServer, observeInterceptor, type RpcServer } from "../shared/rpc/index.js";
+import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import type { RpcConfig } from "../shared/config.js";
 import { createEventHandler } from "./consumer.js";
+import { adapterHealth } from "./core/health.js";
 import { errorInterceptor } from "./errors.js";
 import { createKubeObjects, type KubeObjects, type KubeTarget } from "./kube.js";
 import type { ObjectCache } from "./object-cache.js";
@@ -30,8 +32,20 @@ export interface AdapterDeps {
   rpc?: RpcConfig;
 }
 
-/** An unstarted adapter: its RPC server, the message handler to subscribe, and metrics. */
-export function createServer(deps: AdapterDeps): { server: RpcServer; handler: ReturnType<typeof createEventHandler>; metrics: RpcMetrics; kube: KubeObjects } {
+/** An unstarted adapter and what to wire to the broker and the metrics server. */
+export interface Adapter {
+  server: RpcServer;
+  /** The message handler to subscribe. */
+  handler: ReturnType<typeof createEventHandler>;
+  metrics: RpcMetrics;
+  kube: KubeObjects;
+  /** Give to subscribe as `onState`: health, GetStatus, metrics and logs follow the consumer. */
+  observeConsumer: (state: ConsumerState) => void;
+  /** True while the adapter consumes its subscription (grpc health and /healthz). */
+  healthy: () => boolean;
+}
+
+export function createServer(deps: AdapterDeps): Adapter {
   const metrics = createRpcMetrics("hyperfleet_adapter");
   const r = [metrics.registry];
   const events = new Counter({ name: "hyperfleet_adapter_events_total", help: "Reconcile requests processed, by outcome and trigger (event: from the broker; watch: an owned object changed).", labelNames: ["adapter", "outcome", "trigger"] as const, registers: r });
@@ -41,6 +55,22 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
   const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
   const now = deps.now ?? (() => new Date());
   const objectReads = new Counter({ name: "hyperfleet_adapter_object_reads_total", help: "Reads of the adapter's own objects during reconciles, by where they were answered (cache, kubernetes, drift-check: a Ready resource's event, always from Kubernetes).", labelNames: ["adapter", "source"] as const, registers: r });
+  const consuming = new Gauge({ name: "hyperfleet_adapter_broker_consuming", help: "1 while the adapter takes events from its subscription, 0 while it does not (grpc health is then NOT_SERVING).", labelNames: ["adapter"] as const, registers: r });
+  const resubscribes = new Counter({ name: "hyperfleet_adapter_broker_resubscribes_total", help: "Times the adapter subscribed again after losing its subscription or its broker connection.", labelNames: ["adapter"] as const, registers: r });
+  consuming.set({ adapter }, 0);
+  let consumer: ConsumerState | undefined;
+  const observeConsumer = (state: ConsumerState) => {
+    if (consumer && state.resubscribes > consumer.resubscribes) resubscribes.inc({ adapter }, state.resubscribes - consumer.resubscribes);
+    const was = consumer?.consuming;
+    consumer = state;
+    consuming.set({ adapter }, state.consuming ? 1 : 0);
+    // Transitions only: each failed attempt in between is logged by the broker's onError.
+    if (state.consuming === was) return;
+    if (!state.consuming && state.fault) deps.log.warn({ subscription: deps.subscription, reason: adapterHealth(state).reason, error: state.reason }, "not consuming; NOT_SERVING until subscribed again");
+    else if (!state.consuming) deps.log.info({ subscription: deps.subscription }, "stopped consuming");
+    else if (was === false) deps.log.info({ subscription: deps.subscription, resubscribes: state.resubscribes }, "consuming again");
+  };
+  const healthy = () => adapterHealth(consumer).serving;
   const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, driftCheckAfterMs: deps.driftCheckAfterMs, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
   const handler = createEventHandler({
     resourceKind: deps.plan.resourceKind,
@@ -58,7 +88,8 @@ export function createServer(deps: AdapterDeps): { server: RpcServer; handler: R
     fastPath: deps.rpc?.fastPath,
     services: ADAPTER_SERVICES,
     interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
-    routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, dryRun: (id) => reconcile(rdeps, id, true) }),
+    health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
+    routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, consumer: () => consumer, dryRun: (id) => reconcile(rdeps, id, true) }),
   });
-  return { server, handler, metrics, kube };
+  return { server, handler, metrics, kube, observeConsumer, healthy };
 }

@@ -11,7 +11,7 @@ import { onShutdown } from "../shared/shutdown.js";
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger(`sentinel-${config.kind}`, config.logLevel);
-  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"));
+  const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"), `sentinel-${config.kind}`);
   // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured here.
   await broker.provision(topicTopology(config.topic, config.adapters));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });

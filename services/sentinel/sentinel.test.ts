@@ -21,6 +21,7 @@ import { startApi, type TestApi } from "../../test/support/start-api.js";
 import { startTcpProxy } from "../../test/support/tcp-proxy.js";
 import { reportRequest } from "../../test/support/reports.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
+import { startBrokerFaults, type BrokerFaults } from "../../test/support/broker-faults.js";
 
 const INTERVALS = { pollIntervalMs: 100, maxAgeNotReadyMs: 500, maxAgeReadyMs: 2000, pageSize: 7 };
 const ADAPTERS = ["validation", "dns", "placement"];
@@ -249,4 +250,68 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
     expect(s.healthy()).toBe(true);
     await expect(client.reconcile({ resourceId: "0190aaaa-0000-7000-8000-000000000000" })).rejects.toThrow(/not found/);
   });
+});
+
+/**
+ * The Sentinel on a broker of the test's own that the test breaks (test/support/broker-faults.ts):
+ * stopped (the emulator then comes back empty), and its topic deleted.
+ */
+describe.each(["pubsub", "rabbitmq"] as const)("sentinel on %s when the broker goes away or loses the topic", (kind) => {
+  /** Generous: only reached when something is broken (an emulator takes seconds to start). */
+  const WAIT = 60_000;
+  let faults: BrokerFaults;
+  beforeAll(async () => {
+    faults = await startBrokerFaults(kind);
+  }, WAIT);
+  afterAll(() => faults?.close());
+
+  test("failed publishes show in health and GetStatus; it provisions its topic again and publishes", async () => {
+    const shard = uniqueNamespace("s");
+    const topic = topicName(uniqueNamespace(), "clusters");
+    const broker = createBroker(faults.config);
+    const received: ReconcileEvent[] = [];
+    const s = createServer({
+      lister: createClusterLister(createApiClient(api.baseUrl)),
+      broker,
+      log: silentLogger(),
+      config: { ...INTERVALS, topic, selector: shardOn(shard), kind: "clusters", labelSelector: `run=${shard}`, adapters: ["collector"] },
+    });
+    try {
+      // As main.ts does at startup.
+      await broker.provision(topicTopology(topic, ["collector"]));
+      // The collector plays an adapter that does not provision anything itself: it consumes only once
+      // the Sentinel has provisioned its subscription again.
+      await broker.subscribe(
+        subscriptionName(topic, "collector"),
+        async (m) => {
+          const d = decodeReconcileEvent(m.data);
+          if (d.ok) received.push(d.event);
+          return "ack";
+        },
+        { retry: { initialMs: 100, maxMs: 1000 }, checkEveryMs: 250 },
+      );
+      s.poller.start();
+      // NotReady: an event every maxAgeNotReady (500 ms) for as long as the test runs.
+      const c = await api.clusters.createCluster({ name: `c-${shard}`, labels: { run: shard }, spec: {} });
+      const eventAfter = (t: number) => eventually(() => received.find((e) => e.data.id === c.id && Date.parse(e.time) > t), WAIT);
+      await eventAfter(0);
+
+      await faults.stop();
+      // A publish waits out its timeout before it fails: health may turn first.
+      await eventually(() => (!s.healthy() && s.poller.stats().lastError?.message.startsWith("publish: ") ? true : undefined), WAIT);
+      await faults.start();
+      const back = Date.now();
+      await eventAfter(back);
+      await eventually(() => (s.healthy() ? true : undefined), WAIT);
+
+      await faults.deleteTopic(topic);
+      const deleted = Date.now();
+      await eventAfter(deleted);
+      const metrics = await s.metrics.registry.metrics();
+      expect(Number(/^hyperfleet_sentinel_broker_reprovisions_total\{result="ok"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(kind === "pubsub" ? 2 : 1);
+    } finally {
+      await s.poller.stop();
+      await broker.close();
+    }
+  }, 5 * 60_000);
 });

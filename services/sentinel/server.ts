@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from "uuid";
 import { Counter, Gauge, Histogram } from "prom-client";
-import type { Broker } from "../shared/broker/index.js";
+import { createReprovisioningPublisher, topicTopology, type Broker } from "../shared/broker/index.js";
 import type { Logger } from "../shared/log.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
@@ -13,7 +13,8 @@ import type { RpcConfig } from "../shared/config.js";
 export interface SentinelDeps {
   lister: ResourceLister;
   broker: Broker;
-  config: PollConfig & { kind: string; labelSelector: string };
+  /** `adapters`: the subscriptions provisioned with the topic when a publish finds it missing (as at startup). */
+  config: PollConfig & { kind: string; labelSelector: string; adapters?: readonly string[] };
   log: Logger;
   now?: () => Date;
   newId?: () => string;
@@ -50,7 +51,16 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
     error: (stage) => errors.inc({ stage }),
     skipped: (reason) => skipped.inc({ reason }),
   };
-  const poller = createPoller({ lister: deps.lister, publisher: deps.broker, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
+  const reprovisions = new Counter({ name: "hyperfleet_sentinel_broker_reprovisions_total", help: "Times a publish found the topic missing and the Sentinel provisioned its topic and the adapters' subscriptions again, by result.", labelNames: ["result"] as const, registers: r });
+  // The topic is the Sentinel's: a broker that lost it (restarted empty, topic deleted) gets it back on the next publish.
+  const publisher = createReprovisioningPublisher(deps.broker, topicTopology(deps.config.topic, deps.config.adapters ?? []), {
+    reprovisioned(err) {
+      reprovisions.inc({ result: err === undefined ? "ok" : "error" });
+      if (err === undefined) deps.log.warn({ topic: deps.config.topic }, "topic was missing; provisioned it and the adapters' subscriptions again");
+      else deps.log.warn({ topic: deps.config.topic, err: err instanceof Error ? err.message : String(err) }, "topic is missing and provisioning it failed; retrying next publish");
+    },
+  });
+  const poller = createPoller({ lister: deps.lister, publisher, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
   // Healthy while polls succeed: the last success (or start) is at most three intervals old.
   const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * deps.config.pollIntervalMs;
   const server = createRpcServer({

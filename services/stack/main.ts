@@ -2,28 +2,62 @@
  * `npm start`: the whole local system in one command. Starts the Pub/Sub emulator (unless
  * PUBSUB_EMULATOR_HOST or BROKER=rabbitmq), provisions topics and subscriptions, then each service
  * as a child process with prefixed logs: the Kubernetes stand-in (unless KUBECONFIG), the API, the
- * Sentinel and the adapters. `--speed N` compresses time for demos. Ctrl-C / SIGTERM stops everything.
+ * Sentinel and the adapters. `--speed N` compresses time for demos. A service that crashes is started
+ * again (supervisor.ts). Ctrl-C / SIGTERM stops everything, at any moment of startup.
  */
 import { buildTopology, createBroker } from "../shared/broker/index.js";
 import { ConfigError } from "../shared/config.js";
 import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
-import { startProcess, stopAll, waitForPort, type RunningProcess } from "./processes.js";
 import { stackSpecs } from "./specs.js";
 import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
+import { createSupervisor, type Supervisor } from "./supervisor.js";
+import { decideInterrupt } from "./core/decide-interrupt.js";
+import { groupRunning } from "./process-table.js";
 
-const running: RunningProcess[] = [];
+const say = (line: string) => process.stdout.write(`${"stack".padEnd(12)}| ${line}\n`);
+
 let emulator: Emulator | undefined;
-let stopping = false;
+let supervisor: Supervisor | undefined;
+let stopped: Promise<void> | undefined;
+let exitCode = 0;
+let interrupts = 0;
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    await stopAll(running);
-    await emulator?.stop();
+/**
+ * Stops everything once. Every later call (a second signal, a start that fails because its service was
+ * stopped) waits for that same stop, so nothing exits while the emulator or a service still runs.
+ */
+function shutdown(code: number): Promise<never> {
+  if (!stopped) {
+    exitCode = code;
+    stopped = (async () => {
+      // Services first: they close their broker connections while the emulator still answers.
+      await supervisor?.stop();
+      await emulator?.stop();
+    })();
   }
-  process.exit(code);
+  return stopped.then(() => process.exit(exitCode));
+}
+
+const stillRunning = () => {
+  const pubsub = emulator?.pgid !== undefined && groupRunning(emulator.pgid) ? ["pubsub"] : [];
+  return [...(supervisor?.running() ?? []), ...pubsub].join(", ") || "nothing";
+};
+
+function onSignal(signal: string): void {
+  const action = decideInterrupt(++interrupts);
+  if (action === "stop") {
+    say(`${signal}: stopping every service (a third Ctrl-C kills them at once)`);
+    void shutdown(0);
+  } else if (action === "remind") {
+    say(`still stopping: waiting for ${stillRunning()} (Ctrl-C once more kills them at once)`);
+  } else {
+    say(`killing ${stillRunning()} now`);
+    supervisor?.kill();
+    emulator?.kill();
+    process.exit(130);
+  }
 }
 
 async function main(): Promise<void> {
@@ -35,26 +69,33 @@ async function main(): Promise<void> {
   let broker = config.broker;
   if (broker.kind === "pubsub" && !broker.emulatorHost) {
     console.log(`starting the Pub/Sub emulator on 127.0.0.1:${config.emulatorPort} ...`);
-    emulator = await startEmulator(config.emulatorBin, config.emulatorPort, (line) => process.stdout.write(`pubsub      | ${line}\n`));
-    broker = { ...broker, emulatorHost: emulator.host };
+    const onSpawn = (e: Emulator) => {
+      // Known from its spawn on, so a Ctrl-C while it starts stops it too.
+      emulator = e;
+      say(`Pub/Sub emulator started (process group ${e.pgid})`);
+      if (stopped) void e.stop();
+    };
+    const started = await startEmulator(config.emulatorBin, config.emulatorPort, (line) => process.stdout.write(`pubsub      | ${line}\n`), onSpawn);
+    broker = { ...broker, emulatorHost: started.host };
   }
+  if (stopped) return;
   const admin = createBroker(broker);
   await admin.provision(buildTopology(config.namespace, { clusters: config.adapters, nodepools: config.nodepoolAdapters }));
   await admin.close();
 
   const specs = stackSpecs(config, broker);
   const bundles = await buildServices(config.buildDir);
-  for (const [i, spec] of specs.entries()) {
-    const proc = startProcess(spec, i, { tty: process.stdout.isTTY === true, bundles, nodeArgs: config.nodeArgs, env });
-    running.push(proc);
-    void proc.exited.then((code) => {
-      if (!stopping) {
-        console.error(`${spec.name} exited (${code}); stopping the stack`);
-        void shutdown(1);
-      }
-    });
-    await waitForPort(spec.readyPort, proc);
+  if (stopped) return;
+  supervisor = createSupervisor({
+    start: { tty: process.stdout.isTTY === true, bundles, nodeArgs: config.nodeArgs, env },
+    say,
+    onGiveUp: () => void shutdown(1),
+  });
+  for (const spec of specs) {
+    if (stopped) return;
+    await supervisor.start(spec);
   }
+  if (stopped) return;
   const brokerLine = broker.kind === "pubsub" ? `Pub/Sub emulator    ${broker.emulatorHost ?? "Google Cloud"}` : `RabbitMQ            ${broker.url.replace(/\/\/[^@]*@/, "//")}`;
   console.log(
     [
@@ -62,6 +103,7 @@ async function main(): Promise<void> {
       `HyperFleet is running${config.speed > 1 ? ` (time x${config.speed})` : ""}:`,
       ...specs.flatMap((s) => s.endpoints.map((e) => `  ${e}`)),
       `  ${brokerLine}`,
+      `Process ids: ${supervisor.pids()}. A service that crashes is restarted.`,
       "Watch reconcile events: npm run events",
       ...(config.kubeconfig ? [] : [`See what the adapters did: kubectl get jobs,dnsrecords -A   (the stand-in on :${config.standinPort})`]),
       "Press Ctrl-C to stop.",
@@ -70,10 +112,14 @@ async function main(): Promise<void> {
   );
 }
 
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
-watchParent(() => void shutdown(0));
+process.on("SIGINT", () => onSignal("SIGINT"));
+process.on("SIGTERM", () => onSignal("SIGTERM"));
+watchParent(() => {
+  say("the process that started the stack is gone: stopping");
+  void shutdown(0);
+});
 main().catch(async (err) => {
-  console.error(err instanceof ConfigError ? err.message : String(err instanceof Error ? err.message : err));
+  // Once stopping, a failed start is only the stop seen from the starting side.
+  if (!stopped) console.error(err instanceof ConfigError ? err.message : String(err instanceof Error ? err.message : err));
   await shutdown(1);
 });

@@ -1,4 +1,6 @@
-import { HEAP_BUDGET_MB, serviceNodeArgs } from "./processes.js";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { HEAP_BUDGET_MB, LIFELINE_ENTRY, serviceArgs, serviceNodeArgs } from "./processes.js";
 
 test.each([
   ["no extra flags: the heap budget", {}, [`--max-old-space-size=${HEAP_BUDGET_MB}`]],
@@ -7,4 +9,13 @@ test.each([
   ["so does one in NODE_OPTIONS (a command-line flag would override it)", { NODE_OPTIONS: "--max-old-space-size=1024" }, []],
 ])("serviceNodeArgs: %s", (_, env, expected) => {
   expect(serviceNodeArgs(env)).toEqual(expected);
+});
+
+const url = (path: string) => pathToFileURL(resolve(path)).href;
+
+test.each([
+  ["a compiled service: its flags, the lifeline's bundle, then its own", { "services/api/main.ts": "b/api.mjs", [LIFELINE_ENTRY]: "b/lifeline.mjs" }, ["--max-old-space-size=192", "--import", url("b/lifeline.mjs"), "b/api.mjs"]],
+  ["no bundles: tsx, then the lifeline and the service as TypeScript", {}, ["--max-old-space-size=192", "--import", "tsx", "--import", url(LIFELINE_ENTRY), "services/api/main.ts"]],
+])("serviceArgs: %s", (_, bundles, expected) => {
+  expect(serviceArgs("services/api/main.ts", bundles, ["--max-old-space-size=192"])).toEqual(expected);
 });

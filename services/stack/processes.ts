@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { createInterface } from "node:readline";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** Preloaded into every service (see lifeline.ts). */
+export const LIFELINE_ENTRY = "services/stack/lifeline.ts";
 
 /** One service of the local stack, run as a child process. */
 export interface ProcessSpec {
@@ -14,10 +19,21 @@ export interface ProcessSpec {
   endpoints: string[];
 }
 
+/** How a process ended: its exit code, or the signal that ended it. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface RunningProcess {
   name: string;
   child: ChildProcess;
-  exited: Promise<number | null>;
+  exited: Promise<ExitStatus>;
+}
+
+/** "code 1" or "signal SIGKILL", for logs. */
+export function describeExit(exit: ExitStatus): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
 }
 
 /**
@@ -51,13 +67,22 @@ export interface StartOptions {
 }
 
 /**
+ * The node arguments that run a service: its flags, the lifeline (which stops it if the stack dies while
+ * it starts), then its compiled bundle, or its TypeScript through tsx when it has none.
+ */
+export function serviceArgs(entry: string, bundles: Record<string, string>, nodeArgs: string[]): string[] {
+  const bundle = bundles[entry];
+  const lifeline = pathToFileURL(resolve(bundles[LIFELINE_ENTRY] ?? LIFELINE_ENTRY)).href;
+  return bundle ? [...nodeArgs, "--import", lifeline, bundle] : [...nodeArgs, "--import", "tsx", "--import", lifeline, entry];
+}
+
+/**
  * Starts a child with its stdout/stderr prefixed by its name, one line at a time. With a compiled
  * bundle for the entry it runs on plain node, otherwise through tsx.
  */
 export function startProcess(spec: ProcessSpec, index: number, opts: StartOptions): RunningProcess {
   const { tty, bundles, nodeArgs } = opts;
-  const bundle = bundles[spec.entry];
-  const child = spawn(process.execPath, [...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", spec.entry])], {
+  const child = spawn(process.execPath, serviceArgs(spec.entry, bundles, nodeArgs), {
     env: { ...opts.env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -66,36 +91,38 @@ export function startProcess(spec: ProcessSpec, index: number, opts: StartOption
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${line}\n`));
   }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<ExitStatus>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   return { name: spec.name, child, exited };
 }
+
+/** True until the process has exited. */
+export const isRunningProcess = (p: RunningProcess): boolean => p.child.exitCode === null && p.child.signalCode === null;
 
 /** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs` or if the process exits first. */
 export async function waitForPort(port: number, proc: RunningProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let dead = false;
-  void proc.exited.then(() => (dead = true));
   while (Date.now() < deadline) {
-    if (dead) throw new Error(`${proc.name} exited before it was ready`);
+    if (!isRunningProcess(proc)) throw new Error(`${proc.name} exited before it was ready`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, "127.0.0.1");
       s.once("connect", () => { s.destroy(); resolve(true); });
       s.once("error", () => resolve(false));
     });
-    if (ok) return;
+    if (ok && isRunningProcess(proc)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** SIGTERM to every child at once, SIGKILL to any still running after `graceMs`. */
-export async function stopAll(procs: RunningProcess[], graceMs = 10_000): Promise<void> {
-  await Promise.all(
-    procs.map(async (p) => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
-      const timer = setTimeout(() => p.child.kill("SIGKILL"), graceMs);
-      await p.exited;
-      clearTimeout(timer);
-    }),
-  );
+/**
+ * SIGTERM, then SIGKILL if it still runs after `graceMs` (every service bounds its own shutdown below
+ * that, so this is for one that hangs outright). Resolves once it has exited, or 2 s after the SIGKILL.
+ */
+export async function stopProcess(p: RunningProcess, graceMs = 10_000): Promise<void> {
+  if (!isRunningProcess(p)) return;
+  p.child.kill("SIGTERM");
+  const within = (ms: number) => Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  if (await within(graceMs)) return;
+  p.child.kill("SIGKILL");
+  await within(2000);
 }

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/adapter.proto.
  */
 export const file_hyperfleet_v1_adapter: GenFile = /*@__PURE__*/
-  fileDesc("ChtoeXBlcmZsZWV0L3YxL2FkYXB0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEiIAoeQWRhcHRlclNlcnZpY2VHZXRTdGF0dXNSZXF1ZXN0IrwCCh9BZGFwdGVyU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEg8KB2FkYXB0ZXIYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEl4KEWV2ZW50c19ieV9vdXRjb21lGAMgAygLMkMuaHlwZXJmbGVldC52MS5BZGFwdGVyU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlLkV2ZW50c0J5T3V0Y29tZUVudHJ5EhEKCWluX2ZsaWdodBgEIAEoAxISCgpsYXN0X2Vycm9yGAUgASgJEjMKD2xhc3RfZXJyb3JfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaNgoURXZlbnRzQnlPdXRjb21lRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASI4Cg1EcnlSdW5SZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJEhIKCmV2ZW50X2pzb24YAiABKAkiqgEKDVBsYW5uZWRPYmplY3QSCgoCaWQYASABKAkSEwoLYXBpX3ZlcnNpb24YAiABKAkSDAoEa2luZBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSDAoEbmFtZRgFIAEoCRIOCgZhY3Rpb24YBiABKAkSDgoGcmVhc29uGAcgASgJEikKCG1hbmlmZXN0GAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKTAQoORHJ5UnVuUmVzcG9uc2USDwoHb3V0Y29tZRgBIAEoCRINCgV0cmFjZRgCIAMoCRItCgdvYmplY3RzGAMgAygLMhwuaHlwZXJmbGVldC52MS5QbGFubmVkT2JqZWN0EjIKBnJlcG9ydBgEIAEoCzIiLmh5cGVyZmxlZXQudjEuUmVwb3J0U3RhdHVzUmVxdWVzdDLDAQoOQWRhcHRlclNlcnZpY2USagoJR2V0U3RhdHVzEi0uaHlwZXJmbGVldC52MS5BZGFwdGVyU2VydmljZUdldFN0YXR1c1JlcXVlc3QaLi5oeXBlcmZsZWV0LnYxLkFkYXB0ZXJTZXJ2aWNlR2V0U3RhdHVzUmVzcG9uc2USRQoGRHJ5UnVuEhwuaHlwZXJmbGVldC52MS5EcnlSdW5SZXF1ZXN0Gh0uaHlwZXJmbGVldC52MS5EcnlSdW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_status]);
+  fileDesc("ChtoeXBlcmZsZWV0L3YxL2FkYXB0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEiIAoeQWRhcHRlclNlcnZpY2VHZXRTdGF0dXNSZXF1ZXN0Ir8DCh9BZGFwdGVyU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEg8KB2FkYXB0ZXIYASABKAkSFAoMc3Vic2NyaXB0aW9uGAIgASgJEl4KEWV2ZW50c19ieV9vdXRjb21lGAMgAygLMkMuaHlwZXJmbGVldC52MS5BZGFwdGVyU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlLkV2ZW50c0J5T3V0Y29tZUVudHJ5EhEKCWluX2ZsaWdodBgEIAEoAxISCgpsYXN0X2Vycm9yGAUgASgJEjMKD2xhc3RfZXJyb3JfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY29uc3VtaW5nGAcgASgIEhwKFG5vdF9jb25zdW1pbmdfcmVhc29uGAggASgJEjoKFmNvbnN1bWluZ19jaGFuZ2VkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHJlc3Vic2NyaWJlcxgKIAEoAxo2ChRFdmVudHNCeU91dGNvbWVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBIjgKDURyeVJ1blJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkSEgoKZXZlbnRfanNvbhgCIAEoCSKqAQoNUGxhbm5lZE9iamVjdBIKCgJpZBgBIAEoCRITCgthcGlfdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIMCgRuYW1lGAUgASgJEg4KBmFjdGlvbhgGIAEoCRIOCgZyZWFzb24YByABKAkSKQoIbWFuaWZlc3QYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IpMBCg5EcnlSdW5SZXNwb25zZRIPCgdvdXRjb21lGAEgASgJEg0KBXRyYWNlGAIgAygJEi0KB29iamVjdHMYAyADKAsyHC5oeXBlcmZsZWV0LnYxLlBsYW5uZWRPYmplY3QSMgoGcmVwb3J0GAQgASgLMiIuaHlwZXJmbGVldC52MS5SZXBvcnRTdGF0dXNSZXF1ZXN0MsMBCg5BZGFwdGVyU2VydmljZRJqCglHZXRTdGF0dXMSLS5oeXBlcmZsZWV0LnYxLkFkYXB0ZXJTZXJ2aWNlR2V0U3RhdHVzUmVxdWVzdBouLmh5cGVyZmxlZXQudjEuQWRhcHRlclNlcnZpY2VHZXRTdGF0dXNSZXNwb25zZRJFCgZEcnlSdW4SHC5oeXBlcmZsZWV0LnYxLkRyeVJ1blJlcXVlc3QaHS5oeXBlcmZsZWV0LnYxLkRyeVJ1blJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_status]);
 
 /**
  * @generated from message hyperfleet.v1.AdapterServiceGetStatusRequest
@@ -66,6 +66,37 @@ export type AdapterServiceGetStatusResponse = Message<"hyperfleet.v1.AdapterServ
    * @generated from field: google.protobuf.Timestamp last_error_time = 6;
    */
   lastErrorTime?: Timestamp | undefined;
+
+  /**
+   * Whether the adapter is taking events from its subscription now. While it is not, its grpc health
+   * is NOT_SERVING and not_consuming_reason says why.
+   *
+   * @generated from field: bool consuming = 7;
+   */
+  consuming: boolean;
+
+  /**
+   * Why it is not consuming: the subscription does not exist, the broker is unreachable, the
+   * connection closed, ... Empty while consuming. The adapter re-creates its subscription and
+   * subscribes again by itself, with backoff.
+   *
+   * @generated from field: string not_consuming_reason = 8;
+   */
+  notConsumingReason: string;
+
+  /**
+   * When consuming last changed (started, stopped or resumed).
+   *
+   * @generated from field: google.protobuf.Timestamp consuming_changed_time = 9;
+   */
+  consumingChangedTime?: Timestamp | undefined;
+
+  /**
+   * Times it subscribed again after losing its subscription or its connection to the broker.
+   *
+   * @generated from field: int64 resubscribes = 10;
+   */
+  resubscribes: bigint;
 };
 
 /**

@@ -50,6 +50,38 @@ describe.each(TEST_BROKERS)("broker: %s", (_name, config) => {
     expect(attempts.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
   }, 90_000);
 
+  test("flow control: however many messages are queued, the handler holds at most maxInFlight at once", async () => {
+    const n = 300;
+    await Promise.all(Array.from({ length: n }, (_, i) => broker.publish(topicName(ns, "clusters"), { data: Buffer.from(String(i)) })));
+    let running = 0;
+    let most = 0;
+    const seen = new Set<string>();
+    const consumer = await broker.subscribe(
+      subscriptionName(topicName(ns, "clusters"), "dns"),
+      async (m) => {
+        most = Math.max(most, ++running);
+        // Long enough for deliveries to pile up behind the bound if the broker did not hold them back.
+        await new Promise((r) => setTimeout(r, 2));
+        seen.add(m.data.toString());
+        running--;
+        return "ack";
+      },
+      { maxInFlight: 3 },
+    );
+    await eventually(() => (seen.size === n ? true : undefined), 60_000, 100);
+    expect(most).toBeLessThanOrEqual(3);
+    expect(consumer.state()).toMatchObject({ consuming: true, resubscribes: 0 });
+  }, 90_000);
+
+  test("subscribing to a subscription that does not exist fails at once, naming it", async () => {
+    const missing = subscriptionName(topicName(ns, "clusters"), "nobody");
+    await expect(broker.subscribe(missing, async () => "ack")).rejects.toMatchObject({ name: "MissingError", message: expect.stringContaining(missing) });
+  });
+
+  test("publishing to a topic that does not exist fails with MissingError", async () => {
+    await expect(broker.publish(topicName(uniqueNamespace(), "clusters"), { data: Buffer.from("x") })).rejects.toMatchObject({ name: "MissingError" });
+  });
+
   test("close waits for the handler in flight before it returns", async () => {
     let finished = false;
     let started = false;

@@ -1,39 +1,50 @@
 import amqp from "amqplib";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import { randomUUID } from "node:crypto";
-import { withTimeout, type Broker, type Consumer, type MessageHandler, type Topology } from "./broker.js";
+import { MissingError, withTimeout, type Broker, type Consumer, type MessageHandler, type Topology } from "./broker.js";
+import { rabbitMissing } from "./faults.js";
+import { superviseConsumer, type Attachment, type ConsumerBackend } from "./supervise-consumer.js";
 
 export interface RabbitOptions {
   url: string;
   /** Bound on connecting, publishing and declaring. */
   timeoutMs?: number;
+  /** Shown by RabbitMQ (management UI, rabbitmqctl list_connections) as the connection's name. */
+  connectionName?: string;
   onError?: (err: unknown, context: string) => void;
 }
+
+const noop = () => undefined;
 
 /**
  * RabbitMQ behind the Broker interface: a fanout exchange per topic, a quorum queue per subscription
  * (x-delivery-limit gives "dead-letter after N attempts"), and a `<subscription>-dlq` exchange+queue.
- * Connections are re-established on demand, so a restarted RabbitMQ is picked up by the next call.
+ * Connections are re-established on demand, so a restarted RabbitMQ is picked up by the next call, and
+ * consumers attach again by themselves (supervise-consumer.ts).
  */
 export function createRabbitBroker(opts: RabbitOptions): Broker {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const onError = opts.onError ?? (() => undefined);
   let conn: Promise<ChannelModel> | undefined;
-  let pubChannel: Promise<ConfirmChannel> | undefined;
-  let closing = false;
+  /** Why the last connection closed, to name it when its channels close. */
+  let connectionLost: unknown;
+  /** The confirm channel publishes go through, and the error the server closed it with. */
+  let pubChannel: Promise<{ ch: ConfirmChannel; closedWith?: unknown }> | undefined;
   const consumers = new Set<Consumer>();
 
   const connection = () => {
     if (!conn) {
-      const c = withTimeout(amqp.connect(opts.url, { timeout: timeoutMs }), timeoutMs, "connect to RabbitMQ");
+      const clientProperties = opts.connectionName ? { connection_name: opts.connectionName } : {};
+      const c = withTimeout(amqp.connect(opts.url, { timeout: timeoutMs, clientProperties }), timeoutMs, "connect to RabbitMQ");
       conn = c;
       c.then(
         (m) => {
-          const reset = () => {
+          connectionLost = undefined;
+          m.on("close", (err?: unknown) => {
+            connectionLost = err ?? new Error("the connection to RabbitMQ closed");
             if (conn === c) conn = undefined;
             pubChannel = undefined;
-          };
-          m.on("close", reset);
+          });
           m.on("error", (err) => onError(err, "connection"));
         },
         () => {
@@ -46,12 +57,16 @@ export function createRabbitBroker(opts: RabbitOptions): Broker {
 
   const publishChannel = () => {
     if (!pubChannel) {
-      const p = connection().then((m) => m.createConfirmChannel());
+      const p = connection().then(async (m) => ({ ch: await m.createConfirmChannel() }) as { ch: ConfirmChannel; closedWith?: unknown });
       pubChannel = p;
       p.then(
-        (ch) => {
-          ch.on("close", () => { if (pubChannel === p) pubChannel = undefined; });
-          ch.on("error", (err) => onError(err, "publish channel"));
+        (pc) => {
+          pc.ch.on("close", () => { if (pubChannel === p) pubChannel = undefined; });
+          // Emitted before "close" fails the unconfirmed publishes, so they can tell a missing exchange.
+          pc.ch.on("error", (err) => {
+            pc.closedWith = err;
+            if (!rabbitMissing(err)) onError(err, "publish channel");
+          });
         },
         () => { if (pubChannel === p) pubChannel = undefined; },
       );
@@ -59,22 +74,62 @@ export function createRabbitBroker(opts: RabbitOptions): Broker {
     return pubChannel;
   };
 
-  const consume = async (name: string, handler: MessageHandler, maxInFlight: number, inFlight: Set<Promise<void>>) => {
+  const asMissing = (err: unknown, what: string) => (rabbitMissing(err) ? new MissingError(`${what} does not exist`, { cause: err }) : err);
+
+  /** Resolves when the queue exists; MissingError when it does not. A channel of its own, since a 404 closes it. */
+  const check = async (name: string) => {
     const ch = await (await connection()).createChannel();
-    ch.on("error", (err) => onError(err, `consumer ${name}`));
-    await ch.prefetch(maxInFlight);
-    const { consumerTag } = await ch.consume(name, (m: ConsumeMessage | null) => {
-      if (!m) return;
-      const attempt = Number(m.properties.headers?.["x-delivery-count"] ?? 0) + 1;
-      const attributes = Object.fromEntries(Object.entries(m.properties.headers ?? {}).filter(([k]) => !k.startsWith("x-")).map(([k, v]) => [k, String(v)]));
-      const work = handler({ id: String(m.properties.messageId ?? m.fields.deliveryTag), data: m.content, attributes, deliveryAttempt: attempt })
-        .then((verdict) => (verdict === "ack" ? ch.ack(m) : ch.nack(m, false, true)))
-        .catch(() => ch.nack(m, false, true))
-        .catch(() => undefined)
-        .finally(() => inFlight.delete(work));
-      inFlight.add(work);
+    ch.on("error", noop);
+    try {
+      await ch.checkQueue(name);
+    } catch (err) {
+      throw asMissing(err, `queue ${name}`);
+    } finally {
+      await ch.close().catch(noop);
+    }
+  };
+
+  /** A consumer on its own channel, at most `maxInFlight` unacked messages (basic.qos prefetch). */
+  const attach = async (name: string, maxInFlight: number, run: MessageHandler, lost: (err: unknown) => void): Promise<Attachment> => {
+    const ch = await (await connection()).createChannel();
+    let stopped = false;
+    let closedWith: unknown;
+    ch.on("error", (err) => (closedWith = err));
+    ch.on("close", () => {
+      if (stopped) return;
+      // The connection's own "close" comes after its channels'; wait for it to name the cause.
+      setImmediate(() => lost(closedWith !== undefined ? asMissing(closedWith, `queue ${name}`) : (connectionLost ?? new Error(`the channel consuming ${name} closed`))));
     });
-    return { ch, consumerTag };
+    let consumerTag: string;
+    try {
+      await ch.prefetch(maxInFlight);
+      ({ consumerTag } = await ch.consume(name, (m: ConsumeMessage | null) => {
+        // null: the server cancelled the consumer, as it does when the queue is deleted.
+        if (!m) return lost(new MissingError(`queue ${name} was deleted (the broker cancelled the consumer)`));
+        if (stopped) return void Promise.resolve().then(() => ch.nack(m, false, true)).catch(noop);
+        const attempt = Number(m.properties.headers?.["x-delivery-count"] ?? 0) + 1;
+        const attributes = Object.fromEntries(Object.entries(m.properties.headers ?? {}).filter(([k]) => !k.startsWith("x-")).map(([k, v]) => [k, String(v)]));
+        run({ id: String(m.properties.messageId ?? m.fields.deliveryTag), data: m.content, attributes, deliveryAttempt: attempt })
+          .then((verdict) => (verdict === "ack" ? ch.ack(m) : ch.nack(m, false, true)))
+          .catch(() => ch.nack(m, false, true))
+          // The channel is gone: RabbitMQ requeues what it had not acked.
+          .catch(noop);
+      }));
+    } catch (err) {
+      stopped = true;
+      await ch.close().catch(noop);
+      throw asMissing(err, `queue ${name}`);
+    }
+    return {
+      async stop() {
+        stopped = true;
+        await ch.cancel(consumerTag).catch(noop);
+      },
+      async close() {
+        stopped = true;
+        await ch.close().catch(noop);
+      },
+    };
   };
 
   return {
@@ -105,52 +160,38 @@ export function createRabbitBroker(opts: RabbitOptions): Broker {
     },
 
     async publish(topic, message) {
-      const ch = await withTimeout(publishChannel(), timeoutMs, "open publish channel");
+      const pc = await withTimeout(publishChannel(), timeoutMs, "open publish channel");
       const messageId = randomUUID();
+      // A missing exchange closes the channel (404), which fails every publish waiting on it, and
+      // makes publishing on it throw until the next publish opens another.
+      const failed = (err: unknown) => asMissing(pc.closedWith ?? err, `exchange ${topic}`);
       const sent = new Promise<string>((resolve, reject) => {
-        ch.publish(topic, "", message.data, { persistent: true, messageId, contentType: message.attributes?.["content-type"], headers: message.attributes }, (err) =>
-          err ? reject(err) : resolve(messageId),
-        );
+        try {
+          pc.ch.publish(topic, "", message.data, { persistent: true, messageId, contentType: message.attributes?.["content-type"], headers: message.attributes }, (err) =>
+            err ? reject(failed(err)) : resolve(messageId),
+          );
+        } catch (err) {
+          reject(failed(err));
+        }
       });
       return withTimeout(sent, timeoutMs, `publish to ${topic}`);
     },
 
     async subscribe(name, handler, options = {}) {
-      const inFlight = new Set<Promise<void>>();
-      let stopped = false;
-      let current: { ch: amqp.Channel; consumerTag: string } | undefined;
-      let retry: NodeJS.Timeout | undefined;
-      const start = async (delayMs: number): Promise<void> => {
-        if (stopped) return;
-        try {
-          current = await consume(name, handler, options.maxInFlight ?? 10, inFlight);
-          current.ch.on("close", () => {
-            current = undefined;
-            if (!stopped && !closing) retry = setTimeout(() => void start(1000), 1000);
-          });
-        } catch (err) {
-          onError(err, `subscribe ${name}`);
-          retry = setTimeout(() => void start(Math.min(delayMs * 2, 10_000)), delayMs);
-          if (delayMs === 0) throw err;
-        }
-      };
-      await start(0);
-      const consumer: Consumer = {
+      const backend: ConsumerBackend = { attach: (run, lost) => attach(name, options.maxInFlight ?? 10, run, lost), check: () => check(name) };
+      const consumer = await superviseConsumer(backend, handler, { ...options, name, timeoutMs, onError });
+      const tracked: Consumer = {
+        state: () => consumer.state(),
         async close() {
-          stopped = true;
-          clearTimeout(retry);
-          if (current) await current.ch.cancel(current.consumerTag).catch(() => undefined);
-          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-          await current?.ch.close().catch(() => undefined);
-          consumers.delete(consumer);
+          await consumer.close();
+          consumers.delete(tracked);
         },
       };
-      consumers.add(consumer);
-      return consumer;
+      consumers.add(tracked);
+      return tracked;
     },
 
     async close() {
-      closing = true;
       await Promise.all([...consumers].map((c) => c.close()));
       const c = conn;
       conn = undefined;

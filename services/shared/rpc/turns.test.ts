@@ -13,7 +13,8 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
   beforeAll(async () => {
     server = createRpcServer({
       fastPath,
-      limits: { maxCallsPerConnection: 4, maxTurnWaitMs: 60_000 },
+      // maxInFlight 16: contention begins at 4 running calls (a quarter), so turns are taken at once.
+      limits: { maxCallsPerConnection: 4, maxTurnWaitMs: 60_000, maxInFlight: 16 },
       services: [AdapterService],
       routes: (router) =>
         router.service(AdapterService, {
@@ -54,7 +55,7 @@ describe.each([true, false])("fastPath %s", (fastPath) => {
 test("a call that waits longer than maxTurnWaitMs for its turn is shed Unavailable; the running ones finish", async () => {
   const release: (() => void)[] = [];
   const server = createRpcServer({
-    limits: { maxCallsPerConnection: 1, maxTurnWaitMs: 200 },
+    limits: { maxCallsPerConnection: 1, maxTurnWaitMs: 200, maxInFlight: 4 },
     services: [AdapterService],
     routes: (router) =>
       router.service(AdapterService, {
@@ -75,6 +76,29 @@ test("a call that waits longer than maxTurnWaitMs for its turn is shed Unavailab
     while (release.length === 0) await new Promise((r) => setImmediate(r));
     release.shift()!();
     expect((await first).outcome).toBe("done");
+  } finally {
+    await server.close(100);
+  }
+});
+
+test("without contention a connection may run more than its share: 20 calls run at once", async () => {
+  const release: (() => void)[] = [];
+  const server = createRpcServer({
+    limits: { maxCallsPerConnection: 4, maxInFlight: 256 },
+    services: [AdapterService],
+    routes: (router) =>
+      router.service(AdapterService, {
+        dryRun: () => new Promise((resolve) => release.push(() => resolve({ outcome: "done" }))),
+        getStatus: () => ({ adapter: "x" }),
+      }),
+  });
+  const url = `http://127.0.0.1:${await server.listen(0, "127.0.0.1")}`;
+  try {
+    const client = createClient(AdapterService, createGrpcTransport({ baseUrl: url }));
+    const calls = Array.from({ length: 20 }, () => client.dryRun({}));
+    while (release.length < 20) await new Promise((r) => setTimeout(r, 5));
+    for (const r of release) r();
+    expect((await Promise.all(calls)).length).toBe(20);
   } finally {
     await server.close(100);
   }
