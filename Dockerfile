@@ -9,6 +9,6 @@ COPY services ./services
 COPY tsconfig.json ./
 USER node
 # The same heap budget npm start gives each service (services/stack/processes.ts); raise it with the container limit.
-ENV NODE_OPTIONS=--max-old-space-size=192
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=16"
 ENTRYPOINT ["node", "--import", "tsx"]
 CMD ["services/api/main.ts"]

@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { HEAP_BUDGET_MB, LIFELINE_ENTRY, serviceArgs, serviceNodeArgs } from "./processes.js";
+import { HEAP_BUDGET_MB, LIFELINE_ENTRY, SEMI_SPACE_MB, serviceArgs, serviceNodeArgs } from "./processes.js";
 
+const semi = `--max-semi-space-size=${SEMI_SPACE_MB}`;
 test.each([
-  ["no extra flags: the heap budget", {}, [`--max-old-space-size=${HEAP_BUDGET_MB}`]],
-  ["extra flags come after the budget", { HYPERFLEET_NODE_ARGS: "--cpu-prof  --cpu-prof-dir=/tmp/p" }, [`--max-old-space-size=${HEAP_BUDGET_MB}`, "--cpu-prof", "--cpu-prof-dir=/tmp/p"]],
-  ["a budget of the user's own replaces ours", { HYPERFLEET_NODE_ARGS: "--max-old-space-size=512" }, ["--max-old-space-size=512"]],
-  ["so does one in NODE_OPTIONS (a command-line flag would override it)", { NODE_OPTIONS: "--max-old-space-size=1024" }, []],
+  ["no extra flags: the heap budget and the young generation", {}, [`--max-old-space-size=${HEAP_BUDGET_MB}`, semi]],
+  ["extra flags come after them", { HYPERFLEET_NODE_ARGS: "--cpu-prof  --cpu-prof-dir=/tmp/p" }, [`--max-old-space-size=${HEAP_BUDGET_MB}`, semi, "--cpu-prof", "--cpu-prof-dir=/tmp/p"]],
+  ["a budget of the user's own replaces ours", { HYPERFLEET_NODE_ARGS: "--max-old-space-size=512" }, [semi, "--max-old-space-size=512"]],
+  ["so does one in NODE_OPTIONS (a command-line flag would override it)", { NODE_OPTIONS: "--max-old-space-size=1024 --max-semi-space-size=8" }, []],
 ])("serviceNodeArgs: %s", (_, env, expected) => {
   expect(serviceNodeArgs(env)).toEqual(expected);
 });
