@@ -3,13 +3,15 @@ import { loadConfig, type ApiConfig } from "./config.js";
 
 describe("loadConfig: one row per variable", () => {
   test.each([
-    ["defaults", {}, { host: "127.0.0.1", port: 8000, metricsPort: 9000, databaseUrl: undefined, dataDir: ".hyperfleet/pglite", dbPoolMax: 10, dbConnectTimeoutMs: 3000, dbAcquireTimeoutMs: 10_000, dbStatementTimeoutMs: 10_000, dbQueryTimeoutMs: 15_000, dbKeepAliveDelayMs: 10_000, reportBatchesInFlight: 2, reportQueueMax: 2000, reportQueuePerResource: 128, reportQueueTimeoutMs: 4000, clusterAdapters: ["validation", "dns", "placement"] }],
+    ["defaults", {}, { host: "127.0.0.1", port: 8000, metricsPort: 9000, databaseUrl: undefined, dataDir: ".hyperfleet/pglite", migrateOnStart: undefined, dbPoolMax: 10, dbConnectTimeoutMs: 3000, dbAcquireTimeoutMs: 10_000, dbStatementTimeoutMs: 10_000, dbQueryTimeoutMs: 15_000, dbKeepAliveDelayMs: 10_000, reportBatchesInFlight: 2, reportQueueMax: 2000, reportQueuePerResource: 128, reportQueueTimeoutMs: 4000, clusterAdapters: ["validation", "dns", "placement"] }],
     ["API_HOST", { API_HOST: "0.0.0.0" }, { host: "0.0.0.0" }],
     ["API_PORT", { API_PORT: "8100" }, { port: 8100 }],
     ["PORT (alias of API_PORT)", { PORT: "8200" }, { port: 8200 }],
     ["API_METRICS_PORT", { API_METRICS_PORT: "9100" }, { metricsPort: 9100 }],
     ["DATABASE_URL", { DATABASE_URL: "postgres://u@db/hf" }, { databaseUrl: "postgres://u@db/hf" }],
     ["HYPERFLEET_DATA_DIR", { HYPERFLEET_DATA_DIR: "memory" }, { dataDir: "memory" }],
+    ["MIGRATE_ON_START=true", { MIGRATE_ON_START: "true" }, { migrateOnStart: true }],
+    ["MIGRATE_ON_START=false", { MIGRATE_ON_START: "false" }, { migrateOnStart: false }],
     ["DB_POOL_MAX", { DB_POOL_MAX: "4" }, { dbPoolMax: 4 }],
     ["DB_CONNECT_TIMEOUT", { DB_CONNECT_TIMEOUT: "500ms" }, { dbConnectTimeoutMs: 500 }],
     ["DB_ACQUIRE_TIMEOUT", { DB_ACQUIRE_TIMEOUT: "2s" }, { dbAcquireTimeoutMs: 2000 }],
@@ -30,6 +32,7 @@ describe("loadConfig: one row per variable", () => {
   test.each([
     ["PORT=abc", { PORT: "abc" }, /PORT="abc": must be a port number/],
     ["API_PORT=70000", { API_PORT: "70000" }, /API_PORT="70000"/],
+    ["MIGRATE_ON_START=yes", { MIGRATE_ON_START: "yes" }, /MIGRATE_ON_START="yes": must be one of true, false/],
     ["DB_POOL_MAX=0", { DB_POOL_MAX: "0" }, /DB_POOL_MAX="0": must be a positive integer/],
     ["REPORT_BATCHES_IN_FLIGHT=0", { REPORT_BATCHES_IN_FLIGHT: "0" }, /REPORT_BATCHES_IN_FLIGHT="0": must be a positive integer/],
     ["DB_CONNECT_TIMEOUT=soon", { DB_CONNECT_TIMEOUT: "soon" }, /DB_CONNECT_TIMEOUT="soon": must be a duration/],

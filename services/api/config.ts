@@ -9,6 +9,13 @@ export interface ApiConfig {
   databaseUrl: string | undefined;
   /** Where the embedded database keeps its files ("memory" keeps nothing). */
   dataDir: string;
+  /**
+   * Apply pending migrations at startup (MIGRATE_ON_START). Undefined: only on the embedded database
+   * and on a Postgres database with no schema yet; a schema that is behind otherwise stops the API,
+   * which asks for `npm run migrate` (services/api/database.ts).
+   */
+  migrateOnStart: boolean | undefined;
+  /** Connections in the pool (DB_POOL_MAX). */
   dbPoolMax: number;
   /** Hot statements prepared once per connection (DB_PREPARED_STATEMENTS; never for the embedded database). */
   dbPreparedStatements: boolean;
@@ -48,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     metricsPort: port(env, "API_METRICS_PORT", 9000),
     databaseUrl: optional(env, "DATABASE_URL"),
     dataDir: str(env, "HYPERFLEET_DATA_DIR", ".hyperfleet/pglite"),
+    migrateOnStart: optionalBool(env, "MIGRATE_ON_START"),
     dbPoolMax: positiveInt(env, "DB_POOL_MAX", 10),
     dbPreparedStatements: bool(env, "DB_PREPARED_STATEMENTS", true),
     dbConnectTimeoutMs: timeout(env, "DB_CONNECT_TIMEOUT", 3_000),
@@ -88,6 +96,13 @@ function queryTimeout(env: Record<string, string | undefined>, statement: Parsed
     return { error: `DB_QUERY_TIMEOUT=${JSON.stringify(env.DB_QUERY_TIMEOUT)}: must be above DB_STATEMENT_TIMEOUT (${statementMs}ms)` };
   }
   return p;
+}
+
+/** `true`, `false`, or unset (undefined: the caller's own default applies). */
+function optionalBool(env: Record<string, string | undefined>, name: string): Parsed<boolean | undefined> {
+  const set = optional(env, name);
+  if ("value" in set && set.value === undefined) return { value: undefined };
+  return bool(env, name, false);
 }
 
 function nonEmpty(p: Parsed<string[]>, name: string): Parsed<string[]> {

@@ -39,16 +39,17 @@ const PROMPTLY_MS = 12_000;
 interface Api {
   clusters: Client<typeof ClusterService>;
   statuses: Client<typeof StatusService>;
+  /** Closes the pool's connections, as its idle timeout would: the next call has to open one. */
+  emptyPool(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The API as main.ts wires it (config → pools → server) on the proxy, with clients that never give up first. */
+/** The API as main.ts wires it (config → pool → server) on the proxy, with clients that never give up first. */
 async function startApi(): Promise<Api> {
   const config = loadConfig({ DATABASE_URL: url, ...BOUNDS });
-  const { db, reportsDb } = await openDatabase(config, silentLogger());
+  const { db } = await openDatabase(config, silentLogger());
   const { server } = createServer({
     db,
-    reportsDb,
     log: silentLogger(),
     clusterAdapters: ["validation"],
     reportQueueTimeoutMs: config.reportQueueTimeoutMs,
@@ -58,10 +59,13 @@ async function startApi(): Promise<Api> {
   return {
     clusters: createClient(ClusterService, transport),
     statuses: createClient(StatusService, transport),
+    async emptyPool() {
+      await db.destroy();
+      db.initialize();
+    },
     async close() {
       await server.close(100);
       await db.destroy();
-      await reportsDb.destroy();
     },
   };
 }
@@ -115,7 +119,8 @@ describe("black hole: every packet dropped", () => {
 
   test("with no open connection to reuse, a call fails Unavailable after the connect timeout (regression guard: pg's 'timeout expired' was Internal), and succeeds once packets flow again", async () => {
     const c = await api.clusters.createCluster({ name: "hole-idle", spec: {} });
-    // The reports pool has not connected yet: a report has to open a connection.
+    // No pooled connection left: the report has to open one.
+    await api.emptyPool();
     proxy.blackHole();
     const err = await failure(api.statuses.reportStatus(report(c.id)));
     expect(err).toMatchObject({ code: Code.Unavailable, message: "database unavailable, retry later" });
@@ -128,7 +133,7 @@ describe("black hole: every packet dropped", () => {
 
   test("with open pooled connections, reads and reports fail Unavailable within the query timeout (regression guard: they hung for more than 40 s), and the API recovers without a restart", async () => {
     const c = await api.clusters.createCluster({ name: "hole-open", spec: {} });
-    expect((await api.statuses.reportStatus(report(c.id))).stored).toBe(true); // both pools now hold a connection
+    expect((await api.statuses.reportStatus(report(c.id))).stored).toBe(true); // the pool now holds a connection
     proxy.blackHole();
 
     const [read, reported] = await Promise.all([failure(api.clusters.getCluster({ id: c.id })), failure(api.statuses.reportStatus(report(c.id)))]);

@@ -5,6 +5,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
 import { createDbProbe } from "./store/db.js";
+import { SchemaBehindError } from "./store/schema.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { tuneGarbageCollector } from "../shared/gc-tuning.js";
 
@@ -12,11 +13,10 @@ async function main(): Promise<void> {
   tuneGarbageCollector();
   const config = loadConfig(process.env);
   const log = createLogger("api", config.logLevel);
-  const { db, reportsDb, embedded } = await openDatabase(config, log);
+  const { db, embedded } = await openDatabase(config, log);
   const probe = createDbProbe(db);
   const { server, metrics } = createServer({
     db,
-    reportsDb,
     log,
     clusterAdapters: config.clusterAdapters,
     nodepoolAdapters: config.nodepoolAdapters,
@@ -37,13 +37,13 @@ async function main(): Promise<void> {
     () => server.close(),
     () => metricsServer.close(),
     () => db.destroy(),
-    () => (reportsDb !== db ? reportsDb.destroy() : undefined),
     () => embedded?.stop(),
   ]);
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError) console.error(err.message);
+  // Both say what to change (a variable, or `npm run migrate`): plain text, not a stack.
+  if (err instanceof ConfigError || err instanceof SchemaBehindError) console.error(err.message);
   else console.error(JSON.stringify({ level: 60, service: "api", msg: "failed to start", err: String(err?.stack ?? err) }));
   process.exit(1);
 });

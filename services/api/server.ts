@@ -13,8 +13,6 @@ import type { Knex } from "./store/db.js";
 
 export interface ApiDeps {
   db: Knex;
-  /** The pool status reports use (asynchronous commit); `db` when omitted. */
-  reportsDb?: Knex;
   log: Logger;
   clusterAdapters: readonly string[];
   nodepoolAdapters?: readonly string[];
@@ -60,7 +58,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     routes: routes({
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
-      statuses: createStatusStore(deps.reportsDb ?? deps.db, required, {
+      statuses: createStatusStore(deps.db, required, {
         maxInFlight: deps.reportBatchesInFlight,
         maxQueued: deps.reportQueueMax,
         maxQueuedPerResource: deps.reportQueuePerResource,

@@ -45,7 +45,7 @@ test("embedded (PGlite): a new connection to the same session runs the same name
 
 test("the API never prepares on its embedded database, whatever DB_PREPARED_STATEMENTS says", async () => {
   const config = loadConfig({ HYPERFLEET_DATA_DIR: "memory", DB_PREPARED_STATEMENTS: "true" });
-  const { db, reportsDb, embedded } = await openDatabase(config, silentLogger());
+  const { db, embedded } = await openDatabase(config, silentLogger());
   try {
     await queryPrepared(db, "api-probe", "select 1 as n", []);
     // The pool replaces a connection that went away (as it does an idle one): the same PGlite session.
@@ -55,7 +55,6 @@ test("the API never prepares on its embedded database, whatever DB_PREPARED_STAT
     expect((await queryPrepared(db, "api-probe", "select 1 as n", [])).rows).toEqual([{ n: 1 }]);
     await db.destroy();
   } finally {
-    if (reportsDb !== db) await reportsDb.destroy();
     await embedded?.stop();
   }
 });

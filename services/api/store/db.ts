@@ -25,12 +25,6 @@ export interface DbOptions {
   acquireTimeoutMs?: number;
   /** Idle time before TCP keepalive probes start on each connection (default 10 s). */
   keepAliveDelayMs?: number;
-  /**
-   * Commit without waiting for the WAL flush (synchronous_commit=off). Only for status reports: they
-   * are re-sent on the next event, so a crash losing the last fraction of a second of them is harmless,
-   * while resource writes stay durable.
-   */
-  asyncCommit?: boolean;
   /** Receives knex's own warnings (pool errors) instead of the console. */
   log?: { warn(obj: object, msg: string): void };
   /**
@@ -84,7 +78,6 @@ export function createDb(opts: DbOptions): Knex {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? DB_DEFAULTS.connectTimeoutMs,
       keepAlive: true,
       keepAliveInitialDelayMillis: opts.keepAliveDelayMs ?? DB_DEFAULTS.keepAliveDelayMs,
-      ...(opts.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
     },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     acquireConnectionTimeout: opts.acquireTimeoutMs ?? DB_DEFAULTS.acquireTimeoutMs,
@@ -121,7 +114,11 @@ export async function queryPrepared<R extends Record<string, unknown> = Record<s
   }
 }
 
-/** Applies pending migrations; safe to run concurrently from several API replicas (knex takes a lock). */
+/**
+ * Applies pending migrations on `db` itself, under its statement timeout: for tests and benchmarks on
+ * fresh databases. The API and `npm run migrate` use migrateDatabase (schema.ts): no statement timeout,
+ * and one migrator at a time.
+ */
 export async function migrate(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;

@@ -1,0 +1,153 @@
+/**
+ * A Postgres server of the test's own (initdb into a temporary directory, its own port), which a test
+ * may crash with kill -9 and start again on the same files: what the shared server on 5432 must
+ * never be put through. Runs as the `postgres` user when the tests run as root (Postgres refuses root).
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort } from "./ports.js";
+
+/** The directory holding initdb and postgres: PG_BIN_DIR, `pg_config --bindir`, or Debian's newest /usr/lib/postgresql/N/bin. */
+export function findPostgresBin(): string | undefined {
+  const has = (dir: string | undefined) => dir !== undefined && existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres"));
+  const candidates: (string | undefined)[] = [process.env.PG_BIN_DIR];
+  try {
+    candidates.push(execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
+  } catch {
+    // no pg_config on PATH
+  }
+  try {
+    const versions = readdirSync("/usr/lib/postgresql").filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
+  } catch {
+    // not Debian's layout
+  }
+  return candidates.find(has);
+}
+
+export interface PrivatePostgres {
+  url: string;
+  port: number;
+  /** The postmaster's pid (the leader of the server's process group). */
+  pid(): number;
+  /** kill -9 of every process of the server (postmaster and backends, as a machine or container crash would), and waits until none is left. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same data directory and port; resolves once it accepts queries (after crash recovery). */
+  start(): Promise<void>;
+  /** The server's log so far (for a failing test's message). */
+  log(): string;
+  /** Stops the server and removes its files. */
+  destroy(): Promise<void>;
+}
+
+/** As the `postgres` user when we are root: uid and gid for spawn, which also drops root's groups. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+  const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+  return { uid, gid };
+}
+
+/** Pids of the live (not zombie) processes in process group `pgid`, from /proc. */
+function liveInGroup(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after the last ")".
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z" && state !== "X") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms\n${detail()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * initdb, then starts the server with `settings` (`-c name=value`) on 127.0.0.1 and a free port, fsync
+ * on (Postgres's default; set explicitly so that no settings passed in can turn it off by accident).
+ */
+export async function startPrivatePostgres(opts: { bin: string; settings?: Record<string, string> }): Promise<PrivatePostgres> {
+  const as = runAs();
+  const dir = mkdtempSync(join(tmpdir(), "hf-private-pg-"));
+  if (as) chownSync(dir, as.uid, as.gid);
+  const dataDir = join(dir, "data");
+  const logFile = join(dir, "postgres.log");
+  execFileSync(join(opts.bin, "initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], { ...as, stdio: ["ignore", "pipe", "pipe"] });
+  const port = await freePort();
+  const settings = { listen_addresses: "127.0.0.1", unix_socket_directories: dir, fsync: "on", synchronous_commit: "on", ...opts.settings };
+  const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let child: ChildProcess | undefined;
+
+  const ready = async () => {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await c.connect();
+      await c.query("select 1");
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  };
+  const start = async () => {
+    const out = openSync(logFile, "a");
+    // detached: its own process group, so that crash() reaches the backends too, and nothing else.
+    const proc = spawn(join(opts.bin, "postgres"), args, { ...as, detached: true, stdio: ["ignore", out, out] });
+    closeSync(out);
+    child = proc;
+    await until("the private Postgres did not accept queries", async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the private Postgres exited (${proc.exitCode ?? proc.signalCode})\n${log()}`);
+      return ready();
+    }, 60_000, log);
+  };
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-4000) : "");
+  const crash = async () => {
+    const pid = child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    await until("the private Postgres's processes did not all die", () => liveInGroup(pid).length === 0, 30_000, log);
+  };
+
+  await start();
+  return {
+    url,
+    port,
+    pid: () => child!.pid!,
+    crash,
+    start,
+    log,
+    async destroy() {
+      const proc = child;
+      if (proc?.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+        // A fast shutdown (SIGINT), so that it leaves no shared memory behind; kill -9 if it hangs.
+        const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+        proc.kill("SIGINT");
+        const timer = setTimeout(() => crash(), 20_000);
+        await exited;
+        clearTimeout(timer);
+        await crash();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
