@@ -12,5 +12,15 @@ if (!available && !process.env.CI) console.warn("skipping the compose check: apt
 maybe("docker-compose config validates and lists the whole system", async () => {
   await run("docker-compose", ["config", "-q"], { timeout: 30_000 });
   const { stdout } = await run("docker-compose", ["config", "--services"], { timeout: 30_000 });
-  expect(stdout.trim().split("\n").sort()).toEqual(["api", "dns", "kube", "placement", "postgres", "provision", "pubsub", "sentinel", "validation"]);
+  expect(stdout.trim().split("\n").sort()).toEqual(["api", "dns", "kube", "migrate", "placement", "postgres", "provision", "pubsub", "sentinel", "validation"]);
+});
+
+maybe("migrations run once, before the API, which only checks the schema", async () => {
+  const { stdout } = await run("docker-compose", ["config"], { timeout: 30_000 });
+  const api = stdout.slice(stdout.indexOf("\n  api:"), stdout.indexOf("\n  dns:"));
+  expect(api).toMatch(/migrate:\n\s+condition: service_completed_successfully/);
+  expect(api).toMatch(/MIGRATE_ON_START: 'false'|MIGRATE_ON_START: "false"|MIGRATE_ON_START: false/);
+  const migrate = stdout.slice(stdout.indexOf("\n  migrate:"), stdout.indexOf("\n  placement:"));
+  expect(migrate).toMatch(/services\/api\/migrate\.ts/);
+  expect(migrate).toMatch(/restart: 'no'|restart: "no"|restart: no/);
 });
