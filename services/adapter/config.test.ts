@@ -15,6 +15,10 @@ describe("loadConfig: one row per variable", () => {
     ["in-cluster", { ADAPTER: "dns", KUBERNETES_SERVICE_HOST: "10.0.0.1" }, { kube: { kind: "inCluster" } }],
     ["KUBE_URL", { ADAPTER: "dns", KUBE_URL: "http://kube:8080" }, { kube: { kind: "url", url: "http://kube:8080" } }],
     ["KUBE_TIMEOUT", { ADAPTER: "dns", KUBE_TIMEOUT: "3s" }, { kubeTimeoutMs: 3000 }],
+    ["ORPHAN_SWEEP_INTERVAL defaults to 5 minutes", { ADAPTER: "dns" }, { orphanSweepIntervalMs: 300_000 }],
+    ["ORPHAN_SWEEP_INTERVAL", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "90s" }, { orphanSweepIntervalMs: 90_000 }],
+    ["ORPHAN_SWEEP_INTERVAL=0 turns the timer off", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "0" }, { orphanSweepIntervalMs: 0 }],
+    ["ORPHAN_SWEEP_INTERVAL=0s too", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "0s" }, { orphanSweepIntervalMs: 0 }],
     ["BROKER=rabbitmq", { ADAPTER: "dns", BROKER: "rabbitmq" }, { broker: { kind: "rabbitmq", url: "amqp://guest:guest@127.0.0.1:5672", timeoutMs: 10000 } }],
   ] as [string, Record<string, string>, Partial<AdapterProcessConfig>][])("%s", (_name, env, want) => {
     expect(loadConfig(env)).toMatchObject(want);
@@ -24,6 +28,9 @@ describe("loadConfig: one row per variable", () => {
     ["no adapter named", {}, /ADAPTER="": set ADAPTER to one of validation, dns, placement, nodepool/],
     ["a bad port", { ADAPTER: "dns", ADAPTER_PORT: "x" }, /ADAPTER_PORT="x"/],
     ["a bad broker", { ADAPTER: "dns", BROKER: "kafka" }, /BROKER="kafka": must be one of pubsub, rabbitmq/],
+    ["a malformed sweep interval", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "often" }, /ORPHAN_SWEEP_INTERVAL="often": must be a duration/],
+    ["a sweep interval under a second", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "200ms" }, /ORPHAN_SWEEP_INTERVAL="200ms": must be 0 \(off\) or between 1s and 24h/],
+    ["a sweep interval over a day", { ADAPTER: "dns", ORPHAN_SWEEP_INTERVAL: "25h" }, /ORPHAN_SWEEP_INTERVAL="25h": must be 0 \(off\) or between 1s and 24h/],
   ])("%s is rejected naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -3,6 +3,7 @@ import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "..
 import { bool, collect, duration, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
+import { MAX_ORPHAN_SWEEP_INTERVAL_MS, MIN_ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_INTERVAL_MS } from "./orphan-sweep-interval.js";
 
 /** The adapter process's configuration; the adapter itself is described by its YAML file. */
 export interface AdapterProcessConfig {
@@ -22,6 +23,11 @@ export interface AdapterProcessConfig {
    * (DRIFT_CHECK_AFTER), which reads Kubernetes, not the cache. Keep it below the Sentinel's MAX_AGE_READY.
    */
   driftCheckAfterMs: number;
+  /**
+   * Sweep the adapter's objects for orphans (their resource is gone) this often (ORPHAN_SWEEP_INTERVAL);
+   * 0: only when a reconcile finds its resource NotFound.
+   */
+  orphanSweepIntervalMs: number;
   /** Watch the adapter's own Kubernetes objects and reconcile when they change (WATCH_OBJECTS). */
   watchObjects: boolean;
   logLevel: string;
@@ -63,10 +69,21 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
     driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", DRIFT_CHECK_AFTER_MS),
+    orphanSweepIntervalMs: sweepInterval(env),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
   });
+}
+
+/** ORPHAN_SWEEP_INTERVAL: 0 (off), or 1s to 24h (Node's timers overflow at about 24 days and fire at once). */
+function sweepInterval(env: Record<string, string | undefined>): Parsed<number> {
+  if (env.ORPHAN_SWEEP_INTERVAL?.trim() === "0") return { value: 0 };
+  const p = duration(env, "ORPHAN_SWEEP_INTERVAL", ORPHAN_SWEEP_INTERVAL_MS);
+  if ("value" in p && p.value !== 0 && (p.value < MIN_ORPHAN_SWEEP_INTERVAL_MS || p.value > MAX_ORPHAN_SWEEP_INTERVAL_MS)) {
+    return { error: `ORPHAN_SWEEP_INTERVAL=${JSON.stringify(env.ORPHAN_SWEEP_INTERVAL)}: must be 0 (off) or between 1s and 24h` };
+  }
+  return p;
 }
 
 /** `<namespace>-<kind>-<adapter>` (spec §5). */

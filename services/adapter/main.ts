@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube, observeConsumer, healthy } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
+  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");
@@ -37,10 +37,11 @@ async function main(): Promise<void> {
   await metricsServer.listen(config.metricsPort, config.host);
   const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency, ensure: () => broker.provision(owned), onState: observeConsumer });
   const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log, cache }) : undefined;
-  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects }, "adapter consuming");
+  sweeper.start(config.orphanSweepIntervalMs);
+  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects, orphanSweepIntervalMs: config.orphanSweepIntervalMs }, "adapter consuming");
 
   // Stop pulling and finish the events in flight before anything else goes.
-  onShutdown(log, [() => watcher?.stop(), () => handler.close(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => watcher?.stop(), () => sweeper.stop(), () => handler.close(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -15,11 +15,9 @@ import { checkPreconditions } from "./core/preconditions.js";
 import type { ExprVars } from "./expressions.js";
 import { KubeError, type KubeObject, type KubeObjects } from "./kube.js";
 import type { ObjectCache } from "./object-cache.js";
+import { ANNOTATION_GENERATION, LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./core/labels.js";
 
-export const LABEL_CLUSTER = "hyperfleet.io/cluster-id";
-export const LABEL_ADAPTER = "hyperfleet.io/adapter";
-export const LABEL_NODEPOOL = "hyperfleet.io/nodepool-id";
-export const ANNOTATION_GENERATION = "hyperfleet.io/generation";
+export { ANNOTATION_GENERATION, LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL };
 
 /** How one event ended; the closed set used in metrics, GetStatus and DryRun. */
 export type ReconcileOutcome = "Reported" | "PreconditionsNotMet" | "ResourceGone" | "KubernetesError" | "TemplateError" | "Finalized" | "Deleting" | "ApiError";
@@ -74,9 +72,26 @@ export interface ReconcileDeps {
  * and the API are only read: no object is written and no report is sent.
  */
 export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun = false): Promise<ReconcileResult> {
-  const { plan, api } = deps;
   const trace: string[] = [];
   const steps: ObjectStep[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const r = await reconcileOnce(deps, resourceId, dryRun, attempt, trace, steps);
+    if (!("again" in r)) return r;
+    trace.push(`${r.again}: reconciling again`);
+  }
+}
+
+/** Attempts of one reconcile: a race with another replica (see Raced) is resolved by reading again. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * What another replica's reconcile of the same resource did meanwhile showed up: a conditional write
+ * failed (409), or an object is newer than the resource as read. Reading everything again resolves it.
+ */
+class Raced extends Error {}
+
+async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: boolean, attempt: number, trace: string[], steps: ObjectStep[]): Promise<ReconcileResult | { again: string }> {
+  const { plan, api } = deps;
   let cluster: Cluster;
   let nodepool: NodePool | undefined;
   let statuses: AdapterStatus[];
@@ -136,16 +151,24 @@ export async function reconcile(deps: ReconcileDeps, resourceId: string, dryRun 
       } else {
         trace.push("preconditions met");
         const observed: ObjectObservation[] = [];
-        for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun));
+        const before = steps.length;
+        for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun, attempt));
+        // A create may land after another replica's cleanup listed this resource's objects: re-reading
+        // the resource after it means one of the two always sees the other (see deletedMeanwhile).
+        const created = !dryRun && steps.slice(before).some((s) => s.action === "create" || s.action === "recreate");
+        const why = created ? await deletedMeanwhile(deps, resource, trace) : undefined;
+        if (why && attempt < MAX_ATTEMPTS) return { again: why };
         situation = { kind: "observed", objects: observed };
         data = evalData(plan, vars, trace);
       }
     }
   } catch (err) {
+    if (err instanceof Raced && attempt < MAX_ATTEMPTS) return { again: err.message };
     if (err instanceof TemplateError) {
       trace.push(`template error: ${err.message}`);
       situation = { kind: "templateError", message: err.message };
-    } else if (err instanceof KubeError) {
+    } else if (err instanceof KubeError || err instanceof Raced) {
+      // A race lost on every attempt reads as a Kubernetes error (409); the next event tries again.
       trace.push(`kubernetes error: ${err.message}`);
       situation = { kind: "kubernetesError", message: err.message };
     } else throw err;
@@ -210,6 +233,7 @@ async function converge(
   trace: string[],
   steps: ObjectStep[],
   dryRun: boolean,
+  attempt: number,
 ): Promise<ObjectObservation> {
   const rendered = o.template.render(vars);
   if ("error" in rendered) throw new TemplateError(o.id, rendered.error);
@@ -217,8 +241,9 @@ async function converge(
   const desired = withOwnership(rendered.value as unknown as KubeObject, deps.plan, resource);
   const ref = { apiVersion: desired.apiVersion!, kind: desired.kind!, namespace: desired.metadata?.namespace, name: desired.metadata!.name! };
   // From the watch-fed cache while converging; a Ready resource's event is the drift check that
-  // exists to catch out-of-band changes (spec §7), so it asks Kubernetes, as does a cache miss.
-  const cached = resource.driftCheck ? undefined : deps.cache?.lookup(ref);
+  // exists to catch out-of-band changes (spec §7), so it asks Kubernetes, as does a cache miss and a
+  // second attempt (the first lost a race, possibly to what the cache has not seen yet).
+  const cached = resource.driftCheck || attempt > 1 ? undefined : deps.cache?.lookup(ref);
   deps.onObjectRead?.(cached ? "cache" : resource.driftCheck ? "drift-check" : "kubernetes");
   const existing = cached ?? (await deps.kube.get(ref));
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
@@ -228,10 +253,12 @@ async function converge(
     exists: existing !== undefined,
     existingGeneration: annotated === undefined ? null : Number(annotated),
     appliedAtGeneration: Number(own?.observedGeneration ?? 0) === generation && own?.conditions.some((c) => c.type === "Applied" && c.status === ConditionStatus.TRUE) === true,
+    reread: attempt > 1,
   });
   steps.push({ id: o.id, ...ref, action: p.action, reason: p.reason, manifest: desired as unknown as JsonObject });
   trace.push(`${o.id}: ${ref.kind} ${ref.name}: ${p.action} (${p.reason})`);
   let live: KubeObject | undefined = existing;
+  if (p.action === "reread") throw new Raced(`${o.id}: ${ref.kind} ${ref.name} is at generation ${annotated}, newer than ${generation}`);
   if (!dryRun) {
     switch (p.action) {
       case "recreate":
@@ -244,13 +271,22 @@ async function converge(
       case "create":
         live = await createOrGet(deps.kube, desired);
         break;
-      case "replace":
-        live = await deps.kube.patch(
+      case "replace": {
+        // Conditional on the version read: a write by anyone since then (another replica converging a
+        // newer generation) fails with 409 instead of being overwritten with what this reconcile read.
+        const resourceVersion = existing?.metadata?.resourceVersion;
+        const patch: KubeObject =
           o.strategy === "annotate"
-            ? { apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name: ref.name, namespace: ref.namespace, labels: desired.metadata?.labels, annotations: desired.metadata?.annotations } }
-            : desired,
-        );
+            ? { apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name: ref.name, namespace: ref.namespace, labels: desired.metadata?.labels, annotations: desired.metadata?.annotations, resourceVersion } }
+            : { ...desired, metadata: { ...desired.metadata, resourceVersion } };
+        try {
+          live = await deps.kube.patch(patch);
+        } catch (err) {
+          if (err instanceof KubeError && err.code === 409) throw new Raced(`${o.id}: ${ref.kind} ${ref.name} changed since it was read`);
+          throw err;
+        }
         break;
+      }
       case "skip":
         break;
     }
@@ -271,6 +307,25 @@ async function converge(
     failed: live !== undefined && truth(o.readiness.failed),
     message: msg && "value" in msg && typeof msg.value === "string" ? msg.value : "",
   };
+}
+
+/**
+ * Why the objects just created are not wanted after all, read fresh from the API: the resource was
+ * deleted or removed meanwhile (undefined: it was not). A cleanup reads the deletion and then lists the objects, so either its
+ * list sees our create, or our read (after the create) sees its deletion. An API that cannot answer
+ * now leaves the objects to the reconciles that follow, and to the orphan sweep.
+ */
+async function deletedMeanwhile(deps: ReconcileDeps, resource: Resource, trace: string[]): Promise<string | undefined> {
+  const { api } = deps;
+  try {
+    const now = resource.nodepoolId ? await withRetry(() => api.nodepools.getNodePool({ id: resource.id })) : await withRetry(() => api.clusters.getCluster({ id: resource.id }));
+    return now.deletedTime ? `${resource.id} was deleted while its objects were created` : undefined;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    if (e.code === Code.NotFound) return `${resource.id} was removed while its objects were created`;
+    trace.push(`could not read ${resource.id} again after creating: ${e.message}`);
+    return undefined;
+  }
 }
 
 /** Deterministic names make AlreadyExists the lock: a concurrent creator's object is simply read. */

@@ -11,6 +11,7 @@ import { adapterHealth } from "./core/health.js";
 import { errorInterceptor } from "./errors.js";
 import { createKubeObjects, type KubeObjects, type KubeTarget } from "./kube.js";
 import type { ObjectCache } from "./object-cache.js";
+import { createOrphanSweeper, type OrphanSweeper } from "./orphan-sweep.js";
 import { reconcile } from "./reconcile.js";
 import { ADAPTER_SERVICES, routes } from "./routes.js";
 
@@ -43,6 +44,8 @@ export interface Adapter {
   observeConsumer: (state: ConsumerState) => void;
   /** True while the adapter consumes its subscription (grpc health and /healthz). */
   healthy: () => boolean;
+  /** Deletes objects whose resource is gone; main.ts starts its timer (ORPHAN_SWEEP_INTERVAL). */
+  sweeper: OrphanSweeper;
 }
 
 export function createServer(deps: AdapterDeps): Adapter {
@@ -71,10 +74,36 @@ export function createServer(deps: AdapterDeps): Adapter {
     else if (was === false) deps.log.info({ subscription: deps.subscription, resubscribes: state.resubscribes }, "consuming again");
   };
   const healthy = () => adapterHealth(consumer).serving;
+  const swept = new Counter({ name: "hyperfleet_adapter_orphans_swept_total", help: "Objects deleted by the orphan sweep because their resource no longer exists.", labelNames: ["adapter"] as const, registers: r });
+  const sweepErrors = new Counter({ name: "hyperfleet_adapter_orphan_sweep_errors_total", help: "Orphan sweep failures by stage: list (Kubernetes), api (could not tell whether a resource exists; its objects are kept), delete.", labelNames: ["adapter", "stage"] as const, registers: r });
+  const sweepDuration = new Histogram({ name: "hyperfleet_adapter_orphan_sweep_duration_seconds", help: "Time of one orphan sweep, by trigger (interval, or resource-gone: a reconcile found its resource NotFound).", labelNames: ["adapter", "trigger"] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers: r });
+  swept.inc({ adapter }, 0);
+  const sweeper = createOrphanSweeper({
+    plan: deps.plan,
+    api: deps.api,
+    kube,
+    log: deps.log,
+    onDeleted: () => swept.inc({ adapter }),
+    onError: (stage) => sweepErrors.inc({ adapter, stage }),
+    onDone: (trigger, seconds) => sweepDuration.observe({ adapter, trigger }, seconds),
+  });
   const rdeps = { plan: deps.plan, api: deps.api, kube, cache: deps.cache, driftCheckAfterMs: deps.driftCheckAfterMs, now, onObjectRead: (source: string) => objectReads.inc({ adapter, source }) };
+  // A resource found NotFound (force-deleted, or removed while another replica was creating for it) has
+  // its objects swept at once, inside its turn of the per-resource queue.
+  const reconcileAndSweep = async (id: string) => {
+    const result = await reconcile(rdeps, id);
+    if (result.outcome === "ResourceGone") {
+      const s = await sweeper.sweepOwner(id);
+      for (const ref of s.deleted) {
+        result.trace.push(`${ref.kind} ${ref.name}: deleted (its resource is gone)`);
+        result.objects.push({ id: "orphan", ...ref, action: "delete", reason: "OwnerGone" });
+      }
+    }
+    return result;
+  };
   const handler = createEventHandler({
     resourceKind: deps.plan.resourceKind,
-    reconcile: (id) => reconcile(rdeps, id),
+    reconcile: reconcileAndSweep,
     log: deps.log,
     now,
     maxPoked: deps.maxPoked,
@@ -91,5 +120,5 @@ export function createServer(deps: AdapterDeps): Adapter {
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
     routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, consumer: () => consumer, dryRun: (id) => reconcile(rdeps, id, true) }),
   });
-  return { server, handler, metrics, kube, observeConsumer, healthy };
+  return { server, handler, metrics, kube, observeConsumer, healthy, sweeper };
 }

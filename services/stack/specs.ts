@@ -1,9 +1,12 @@
 import { DRIFT_CHECK_AFTER_MS } from "../adapter/drift-check.js";
+import { ORPHAN_SWEEP_INTERVAL_MS } from "../adapter/orphan-sweep-interval.js";
 import type { BrokerConfig } from "../shared/broker/index.js";
 import type { StackConfig } from "./config.js";
 import type { ProcessSpec } from "./processes.js";
 
 const ADAPTER_OFFSETS: Record<string, number> = { validation: 1, dns: 2, placement: 3, nodepool: 4 };
+/** The shortest orphan sweep interval npm start gives an adapter at any speed. */
+const MIN_STACK_SWEEP_MS = 30_000;
 
 /** The child processes of the local stack, in start order, with their environment. */
 export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSpec[] {
@@ -42,7 +45,8 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       entry: "services/adapter/main.ts",
       // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
       // Drift checks (spec §7) must stay recognisable when the Sentinel's Ready max age is compressed.
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)) },
+      // The orphan sweep follows the speed down to 30 s: each one asks the API about every resource.
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });

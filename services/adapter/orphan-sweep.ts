@@ -1,0 +1,176 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { withRetry, type ApiClient } from "../shared/api-client.js";
+import type { Logger } from "../shared/log.js";
+import type { AdapterPlan } from "./adapter-config.js";
+import { LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./core/labels.js";
+import { findOrphans, ownersToCheck, type Existence, type OrphanVerdict, type OwnedObject } from "./core/orphans.js";
+import type { KubeObject, KubeObjects, ObjectRef } from "./kube.js";
+
+/** What started a sweep: the timer (ORPHAN_SWEEP_INTERVAL), or a reconcile that found its resource NotFound. */
+export type SweepTrigger = "interval" | "resource-gone";
+/** Where a sweep failed, for metrics: listing objects, asking the API, deleting an object. */
+export type SweepErrorStage = "list" | "api" | "delete";
+
+export interface SweepResult {
+  /** Objects of this adapter listed. */
+  objects: number;
+  /** Distinct resources the API was asked about, and what it said. */
+  owners: number;
+  gone: number;
+  unknown: number;
+  /** The orphans this sweep deleted. */
+  deleted: ObjectRef[];
+  errors: number;
+}
+
+export interface OrphanSweepDeps {
+  plan: Pick<AdapterPlan, "name" | "resourceKind" | "namespace" | "objects">;
+  api: ApiClient;
+  kube: KubeObjects;
+  log: Logger;
+  /** API questions (and deletes) in flight at once (default 8). */
+  concurrency?: number;
+  /** Metrics. */
+  onDeleted?: () => void;
+  onError?: (stage: SweepErrorStage) => void;
+  onDone?: (trigger: SweepTrigger, seconds: number) => void;
+}
+
+export interface OrphanSweeper {
+  /** One sweep of every object this adapter owns. */
+  sweep(trigger?: SweepTrigger): Promise<SweepResult>;
+  /** One sweep of the objects of one resource (the reconcile found it NotFound). */
+  sweepOwner(resourceId: string): Promise<SweepResult>;
+  /** Sweeps every `intervalMs` (±10 %, so replicas drift apart); 0 turns the timer off. */
+  start(intervalMs: number): void;
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Kubernetes' garbage collector for owner references, with the API as the owner's store: lists the
+ * adapter's objects by its label, asks the API about each distinct resource they belong to, and deletes
+ * the objects whose resource is NotFound (core/orphans.ts decides). Resource ids are never reused, so
+ * NotFound is forever; an error or a timeout is never read as gone. Deletes propagate in the
+ * background, as the collector's do for a background-deleted owner (a Job's pods follow it), and an
+ * object already gone counts as done, so replicas sweeping at once are harmless.
+ */
+export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
+  const { plan, api, kube, log } = deps;
+  const concurrency = deps.concurrency ?? 8;
+  const kinds = [...new Map(plan.objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).values()];
+  const ownerLabel = plan.resourceKind === "nodepools" ? LABEL_NODEPOOL : LABEL_CLUSTER;
+
+  const existence = async (id: string): Promise<Existence> => {
+    try {
+      // Each call has the client's deadline (API_TIMEOUT); only NotFound means gone.
+      await withRetry<unknown>(() => (plan.resourceKind === "nodepools" ? api.nodepools.getNodePool({ id }) : api.clusters.getCluster({ id })), { attempts: 3 });
+      return "exists";
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.NotFound) return "gone";
+      deps.onError?.("api");
+      log.warn({ ...idFields(id), error: e.message }, "orphan sweep: the API could not say whether the resource exists; its objects are kept");
+      return "unknown";
+    }
+  };
+
+  const run = async (trigger: SweepTrigger, selector: string): Promise<SweepResult> => {
+    const started = performance.now();
+    const result: SweepResult = { objects: 0, owners: 0, gone: 0, unknown: 0, deleted: [], errors: 0 };
+    const fail = (stage: SweepErrorStage) => {
+      result.errors++;
+      deps.onError?.(stage);
+    };
+    // Listed from Kubernetes, not the informers' stores: a kind whose informer is down would hide its orphans.
+    const objects: OwnedObject[] = [];
+    for (const k of kinds) {
+      try {
+        const { items } = await kube.list(k.apiVersion, k.kind, plan.namespace, selector);
+        for (const o of items) objects.push(owned(o, k.apiVersion, k.kind));
+      } catch (err) {
+        fail("list");
+        log.warn({ kind: k.kind, error: String(err) }, "orphan sweep: cannot list");
+      }
+    }
+    result.objects = objects.length;
+    const owners = ownersToCheck(objects, plan);
+    const known = new Map<string, Existence>();
+    await eachLimited(owners, concurrency, async (id) => {
+      const e = await existence(id);
+      if (e === "unknown") result.errors++;
+      known.set(id, e);
+    });
+    result.owners = owners.length;
+    result.gone = [...known.values()].filter((e) => e === "gone").length;
+    result.unknown = [...known.values()].filter((e) => e === "unknown").length;
+
+    const orphans = findOrphans(objects, known, plan).filter((v) => v.orphan);
+    await eachLimited(orphans, concurrency, async (v) => {
+      const ref = { apiVersion: v.object.apiVersion, kind: v.object.kind, namespace: v.object.namespace, name: v.object.name };
+      try {
+        const deleted = await kube.delete(ref);
+        if (!deleted) return; // someone (another replica, the reconcile) was first
+        result.deleted.push(ref);
+        deps.onDeleted?.();
+        log.info({ ...ownerFields(v), kind: ref.kind, name: ref.name, reason: v.reason, trigger }, "orphan deleted: its resource no longer exists");
+      } catch (err) {
+        fail("delete");
+        log.warn({ ...ownerFields(v), kind: ref.kind, name: ref.name, error: String(err) }, "orphan sweep: delete failed; the next sweep tries again");
+      }
+    });
+    const seconds = (performance.now() - started) / 1000;
+    deps.onDone?.(trigger, seconds);
+    const level = result.deleted.length > 0 || result.errors > 0 ? "info" : "debug";
+    log[level]({ trigger, objects: result.objects, owners: result.owners, gone: result.gone, unknown: result.unknown, deleted: result.deleted.length, errors: result.errors, seconds }, "orphan sweep done");
+    return result;
+  };
+
+  /** Log fields naming a resource of this adapter's kind. */
+  const idFields = (id: string) => (plan.resourceKind === "nodepools" ? { nodePoolId: id } : { clusterId: id });
+  const ownerFields = (v: OrphanVerdict) => (plan.resourceKind === "nodepools" ? { nodePoolId: v.ownerId, clusterId: v.clusterId } : { clusterId: v.ownerId });
+
+  const mine = `${LABEL_ADAPTER}=${plan.name}`;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = false;
+  return {
+    sweep: (trigger = "interval") => run(trigger, mine),
+    sweepOwner: (resourceId) => run("resource-gone", `${mine},${ownerLabel}=${resourceId}`),
+    start(intervalMs) {
+      if (intervalMs <= 0) return;
+      const next = () => {
+        if (stopped) return;
+        timer = setTimeout(() => {
+          // One at a time: a sweep that outlasts the interval delays the next instead of overlapping it.
+          running = run("interval", mine)
+            .catch((err) => log.error({ err: String(err) }, "orphan sweep failed"))
+            .finally(() => {
+              running = undefined;
+              next();
+            });
+        }, intervalMs * (0.9 + Math.random() * 0.2));
+      };
+      next();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+function owned(o: KubeObject, apiVersion: string, kind: string): OwnedObject {
+  // A real API server's list items carry no apiVersion/kind.
+  return { apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", labels: o.metadata?.labels ?? {}, deleting: !!o.metadata?.deletionTimestamp };
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
