@@ -107,6 +107,15 @@ test("an event for a force-deleted cluster sweeps that cluster's objects at once
   expect(await adapters.validation.metrics.registry.metrics()).toMatch(/^hyperfleet_adapter_orphan_sweep_duration_seconds_count\{adapter="validation",trigger="resource-gone"\} [1-9]/m);
 });
 
+test("an event whose id is not a label value sweeps nothing (no selector is built from it)", async () => {
+  const { c } = await readyClusterWithNodePool();
+  const id = `x,hyperfleet.io/cluster-id!=${c.id}`;
+  const data = encodeReconcileEvent(newReconcileEvent({ id, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/x`, generation: 1 }, "e-hostile", new Date()));
+  expect(await adapters.validation.handler.handle({ id: "m-hostile", data, attributes: {}, deliveryAttempt: 1 })).toBe("ack");
+  expect(objectsOf(c.id).length).toBe(4);
+  expect(await adapters.validation.sweeper.sweepOwner(id)).toMatchObject({ objects: 0, deleted: [] });
+});
+
 test("a resource the API cannot answer for is never treated as gone", async () => {
   const { c } = await readyClusterWithNodePool();
   const port = await freePort();

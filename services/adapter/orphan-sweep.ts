@@ -3,7 +3,7 @@ import { withRetry, type ApiClient } from "../shared/api-client.js";
 import type { Logger } from "../shared/log.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import { LABEL_ADAPTER, LABEL_CLUSTER, LABEL_NODEPOOL } from "./core/labels.js";
-import { findOrphans, ownersToCheck, type Existence, type OrphanVerdict, type OwnedObject } from "./core/orphans.js";
+import { findOrphans, isLabelValue, ownersToCheck, type Existence, type OrphanVerdict, type OwnedObject } from "./core/orphans.js";
 import type { KubeObject, KubeObjects, ObjectRef } from "./kube.js";
 
 /** What started a sweep: the timer (ORPHAN_SWEEP_INTERVAL), or a reconcile that found its resource NotFound. */
@@ -136,7 +136,8 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
   let stopped = false;
   return {
     sweep: (trigger = "interval") => run(trigger, mine),
-    sweepOwner: (resourceId) => run("resource-gone", `${mine},${ownerLabel}=${resourceId}`),
+    // An id no object can carry (events take any string) has nothing to sweep.
+    sweepOwner: async (resourceId) => (isLabelValue(resourceId) ? run("resource-gone", `${mine},${ownerLabel}=${resourceId}`) : { objects: 0, owners: 0, gone: 0, unknown: 0, deleted: [], errors: 0 }),
     start(intervalMs) {
       if (intervalMs <= 0) return;
       const next = () => {

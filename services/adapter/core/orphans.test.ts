@@ -1,4 +1,4 @@
-import { findOrphans, ownersToCheck, type Existence, type OrphanReason, type OwnedObject, type SweepingAdapter } from "./orphans.js";
+import { findOrphans, isLabelValue, ownersToCheck, type Existence, type OrphanReason, type OwnedObject, type SweepingAdapter } from "./orphans.js";
 
 const validation: SweepingAdapter = { name: "validation", resourceKind: "clusters" };
 const nodepool: SweepingAdapter = { name: "nodepool", resourceKind: "nodepools" };
@@ -38,4 +38,16 @@ describe("ownersToCheck: one API question per distinct resource", () => {
     ["nodepool adapter → asks about nodepools, not clusters", nodepool, [job(pool("c1", "np1")), job(pool("c1", "np2"))], ["np1", "np2"]],
     ["nothing owned → nothing asked", validation, [], []],
   ])("%s", (_name, adapter, objects, want) => expect(ownersToCheck(objects, adapter)).toEqual(want));
+});
+
+describe("isLabelValue: only an id that can name an object goes into a label selector", () => {
+  test.each<[string, string, boolean]>([
+    ["a UUID", "0190aaaa-0000-7000-8000-000000000000", true],
+    ["exactly 63 characters", "a".repeat(63), true],
+    ["64 characters", "a".repeat(64), false],
+    ["a selector smuggled in an event id", "x,hyperfleet.io/adapter!=validation", false],
+    ["spaces", "a b", false],
+    ["a trailing dash", "abc-", false],
+    ["empty", "", false],
+  ])("%s", (_name, id, want) => expect(isLabelValue(id)).toBe(want));
 });

@@ -33,6 +33,15 @@ export interface OrphanVerdict {
   clusterId?: string;
 }
 
+/**
+ * Whether `id` can be a Kubernetes label value (at most 63 alphanumerics, '-', '_', '.', alphanumeric at
+ * both ends). Events carry any non-empty string as an id; only one that can name an object is put in a
+ * label selector.
+ */
+export function isLabelValue(id: string): boolean {
+  return id.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(id);
+}
+
 /** The id of the resource an object belongs to (a cluster, or a nodepool for a nodepool adapter), if it names one. */
 export function ownerOf(obj: Pick<OwnedObject, "labels">, adapter: SweepingAdapter): string | undefined {
   return obj.labels[adapter.resourceKind === "nodepools" ? LABEL_NODEPOOL : LABEL_CLUSTER] || undefined;
