@@ -24,6 +24,11 @@ export interface AdapterProcessConfig {
    */
   driftCheckAfterMs: number;
   /**
+   * How far the Sentinel's clock may run ahead of this adapter's (EVENT_CLOCK_SKEW): an event older than
+   * a successful reconcile of its resource that started since, by more than this, is skipped (Superseded).
+   */
+  eventClockSkewMs: number;
+  /**
    * Sweep the adapter's objects for orphans (their resource is gone) this often (ORPHAN_SWEEP_INTERVAL);
    * 0: only when a reconcile finds its resource NotFound.
    */
@@ -69,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     kube: { value: kube },
     kubeTimeoutMs: duration(env, "KUBE_TIMEOUT", 10_000),
     driftCheckAfterMs: duration(env, "DRIFT_CHECK_AFTER", DRIFT_CHECK_AFTER_MS),
+    eventClockSkewMs: duration(env, "EVENT_CLOCK_SKEW", 1000),
     orphanSweepIntervalMs: sweepInterval(env),
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     logLevel: str(env, "LOG_LEVEL", "info"),

@@ -6,7 +6,7 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../.
 import { createBroker, deadLetterName, subscriptionName, topicName, topicTopology, type IncomingMessage } from "../shared/broker/index.js";
 import { encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
 import { silentLogger } from "../shared/log.js";
-import { createEventHandler } from "./consumer.js";
+import { createEventHandler, superseded } from "./consumer.js";
 import type { ReconcileResult } from "./reconcile.js";
 import { createServer } from "./server.js";
 import { adapterSubscription } from "./config.js";
@@ -276,4 +276,51 @@ describe.each(["pubsub", "rabbitmq"] as const)("an adapter on %s that loses its 
       await a.server.close(100);
     }
   }, 5 * 60_000);
+});
+
+describe("events a later reconcile already covered are Superseded", () => {
+  const at = (ms: number) => ({ id: `m-${ms}`, data: encodeReconcileEvent(newReconcileEvent({ id: "c1", kind: "Cluster", href: "/api/hyperfleet/v1/clusters/c1", generation: 1 }, `e-${ms}`, new Date(ms))), attributes: {}, deliveryAttempt: 1 });
+
+  test.each([
+    ["no reconcile yet", 5_000, undefined, false],
+    ["reconcile started 2 s after the event (skew 1 s) → covered", 5_000, 7_000, true],
+    ["boundary: started exactly skew after → not covered", 5_000, 6_000, false],
+    ["reconcile started before the event → not covered", 5_000, 4_000, false],
+    ["unparseable event time → never covered", NaN, 7_000, false],
+  ] as [string, number, number | undefined, boolean][])("superseded(): %s", (_name, eventMs, lastStart, want) => {
+    expect(superseded(eventMs, lastStart, 1000)).toBe(want);
+  });
+
+  test("a backlog of old events after a successful reconcile costs no reconcile; a failed one covers nothing", async () => {
+    let clock = 10_000;
+    const outcomes: string[] = [];
+    let result: ReconcileResult = done;
+    const reconciled: number[] = [];
+    const ages: number[] = [];
+    const handler = createEventHandler({
+      resourceKind: "clusters",
+      log: silentLogger(),
+      now: () => new Date(clock),
+      reconcile: async () => (reconciled.push(clock), result),
+      observe: (outcome) => void outcomes.push(outcome),
+      observeEventAge: (s) => void ages.push(s),
+    });
+    expect(await handler.handle(at(9_000))).toBe("ack");
+    expect(ages).toEqual([1]);
+    // Events published before that reconcile started (10 s), older than the skew: skipped.
+    clock = 12_000;
+    for (const t of [7_000, 8_000, 8_999]) expect(await handler.handle(at(t))).toBe("ack");
+    expect(reconciled).toEqual([10_000]);
+    expect(outcomes).toEqual(["Reported", "Superseded", "Superseded", "Superseded"]);
+    // Within the skew of the reconcile's start, or after it: reconciled.
+    await handler.handle(at(9_500));
+    expect(reconciled).toEqual([10_000, 12_000]);
+    // A reconcile that failed leaves the next event its retry.
+    result = { ...done, outcome: "ApiError", error: "unavailable" };
+    clock = 20_000;
+    await handler.handle(at(19_000));
+    clock = 25_000;
+    await handler.handle(at(15_000));
+    expect(reconciled).toEqual([10_000, 12_000, 20_000, 25_000]);
+  });
 });

@@ -7,7 +7,7 @@ import type { ReconcileOutcome, ReconcileResult } from "./reconcile.js";
 export type Trigger = "event" | "watch";
 
 /** Every outcome of one message, including the ones that never reach reconcile. */
-export type EventOutcome = ReconcileOutcome | "Malformed" | "Failed" | "Coalesced";
+export type EventOutcome = ReconcileOutcome | "Malformed" | "Failed" | "Coalesced" | "Superseded";
 
 export interface ConsumerStats {
   byOutcome: Partial<Record<EventOutcome, number>>;
@@ -25,7 +25,29 @@ export interface ConsumerDeps {
   observe?: (outcome: EventOutcome, seconds: number, trigger: Trigger) => void;
   /** How many reconciles asked for by `poke` run at once (default 10). */
   maxPoked?: number;
+  /** Called with each broker event's age (now minus the event's time) when it arrives (metrics). */
+  observeEventAge?: (seconds: number) => void;
+  /**
+   * How far the Sentinel's clock may be ahead of this adapter's (default 1 s): an event older than a
+   * successful reconcile of its resource that started since by more than this is Superseded.
+   */
+  eventClockSkewMs?: number;
 }
+
+/** Resources whose last successful reconcile start is remembered: bounded, oldest forgotten first. */
+export const REMEMBERED_RECONCILES = 100_000;
+
+/**
+ * Whether an event is covered by a reconcile that already ran: reconcile reads the resource fresh,
+ * so one that started after the event was published (with a margin for clock skew) saw at least
+ * what the event announces. A backlog of events (a broker redelivering, a Sentinel that published
+ * while the adapter was away) then costs a decode each, not a reconcile each.
+ */
+export function superseded(eventTimeMs: number, lastReconcileStartMs: number | undefined, skewMs: number): boolean {
+  return lastReconcileStartMs !== undefined && Number.isFinite(eventTimeMs) && lastReconcileStartMs > eventTimeMs + skewMs;
+}
+
+const FAILED_OUTCOMES: ReadonlySet<EventOutcome> = new Set(["ApiError", "KubernetesError", "TemplateError", "Failed"]);
 
 /**
  * Turns broker messages into reconciles (spec §6 step 1): a malformed event is nacked (redelivered,
@@ -40,6 +62,14 @@ export function createEventHandler(deps: ConsumerDeps) {
   /** Per resource: the tail of its runs, and the run queued behind them that new events can join. */
   const queue = new Map<string, { tail: Promise<void>; next?: Promise<ReconcileResult> }>();
   const noop = () => undefined;
+  /** Per resource, when its last successful reconcile started (Map order: oldest first). */
+  const lastReconciled = new Map<string, number>();
+  const skewMs = deps.eventClockSkewMs ?? 1000;
+  const remember = (id: string, startedMs: number) => {
+    lastReconciled.delete(id);
+    lastReconciled.set(id, startedMs);
+    if (lastReconciled.size > REMEMBERED_RECONCILES) lastReconciled.delete(lastReconciled.keys().next().value as string);
+  };
 
   const count = (outcome: EventOutcome, started: number, trigger: Trigger = "event") => {
     stats.byOutcome[outcome] = (stats.byOutcome[outcome] ?? 0) + 1;
@@ -51,9 +81,12 @@ export function createEventHandler(deps: ConsumerDeps) {
     const existing = queue.get(id);
     if (existing?.next) return { result: existing.next, joined: true };
     const entry = existing ?? { tail: Promise.resolve() };
-    const result = entry.tail.then(() => {
+    const result = entry.tail.then(async () => {
       entry.next = undefined;
-      return deps.reconcile(id);
+      const startedMs = deps.now().getTime();
+      const r = await deps.reconcile(id);
+      if (!FAILED_OUTCOMES.has(r.outcome)) remember(id, startedMs);
+      return r;
     });
     if (existing) entry.next = result;
     const tail: Promise<void> = result.then(noop, noop).then(() => {
@@ -104,6 +137,14 @@ export function createEventHandler(deps: ConsumerDeps) {
       return "nack";
     }
     const { data, id: eventId } = decoded.event;
+    const eventTimeMs = Date.parse(decoded.event.time);
+    const nowMs = deps.now().getTime();
+    if (Number.isFinite(eventTimeMs)) deps.observeEventAge?.(Math.max(0, nowMs - eventTimeMs) / 1000);
+    if (superseded(eventTimeMs, lastReconciled.get(data.id), skewMs)) {
+      count("Superseded", started);
+      deps.log.debug({ ...resourceFields(data.id, data.owner_references?.id), eventId, generation: data.generation }, "event superseded by a reconcile that started after it");
+      return "ack";
+    }
     await process(data.id, { trigger: "event", eventId, generation: data.generation }, started, data.owner_references?.id);
     return "ack";
   }

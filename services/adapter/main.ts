@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
+  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, eventClockSkewMs: config.eventClockSkewMs, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");

@@ -25,6 +25,8 @@ export interface AdapterDeps {
   now?: () => Date;
   /** Reconciles at once from owned-object changes (default 10). */
   maxPoked?: number;
+  /** How far the Sentinel's clock may run ahead of ours when deciding an event is Superseded (default 1 s). */
+  eventClockSkewMs?: number;
   /** Where reconciles read the adapter's own objects from when it can answer (fed by the owned-object watch). */
   cache?: ObjectCache;
   /** See AdapterProcessConfig.driftCheckAfterMs. */
@@ -53,6 +55,9 @@ export function createServer(deps: AdapterDeps): Adapter {
   const r = [metrics.registry];
   const events = new Counter({ name: "hyperfleet_adapter_events_total", help: "Reconcile requests processed, by outcome and trigger (event: from the broker; watch: an owned object changed).", labelNames: ["adapter", "outcome", "trigger"] as const, registers: r });
   const duration = new Histogram({ name: "hyperfleet_adapter_event_duration_seconds", help: "Time to process one event.", labelNames: ["adapter"] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
+  const eventAge = new Histogram({ name: "hyperfleet_adapter_event_age_seconds", help: "Age of a broker event when it reaches the adapter (now minus the event's time): how far behind the Sentinel the adapter is.", labelNames: ["adapter"] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: r });
+  const eventAgeMax = new Gauge({ name: "hyperfleet_adapter_event_age_max_seconds", help: "The oldest broker event the adapter has taken since it started.", labelNames: ["adapter"] as const, registers: r });
+  let oldestEvent = 0;
   const kubeCalls = new Counter({ name: "hyperfleet_adapter_kube_calls_total", help: "Kubernetes API calls by verb and result code.", labelNames: ["adapter", "verb", "code"] as const, registers: r });
   const adapter = deps.plan.name;
   const kube = "target" in deps.kube ? createKubeObjects(deps.kube.target, deps.kube.timeoutMs, (verb, code) => kubeCalls.inc({ adapter, verb, code })) : deps.kube;
@@ -107,6 +112,11 @@ export function createServer(deps: AdapterDeps): Adapter {
     log: deps.log,
     now,
     maxPoked: deps.maxPoked,
+    eventClockSkewMs: deps.eventClockSkewMs,
+    observeEventAge: (seconds) => {
+      eventAge.observe({ adapter }, seconds);
+      if (seconds > oldestEvent) eventAgeMax.set({ adapter }, (oldestEvent = seconds));
+    },
     observe: (outcome, seconds, trigger) => {
       events.inc({ adapter, outcome, trigger });
       duration.observe({ adapter }, seconds);

@@ -1,6 +1,7 @@
 import { collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
 import { parseLabelSelector } from "../shared/label-selector.js";
+import { DEFAULT_MAX_OUTSTANDING } from "./core/flow.js";
 import { shardRequirements, type ShardRequirement } from "./core/due-query.js";
 
 /** The Sentinel's configuration (README, "Configuration"). */
@@ -17,6 +18,8 @@ export interface SentinelConfig {
   labelSelector: string;
   selector: ShardRequirement[];
   pageSize: number;
+  /** The most events that may wait for the adapters' answers at once (MAX_OUTSTANDING_EVENTS). */
+  maxOutstanding: number;
   topic: string;
   /** Adapters whose subscriptions the Sentinel provisions with its topic at startup. */
   adapters: string[];
@@ -56,6 +59,7 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
     labelSelector: selectorText,
     selector,
     pageSize: positiveInt(env, "PAGE_SIZE", 500),
+    maxOutstanding: positiveInt(env, "MAX_OUTSTANDING_EVENTS", DEFAULT_MAX_OUTSTANDING),
     topic: str(env, "TOPIC", topicName(namespace.value, kind)),
     adapters: list(env, "ADAPTERS", d.adapters),
     broker: brokerConfig(env),

@@ -43,7 +43,68 @@ test("a row that cannot be read and an event the broker refuses are skipped and 
   });
   const result = await poller.pollOnce();
   expect(published.sort()).toEqual([id(1), id(4)]);
-  expect(result).toMatchObject({ seen: 4, due: 3, published: 2, failed: 1, skipped: 2 });
+  expect(result).toMatchObject({ seen: 4, due: 3, published: 2, failed: 1, skipped: 2, held: 0 });
   expect(skipped.sort()).toEqual(["publish", "read"]);
   expect(poller.stats().skipped).toBe(2);
+});
+
+test("flow control: at most a window of events waits for answers; changes go first, the rest waits its turn", async () => {
+  const uuid = (n: number) => `0190aaaa-0000-7000-8000-${String(n).padStart(12, "0")}`;
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  let clock = t0;
+  // 250 new clusters and one Ready cluster due for its drift check; answers arrive when the test says.
+  const rows = new Map<string, DueResource>();
+  for (let n = 1; n <= 250; n++) rows.set(uuid(n), { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 1), ref: { id: uuid(n), kind: "Cluster", href: `/c/${uuid(n)}`, generation: 1 } });
+  rows.set(uuid(999), { generation: 1, observedGeneration: 1, phase: "Ready", lastUpdatedTime: new Date(t0 - 20_000), ref: { id: uuid(999), kind: "Cluster", href: `/c/${uuid(999)}`, generation: 1 } });
+  const lister: ResourceLister = {
+    async listPage() {
+      return { resources: [...rows.values()], unreadable: [], nextPageToken: "" };
+    },
+    get: () => Promise.reject(new Error("not used")),
+  };
+  const published: string[] = [];
+  const publisher: Publisher = {
+    async publish(_topic, message) {
+      const d = decodeReconcileEvent(message.data);
+      if (d.ok) published.push(d.event.data.id);
+      return "m";
+    },
+  };
+  let n = 0;
+  const poller = createPoller({
+    lister,
+    publisher,
+    log: silentLogger(),
+    now: () => new Date(clock),
+    newId: () => `0190bbbb-0000-7000-8000-${String(n++).padStart(12, "0")}`,
+    config: { pollIntervalMs: 100, maxAgeNotReadyMs: 100, maxAgeReadyMs: 10_000, pageSize: 500, selector: [], topic: "t" },
+  });
+  // Changes go at once (one event each, bounded by the users' writes); the drift check must wait for
+  // room in the initial window of 100, which the 250 unanswered changes fill.
+  expect(await poller.pollOnce()).toMatchObject({ due: 251, published: 250, held: 1 });
+  expect(published).not.toContain(uuid(999));
+  // Nobody answered yet: nothing more goes out.
+  clock += 200;
+  expect(await poller.pollOnce()).toMatchObject({ published: 0, awaiting: 250, held: 1 });
+  // Every adapter answers the first 100 within 250 ms (a quarter of the 1 s target): they leave the
+  // window, 150 still wait in it, so the drift check is still held; the window, which held it back, doubles.
+  const answer = (ids: string[]) => {
+    for (const id of ids) {
+      const r = rows.get(id)!;
+      if (r.phase === "NotReady") rows.set(id, { ...r, observedGeneration: 1, phase: "Ready", lastUpdatedTime: new Date(clock - 50) });
+    }
+  };
+  clock += 100;
+  answer(published.slice(0, 100));
+  expect(await poller.pollOnce()).toMatchObject({ published: 0, held: 1 });
+  // The window moves once per round trip (an answer time, 250 ms here), not at every poll.
+  expect(poller.stats().window).toBe(100);
+  clock += 300;
+  expect(await poller.pollOnce()).toMatchObject({ published: 0, held: 1 });
+  expect(poller.stats().window).toBe(200);
+  // Now there is room (200 - 150): the drift check goes, after every change.
+  clock += 100;
+  expect(await poller.pollOnce()).toMatchObject({ published: 1, held: 0 });
+  expect(published[published.length - 1]).toBe(uuid(999));
+  expect(new Set(published).size).toBe(251);
 });

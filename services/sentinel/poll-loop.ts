@@ -1,13 +1,16 @@
 import type { Logger } from "../shared/log.js";
 import type { Publisher } from "../shared/broker/index.js";
 import { CLOUDEVENTS_CONTENT_TYPE, encodeReconcileEvent, newReconcileEvent, type ReconcileData } from "../shared/events/index.js";
-import { decide, UNANSWERED_RETRY_FACTOR, type DecideConfig, type DecisionReason, type LastPublished } from "./core/decide.js";
+import { ANSWER_TIME_FACTOR, answerTime, decide, nextAnswerEstimate, published, retryAfterMs, type DecideConfig, type DecisionReason, type LastPublished, type ResourceSnapshot } from "./core/decide.js";
+import { admit, DEFAULT_MAX_OUTSTANDING, flowTargetMs, pollIntervalMs, INITIAL_WINDOW, MIN_WINDOW, nextWindow, type Candidate, type FlowConfig } from "./core/flow.js";
 import { dueFilter, type ShardRequirement } from "./core/due-query.js";
-import type { ResourceLister, ResourcePage } from "./resource-lister.js";
+import type { DueResource, ResourceLister, ResourcePage } from "./resource-lister.js";
 import { walkPages } from "./walk-pages.js";
 
 export interface PollConfig extends DecideConfig {
   pollIntervalMs: number;
+  /** The most events that may wait for the adapters' answers at once (MAX_OUTSTANDING_EVENTS). */
+  maxOutstanding?: number;
   pageSize: number;
   selector: readonly ShardRequirement[];
   topic: string;
@@ -21,7 +24,7 @@ export type SkipReason = "list" | "read" | "decide" | "publish";
 
 /** Hooks for metrics; every argument is from a closed set. */
 export interface PollObserver {
-  pollDone(result: "ok" | "error", seconds: number, due: number, seen: number): void;
+  pollDone(result: "ok" | "error", poll: PollResult, window: number): void;
   published(reason: DecisionReason): void;
   error(stage: "list" | "publish"): void;
   skipped(reason: SkipReason): void;
@@ -46,6 +49,10 @@ export interface PollResult {
   failed: number;
   /** Resources left out of this poll (failed publishes included), each retried the next. */
   skipped: number;
+  /** Resources held back because their last event is not answered yet (flow control). */
+  awaiting: number;
+  /** Due resources left for a later poll because the window of unanswered events was full. */
+  held: number;
   /** The listing reached its end and every publish succeeded (resources the API cannot list are skipped, not failures). */
   ok: boolean;
   durationMs: number;
@@ -59,7 +66,19 @@ export interface PollStats {
   errors: number;
   skipped: number;
   lastError?: { message: string; time: Date };
+  /** How long the adapters have recently taken to answer an event (all required adapters reported). */
+  answerMs?: number;
+  /** How many events may wait for answers at once now (flow control). */
+  window: number;
 }
+
+/** A due resource and why. */
+interface Due extends Candidate {
+  r: DueResource;
+}
+
+/** Publishes in flight at once within one poll: the broker client batches them; this bounds their memory. */
+const PUBLISH_BATCH = 500;
 
 /**
  * The Sentinel's loop: every interval, list the due resources (all pages, one `now` per poll),
@@ -69,12 +88,17 @@ export interface PollStats {
  */
 export function createPoller(deps: PollDeps) {
   const { config, log } = deps;
-  const stats: PollStats = { polls: 0, published: 0, errors: 0, skipped: 0 };
+  const flow: FlowConfig = { targetMs: flowTargetMs(config.pollIntervalMs), minWindow: MIN_WINDOW, maxWindow: config.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING };
+  let window = Math.min(INITIAL_WINDOW, flow.maxWindow);
+  const pendingSamples: number[] = [];
+  let limitedSinceAdjust = false;
+  let lastAdjust = -Infinity;
+  const stats: PollStats = { polls: 0, published: 0, errors: 0, skipped: 0, window };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PollResult> | undefined;
   let stopped = true;
   // Soft state only: losing it on restart costs at most one extra event per resource.
-  const lastPublished = new Map<string, LastPublished>();
+  const lastPublished = new Map<string, LastPublished & { sampled?: boolean }>();
 
   const fail = (stage: "list" | "publish", err: unknown, extra: object = {}) => {
     stats.errors++;
@@ -94,12 +118,13 @@ export function createPoller(deps: PollDeps) {
   };
 
   /** Publishes one event for `ref`; resolves false (logged, counted) when the broker refuses. */
-  async function publishOne(ref: ReconcileData, reason: DecisionReason | "Manual", now: Date): Promise<string | undefined> {
+  async function publishOne(ref: ReconcileData, reason: DecisionReason | "Manual", now: Date, snapshot?: ResourceSnapshot): Promise<string | undefined> {
     const event = newReconcileEvent(ref, deps.newId(), now);
     try {
       await deps.publisher.publish(config.topic, { data: encodeReconcileEvent(event), attributes: { "content-type": CLOUDEVENTS_CONTENT_TYPE } });
       stats.published++;
-      lastPublished.set(ref.id, { generation: ref.generation, at: now });
+      const last = lastPublished.get(ref.id);
+      lastPublished.set(ref.id, snapshot ? published(snapshot, now, last) : { generation: ref.generation, at: now });
       if (reason !== "Manual") deps.observer?.published(reason);
       log.info({ resourceId: ref.id, kind: ref.kind, generation: ref.generation, reason, eventId: event.id }, "reconcile event published");
       return event.id;
@@ -109,32 +134,44 @@ export function createPoller(deps: PollDeps) {
     }
   }
 
-  async function pollOnce(): Promise<PollResult> {
-    const startedAt = deps.now();
-    const result: PollResult = { startedAt, seen: 0, due: 0, published: 0, failed: 0, skipped: 0, ok: true, durationMs: 0 };
-    const filter = dueFilter(startedAt, config, config.selector);
-    const seen = new Set<string>();
-    // Forget events once decide() no longer looks at them (the unanswered-retry horizon).
+  /**
+   * The answer time retries are based on: the recent estimate, but never less than the window's
+   * target, because an event not answered within the target is queued behind others, not lost.
+   */
+  const answerBasis = () => Math.max(stats.answerMs ?? 0, flow.targetMs);
+
+  /**
+   * Samples one answer time: into this poll's list (the window) as it is, and into the running
+   * estimate (retry times) capped so that a retry never waits longer than the Ready max age.
+   */
+  const sample = (samples: number[], ms: number) => {
+    samples.push(ms);
+    stats.answerMs = nextAnswerEstimate(stats.answerMs, Math.min(ms, config.maxAgeReadyMs / ANSWER_TIME_FACTOR));
+  };
+
+  /**
+   * Forgets events decide() has no more use for, so memory follows the due resources, not the fleet.
+   * A resource a complete poll did not return is not due even without its last event (the API's filter
+   * is decide()'s rule), so once RecentlyPublished is over that event was answered (a sample, when it
+   * says something about the target) or no longer matters; after an incomplete poll only events past
+   * the longest possible wait are dropped.
+   */
+  function forget(now: Date, seenInCompletePoll: Set<string> | undefined, samples: number[]) {
+    const longest = 2 * retryAfterMs(config, answerBasis(), Infinity);
     for (const [id, last] of lastPublished) {
-      if (startedAt.getTime() - last.at.getTime() >= config.maxAgeNotReadyMs * UNANSWERED_RETRY_FACTOR) lastPublished.delete(id);
+      const since = now.getTime() - last.at.getTime();
+      if (seenInCompletePoll && !seenInCompletePoll.has(id) && since >= config.maxAgeNotReadyMs) {
+        if (!last.sampled && since <= flow.targetMs) sample(samples, since);
+        lastPublished.delete(id);
+      } else if (since >= longest) lastPublished.delete(id);
     }
-    /** Decides and publishes each resource of a page on its own: one that fails is skipped, the others go on. */
-    const handle = async (page: ResourcePage) => {
-      result.seen += page.resources.length + page.unreadable.length;
-      for (const row of page.unreadable) skip(result, "read", row.id, row.error);
-      const due: { r: ResourcePage["resources"][number]; d: ReturnType<typeof decide> }[] = [];
-      for (const r of page.resources) {
-        if (seen.has(r.ref.id)) continue;
-        seen.add(r.ref.id);
-        try {
-          const d = decide(r, startedAt, config, lastPublished.get(r.ref.id));
-          if (d.publish) due.push({ r, d });
-        } catch (err) {
-          skip(result, "decide", r.ref.id, err);
-        }
-      }
-      result.due += due.length;
-      const ids = await Promise.all(due.map(({ r, d }) => publishOne(r.ref, d.reason, startedAt)));
+  }
+
+  /** Publishes the admitted resources, a bounded number at a time, and counts what became of them. */
+  async function publishAll(result: PollResult, admitted: readonly Due[], now: Date) {
+    for (let i = 0; i < admitted.length; i += PUBLISH_BATCH) {
+      const batch = admitted.slice(i, i + PUBLISH_BATCH);
+      const ids = await Promise.all(batch.map(({ r, reason }) => publishOne(r.ref, reason, now, r)));
       for (const id of ids) {
         if (id !== undefined) {
           result.published++;
@@ -146,6 +183,46 @@ export function createPoller(deps: PollDeps) {
           deps.observer?.skipped("publish");
         }
       }
+    }
+  }
+
+  async function pollOnce(): Promise<PollResult> {
+    const startedAt = deps.now();
+    const result: PollResult = { startedAt, seen: 0, due: 0, published: 0, failed: 0, skipped: 0, awaiting: 0, held: 0, ok: true, durationMs: 0 };
+    const filter = dueFilter(startedAt, config, config.selector);
+    const seen = new Set<string>();
+    const due: Due[] = [];
+    const samples: number[] = [];
+    /** Resources seen whose last event no longer waits in the adapters' queue: answered, or presumed lost. */
+    const settled = new Set<string>();
+    /** Decides each resource of a page on its own: one that fails is skipped, the others go on. */
+    const handle = async (page: ResourcePage) => {
+      result.seen += page.resources.length + page.unreadable.length;
+      for (const row of page.unreadable) skip(result, "read", row.id, row.error);
+      for (const r of page.resources) {
+        if (seen.has(r.ref.id)) continue;
+        seen.add(r.ref.id);
+        try {
+          const last = lastPublished.get(r.ref.id);
+          const d = decide(r, startedAt, config, last, answerBasis());
+          if (last && last.generation === r.generation) {
+            const answered = answerTime(r, last);
+            const since = startedAt.getTime() - last.at.getTime();
+            // Each event gives one sample: when answered, or when presumed lost (unanswered past its
+            // retry time, a lower bound of the answer time).
+            const took = answered ?? (d.publish ? since : undefined);
+            if (took !== undefined) {
+              settled.add(r.ref.id);
+              if (!last.sampled) sample(samples, took);
+              last.sampled = true;
+            }
+          }
+          if (d.publish) due.push({ r, reason: d.reason, lastUpdatedTime: r.lastUpdatedTime });
+          else if (d.reason === "AwaitingAdapters") result.awaiting++;
+        } catch (err) {
+          skip(result, "decide", r.ref.id, err);
+        }
+      }
     };
     const walk = await walkPages(deps.lister, filter, config.pageSize, {
       page: handle,
@@ -153,22 +230,48 @@ export function createPoller(deps: PollDeps) {
       unlistable: (id, err) => skip(result, "list", id, err),
     });
     if (!walk.complete) result.ok = false;
+    forget(startedAt, walk.complete ? seen : undefined, samples);
+    // The window: events still waiting for answers take their place in it; the rest goes by priority.
+    let outstanding = 0;
+    for (const id of lastPublished.keys()) if (!settled.has(id)) outstanding++;
+    result.due = due.length;
+    // The first event of a new generation goes at once: changes are bounded by the users' writes,
+    // and one event per resource. Only repeats wait for room in the window.
+    const changes = due.filter((x) => x.reason === "GenerationAhead" && lastPublished.get(x.r.ref.id)?.generation !== x.r.generation);
+    const isChange = new Set(changes);
+    const repeats = changes.length === 0 ? due : due.filter((x) => !isChange.has(x));
+    const { now: admitted, later } = admit(repeats, window - outstanding - changes.length);
+    admitted.unshift(...changes);
+    result.held = later.length;
+    await publishAll(result, admitted, startedAt);
+    // Once per round trip, like a congestion window: samples gather until an answer time has passed.
+    pendingSamples.push(...samples);
+    limitedSinceAdjust ||= later.length > 0;
+    if (startedAt.getTime() - lastAdjust >= Math.max(config.pollIntervalMs, stats.answerMs ?? 0)) {
+      window = nextWindow(window, pendingSamples, limitedSinceAdjust, flow);
+      pendingSamples.length = 0;
+      limitedSinceAdjust = false;
+      lastAdjust = startedAt.getTime();
+    }
+    stats.window = window;
     if (result.failed > 0) result.ok = false;
     result.durationMs = deps.now().getTime() - startedAt.getTime();
     stats.polls++;
     stats.last = result;
     if (result.ok) stats.lastSuccessfulPoll = startedAt;
-    deps.observer?.pollDone(result.ok ? "ok" : "error", result.durationMs / 1000, result.due, result.seen);
+    deps.observer?.pollDone(result.ok ? "ok" : "error", result, window);
     log.debug({ ...result }, "poll done");
     return result;
   }
 
+  let interval = config.pollIntervalMs;
   const loop = async () => {
     const started = Date.now();
     running = pollOnce();
-    await running;
+    const result = await running;
     running = undefined;
-    if (!stopped) timer = setTimeout(loop, Math.max(0, config.pollIntervalMs - (Date.now() - started)));
+    interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs);
+    if (!stopped) timer = setTimeout(loop, Math.max(0, interval - (Date.now() - started)));
   };
 
   return {
@@ -176,6 +279,8 @@ export function createPoller(deps: PollDeps) {
     /** Publishes an event for one resource now (SentinelService.Reconcile). */
     publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),
     stats: () => stats,
+    /** The interval between polls now: POLL_INTERVAL, longer while answers are awaited (flow control). */
+    interval: () => interval,
     start() {
       if (!stopped) return;
       stopped = false;

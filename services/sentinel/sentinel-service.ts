@@ -33,6 +33,10 @@ export function createSentinelService(deps: SentinelServiceDeps) {
         lastErrorTime: s.lastError && timestampFromDate(s.lastError.time),
         lastPollSkipped: BigInt(s.last?.skipped ?? 0),
         skippedTotal: BigInt(s.skipped),
+        lastPollAwaitingAdapters: BigInt(s.last?.awaiting ?? 0),
+        answerTimeMs: BigInt(Math.round(s.answerMs ?? 0)),
+        flowWindow: BigInt(Math.floor(s.window)),
+        lastPollHeld: BigInt(s.last?.held ?? 0),
       };
     },
 

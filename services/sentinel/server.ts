@@ -40,12 +40,20 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
     registers: r,
   });
   const read = new Counter({ name: "hyperfleet_sentinel_resources_read_total", help: "Resources the API returned to polls (due by the server's filter; decide() then publishes some).", registers: r });
+  const awaiting = new Gauge({ name: "hyperfleet_sentinel_awaiting_adapters", help: "Resources the last poll held back because the adapters have not answered their last event yet (flow control).", registers: r });
+  const answer = new Gauge({ name: "hyperfleet_sentinel_answer_seconds", help: "How long the adapters have recently taken to answer an event (every required adapter reported after it); an unanswered event is repeated only after a multiple of this.", registers: r });
+  const held = new Gauge({ name: "hyperfleet_sentinel_held_resources", help: "Due resources the last poll left for a later one because the window of unanswered events was full (flow control).", registers: r });
+  const flowWindow = new Gauge({ name: "hyperfleet_sentinel_flow_window", help: "How many events may wait for the adapters' answers at once (flow control; grows while answers come within two poll intervals).", registers: r });
   const observer: PollObserver = {
-    pollDone(result, seconds, dueCount, seen) {
+    pollDone(result, poll, window) {
       polls.inc({ result });
-      read.inc(seen);
-      duration.observe(seconds);
-      due.set(dueCount);
+      read.inc(poll.seen);
+      duration.observe(poll.durationMs / 1000);
+      due.set(poll.due);
+      awaiting.set(poll.awaiting);
+      held.set(poll.held);
+      flowWindow.set(window);
+      answer.set((poller.stats().answerMs ?? 0) / 1000);
     },
     published: (reason) => published.inc({ reason }),
     error: (stage) => errors.inc({ stage }),
@@ -61,8 +69,9 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
     },
   });
   const poller = createPoller({ lister: deps.lister, publisher, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
-  // Healthy while polls succeed: the last success (or start) is at most three intervals old.
-  const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * deps.config.pollIntervalMs;
+  // Healthy while polls succeed: the last success (or start) is at most three intervals old (the
+  // interval as flow control stretches it).
+  const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * poller.interval();
   const server = createRpcServer({
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,

@@ -46,7 +46,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
       // Drift checks (spec §7) must stay recognisable when the Sentinel's Ready max age is compressed.
       // The orphan sweep follows the speed down to 30 s: each one asks the API about every resource.
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
+      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), EVENT_CLOCK_SKEW: ms(1000), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });

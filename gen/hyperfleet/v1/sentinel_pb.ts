@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/sentinel.proto.
  */
 export const file_hyperfleet_v1_sentinel: GenFile = /*@__PURE__*/
-  fileDesc("ChxoeXBlcmZsZWV0L3YxL3NlbnRpbmVsLnByb3RvEg1oeXBlcmZsZWV0LnYxIiEKH1NlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QivQMKIFNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEhUKDXJlc291cmNlX2tpbmQYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkSDQoFdG9waWMYAyABKAkSPQoZbGFzdF9zdWNjZXNzZnVsX3BvbGxfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYbGFzdF9wb2xsX3Jlc291cmNlc19zZWVuGAUgASgDEhUKDWxhc3RfcG9sbF9kdWUYBiABKAMSHQoVbGFzdF9wb2xsX2R1cmF0aW9uX21zGAcgASgDEhMKC3BvbGxzX3RvdGFsGAggASgDEh4KFmV2ZW50c19wdWJsaXNoZWRfdG90YWwYCSABKAMSFAoMZXJyb3JzX3RvdGFsGAogASgDEhIKCmxhc3RfZXJyb3IYCyABKAkSMwoPbGFzdF9lcnJvcl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFsYXN0X3BvbGxfc2tpcHBlZBgNIAEoAxIVCg1za2lwcGVkX3RvdGFsGA4gASgDIicKEFJlY29uY2lsZVJlcXVlc3QSEwoLcmVzb3VyY2VfaWQYASABKAkiOQoRUmVjb25jaWxlUmVzcG9uc2USEAoIZXZlbnRfaWQYASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoAzLPAQoPU2VudGluZWxTZXJ2aWNlEmwKCUdldFN0YXR1cxIuLmh5cGVyZmxlZXQudjEuU2VudGluZWxTZXJ2aWNlR2V0U3RhdHVzUmVxdWVzdBovLmh5cGVyZmxlZXQudjEuU2VudGluZWxTZXJ2aWNlR2V0U3RhdHVzUmVzcG9uc2USTgoJUmVjb25jaWxlEh8uaHlwZXJmbGVldC52MS5SZWNvbmNpbGVSZXF1ZXN0GiAuaHlwZXJmbGVldC52MS5SZWNvbmNpbGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxoeXBlcmZsZWV0L3YxL3NlbnRpbmVsLnByb3RvEg1oeXBlcmZsZWV0LnYxIiEKH1NlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QipwQKIFNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEhUKDXJlc291cmNlX2tpbmQYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkSDQoFdG9waWMYAyABKAkSPQoZbGFzdF9zdWNjZXNzZnVsX3BvbGxfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYbGFzdF9wb2xsX3Jlc291cmNlc19zZWVuGAUgASgDEhUKDWxhc3RfcG9sbF9kdWUYBiABKAMSHQoVbGFzdF9wb2xsX2R1cmF0aW9uX21zGAcgASgDEhMKC3BvbGxzX3RvdGFsGAggASgDEh4KFmV2ZW50c19wdWJsaXNoZWRfdG90YWwYCSABKAMSFAoMZXJyb3JzX3RvdGFsGAogASgDEhIKCmxhc3RfZXJyb3IYCyABKAkSMwoPbGFzdF9lcnJvcl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFsYXN0X3BvbGxfc2tpcHBlZBgNIAEoAxIVCg1za2lwcGVkX3RvdGFsGA4gASgDEiMKG2xhc3RfcG9sbF9hd2FpdGluZ19hZGFwdGVycxgPIAEoAxIWCg5hbnN3ZXJfdGltZV9tcxgQIAEoAxITCgtmbG93X3dpbmRvdxgRIAEoAxIWCg5sYXN0X3BvbGxfaGVsZBgSIAEoAyInChBSZWNvbmNpbGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJIjkKEVJlY29uY2lsZVJlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAMyzwEKD1NlbnRpbmVsU2VydmljZRJsCglHZXRTdGF0dXMSLi5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QaLy5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEk4KCVJlY29uY2lsZRIfLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVxdWVzdBogLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message hyperfleet.v1.SentinelServiceGetStatusRequest
@@ -122,6 +122,38 @@ export type SentinelServiceGetStatusResponse = Message<"hyperfleet.v1.SentinelSe
    * @generated from field: int64 skipped_total = 14;
    */
   skippedTotal: bigint;
+
+  /**
+   * Resources the last poll held back because the adapters have not answered their last event yet
+   * (flow control: such an event is repeated only after a multiple of the answer time).
+   *
+   * @generated from field: int64 last_poll_awaiting_adapters = 15;
+   */
+  lastPollAwaitingAdapters: bigint;
+
+  /**
+   * How long the adapters have recently taken to answer an event (every required adapter reported
+   * after it), in milliseconds; 0 until one has been answered.
+   *
+   * @generated from field: int64 answer_time_ms = 16;
+   */
+  answerTimeMs: bigint;
+
+  /**
+   * How many events may wait for the adapters' answers at once now: it grows while answers come
+   * within two poll intervals and shrinks when they do not (flow control).
+   *
+   * @generated from field: int64 flow_window = 17;
+   */
+  flowWindow: bigint;
+
+  /**
+   * Due resources the last poll left for a later one because that window was full; changes
+   * (generation ahead) go first, then resources not ready, then drift checks.
+   *
+   * @generated from field: int64 last_poll_held = 18;
+   */
+  lastPollHeld: bigint;
 };
 
 /**

@@ -1,4 +1,4 @@
-import { decide, type DecisionReason, type ResourceSnapshot } from "./decide.js";
+import { answerTime, decide, nextAnswerEstimate, published, retryAfterMs, type DecisionReason, type LastPublished, type ResourceSnapshot } from "./decide.js";
 
 const SEED = { maxAgeNotReadyMs: 10_000, maxAgeReadyMs: 30 * 60_000 };
 const T0 = Date.UTC(2026, 0, 1, 10, 0, 0);
@@ -43,5 +43,48 @@ describe("decide (spec §5)", () => {
     ["adapters reported after the last event and it is stale again → publish (the seed's cadence)", snap(1, 1, "NotReady", "00:02"), { generation: 1, at: at("00:01") }, "00:13", true, "NotReadyMaxAgeExceeded"],
   ] as [string, ResourceSnapshot, { generation: number; at: Date }, string, boolean, DecisionReason][])("%s", (_name, r, last, now, publish, reason) => {
     expect(decide(r, at(now), SEED, last)).toEqual({ publish, reason });
+  });
+
+  test.each([
+    ["answers take 30 s → an unanswered event waits 3 answer times, not 6 max ages", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 30_000, "01:30", false, "AwaitingAdapters"],
+    ["boundary: answers take 30 s, 90 s unanswered → publish again", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 30_000, "01:31", true, "GenerationAhead"],
+    ["answers fast (1 s) → the floor of 6 max ages still holds", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 1_000, "00:59", false, "AwaitingAdapters"],
+    ["third event in a row nobody answered → waits 4× (120 s + 120 s)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 3 }, 0, "04:00", false, "AwaitingAdapters"],
+    ["boundary: third unanswered, 240 s later → publish (the event may be lost)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 3 }, 0, "04:01", true, "NotReadyMaxAgeExceeded"],
+    ["twentieth unanswered → capped at the Ready max age (30 min)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "30:01", true, "NotReadyMaxAgeExceeded"],
+    ["answered since (adapters reported) → the count does not hold it back", snap(1, 1, "NotReady", "00:05"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "00:16", true, "NotReadyMaxAgeExceeded"],
+    ["a new generation is published at once whatever the old one's count", snap(2, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "00:02", true, "GenerationAhead"],
+  ] as [string, ResourceSnapshot, LastPublished, number, string, boolean, DecisionReason][])("flow control: %s", (_name, r, last, answerMs, now, publish, reason) => {
+    expect(decide(r, at(now), SEED, last, answerMs)).toEqual({ publish, reason });
+  });
+
+  test("retryAfterMs doubles per unanswered event from max(6 max ages, 3 answer times), capped at the Ready max age", () => {
+    expect([1, 2, 3, 4, 5, 6, 30, Infinity].map((n) => retryAfterMs(SEED, 0, n) / 1000)).toEqual([60, 120, 240, 480, 960, 1800, 1800, 1800]);
+    expect([1, 2].map((n) => retryAfterMs(SEED, 40_000, n) / 1000)).toEqual([120, 240]);
+    // A Ready max age shorter than the base never shortens the wait below the base.
+    expect(retryAfterMs({ maxAgeNotReadyMs: 10_000, maxAgeReadyMs: 1_000 }, 0, 5)).toBe(60_000);
+  });
+
+  test.each([
+    ["first event", snap(1, 0, "NotReady", "00:00"), undefined, 1],
+    ["same generation, nobody answered the last → counts on", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 2 }, 3],
+    ["same generation, answered since → starts again", snap(1, 0, "NotReady", "00:05"), { generation: 1, at: at("00:01"), unanswered: 2 }, 1],
+    ["new generation → starts again", snap(2, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 2 }, 1],
+  ] as [string, ResourceSnapshot, LastPublished | undefined, number][])("published(): %s", (_name, r, last, unanswered) => {
+    expect(published(r, at("01:00"), last)).toEqual({ generation: r.generation, at: at("01:00"), unanswered });
+  });
+
+  test("answerTime is publish → every required adapter reported, only for the same generation", () => {
+    const last = { generation: 1, at: at("00:01") };
+    expect(answerTime(snap(1, 0, "NotReady", "00:04.5"), last)).toBe(3_500);
+    expect(answerTime(snap(1, 0, "NotReady", "00:01"), last)).toBeUndefined();
+    expect(answerTime(snap(2, 1, "NotReady", "00:09"), last)).toBeUndefined();
+    expect(answerTime(snap(1, 0, "NotReady", "00:09"), undefined)).toBeUndefined();
+  });
+
+  test("the answer estimate starts at the first sample and moves a fifth of the way to each next one", () => {
+    expect(nextAnswerEstimate(undefined, 5_000)).toBe(5_000);
+    expect(nextAnswerEstimate(5_000, 10_000)).toBe(6_000);
+    expect(nextAnswerEstimate(6_000, 1_000)).toBe(5_000);
   });
 });

@@ -25,6 +25,8 @@ export type DecisionReason =
 export interface LastPublished {
   generation: number;
   at: Date;
+  /** Events in a row for this generation that no adapter round has answered, this one included (default 1). */
+  unanswered?: number;
 }
 
 export interface Decision {
@@ -32,22 +34,37 @@ export interface Decision {
   reason: DecisionReason;
 }
 
-/** How many not-ready max ages an unanswered event is given before it is published again (it may be lost). */
+/** How many not-ready max ages an unanswered event is given at least before it is published again (it may be lost). */
 export const UNANSWERED_RETRY_FACTOR = 6;
+/** How many answer times (publish → every required adapter reported) an unanswered event is given. */
+export const ANSWER_TIME_FACTOR = 3;
+
+/**
+ * How long an unanswered event is given before the next one for the same generation: long enough
+ * for the adapters as they are now (a multiple of the recent answer time, `answerMs`, and never less
+ * than UNANSWERED_RETRY_FACTOR not-ready max ages), doubled for every further event nobody answered,
+ * and at most the larger of that and the Ready max age, so a lost event is still repeated.
+ */
+export function retryAfterMs(cfg: DecideConfig, answerMs: number, unanswered: number): number {
+  const base = Math.max(cfg.maxAgeNotReadyMs * UNANSWERED_RETRY_FACTOR, answerMs * ANSWER_TIME_FACTOR);
+  return Math.min(base * 2 ** Math.max(0, unanswered - 1), Math.max(base, cfg.maxAgeReadyMs));
+}
 
 /**
  * Spec §5: publish at once when generation is ahead of observed_generation; otherwise when the
  * status is older than the phase's max age (strictly older: exactly max age is not yet due).
- * Backpressure from this Sentinel's own last event for the same generation: within max_age_not_ready
- * it counts as attention already paid; after that, while no required adapter has reported since it
- * (last_updated_time not past it), another event would only queue behind it, so it is repeated only
- * after UNANSWERED_RETRY_FACTOR max ages. Slow adapters thus set the event rate, not the poll.
+ * Flow control from this Sentinel's own last event for the same generation: within
+ * max_age_not_ready it counts as attention already paid; after that, while the adapters have not all
+ * reported since it (last_updated_time not past it), another event would only queue behind it, so
+ * it is repeated only after retryAfterMs(): a multiple of how long answers take now, doubling while
+ * they do not come. Slow adapters thus set the event rate, not the poll, and a resource never has
+ * more than a few events waiting however long its adapters are away.
  */
-export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?: LastPublished): Decision {
+export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?: LastPublished, answerMs = 0): Decision {
   if (last && last.generation === r.generation) {
     const since = now.getTime() - last.at.getTime();
     if (since < cfg.maxAgeNotReadyMs) return { publish: false, reason: "RecentlyPublished" };
-    if (r.lastUpdatedTime <= last.at && since < cfg.maxAgeNotReadyMs * UNANSWERED_RETRY_FACTOR) return { publish: false, reason: "AwaitingAdapters" };
+    if (r.lastUpdatedTime <= last.at && since < retryAfterMs(cfg, answerMs, last.unanswered ?? 1)) return { publish: false, reason: "AwaitingAdapters" };
   }
   if (r.generation > r.observedGeneration) return { publish: true, reason: "GenerationAhead" };
   const age = now.getTime() - r.lastUpdatedTime.getTime();
@@ -55,4 +72,28 @@ export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?:
     return age > cfg.maxAgeReadyMs ? { publish: true, reason: "ReadyMaxAgeExceeded" } : { publish: false, reason: "ReadyWithinMaxAge" };
   }
   return age > cfg.maxAgeNotReadyMs ? { publish: true, reason: "NotReadyMaxAgeExceeded" } : { publish: false, reason: "NotReadyWithinMaxAge" };
+}
+
+/** The memory of an event published now for `r`: it counts on from `last` while nobody has answered. */
+export function published(r: ResourceSnapshot, now: Date, last?: LastPublished): LastPublished {
+  const unanswered = last && last.generation === r.generation && r.lastUpdatedTime <= last.at ? (last.unanswered ?? 1) + 1 : 1;
+  return { generation: r.generation, at: now, unanswered };
+}
+
+/**
+ * An answer time seen in a poll: the resource's last_updated_time (the oldest report of its required
+ * adapters) passed this Sentinel's last event for the same generation, so every adapter has answered
+ * it. Undefined when the snapshot says nothing about it.
+ */
+export function answerTime(r: ResourceSnapshot, last?: LastPublished): number | undefined {
+  if (!last || last.generation !== r.generation || r.lastUpdatedTime <= last.at) return undefined;
+  return r.lastUpdatedTime.getTime() - last.at.getTime();
+}
+
+/** Weight of a new answer time in the running estimate: recent rounds count most, one outlier little. */
+export const ANSWER_SMOOTHING = 0.2;
+
+/** The running answer-time estimate after one more sample. */
+export function nextAnswerEstimate(estimateMs: number | undefined, sampleMs: number): number {
+  return estimateMs === undefined ? sampleMs : estimateMs + ANSWER_SMOOTHING * (sampleMs - estimateMs);
 }
