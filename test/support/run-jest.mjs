@@ -10,9 +10,10 @@ import { join } from "node:path";
 
 const jestBin = join(process.cwd(), "node_modules", "jest", "bin", "jest.js");
 const ALONE = "test/hostile/hostile.test.ts";
-// Whole stacks started, crashed and interrupted at several moments (about 4 minutes): run in CI, and
-// locally with HYPERFLEET_SLOW_TESTS=1, so that the everyday `npm test` stays under 3 minutes.
-const SLOW = ["services/stack/stack-lifecycle.test.ts", "services/shared/shutdown-process.test.ts"];
+// Whole stacks started, crashed and interrupted at several moments (about 4 minutes), and the chaos
+// suite on both brokers (about 3 minutes): run in CI, and locally with HYPERFLEET_SLOW_TESTS=1, so that
+// the everyday `npm test` stays under 3 minutes.
+const SLOW = ["services/stack/stack-lifecycle.test.ts", "services/shared/shutdown-process.test.ts", "test/chaos/chaos.test.ts"];
 const slow = process.env.CI === "true" || process.env.HYPERFLEET_SLOW_TESTS === "1";
 
 function runJest(args, phase) {
