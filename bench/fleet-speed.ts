@@ -88,10 +88,10 @@ export async function benchFleetSpeed(opts: { clusters: number; speed: number })
       await sleep(5);
     }
     // Where the late cluster's time went, from the services' JSON logs: its first event published, taken.
-    const lateLines = stack.logs().split("\n").filter((l) => l.includes(late.id)).map((l) => l.slice(l.indexOf("{"))).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: number; msg: string });
+    const lateLines = stack.logs().split("\n").filter((l) => l.includes(late.id)).map((l) => l.slice(l.indexOf("{"))).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: string; msg: string });
     const firstPublished = lateLines.find((l) => l.msg === "reconcile event published");
     const firstProcessed = lateLines.find((l) => l.msg === "event processed");
-    console.log(`late cluster: first event published ${firstPublished ? firstPublished.time - createdAt : NaN} ms after its create, first event processed ${firstProcessed ? firstProcessed.time - createdAt : NaN} ms after`);
+    console.log(`late cluster: first event published ${firstPublished ? Date.parse(firstPublished.time) - createdAt : NaN} ms after its create, first event processed ${firstProcessed ? Date.parse(firstProcessed.time) - createdAt : NaN} ms after`);
     const sentinel = await (await fetch(stack.sentinelMetricsUrl!)).text();
     const worstAge: Record<string, number> = {};
     for (const [adapter, url] of Object.entries(stack.adapterMetricsUrls ?? {})) {

@@ -108,3 +108,51 @@ test("flow control: at most a window of events waits for answers; changes go fir
   expect(published[published.length - 1]).toBe(uuid(999));
   expect(new Set(published).size).toBe(251);
 });
+
+test("flow control: events unanswered past the target shrink the window even when the few answers are fast, and an old unanswered event is not forgotten", async () => {
+  const uuid = (n: number) => `0190cccc-0000-7000-8000-${String(n).padStart(12, "0")}`;
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  let clock = t0;
+  const rows = new Map<string, DueResource>();
+  for (let n = 1; n <= 120; n++) rows.set(uuid(n), { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 500), ref: { id: uuid(n), kind: "Cluster", href: `/c/${uuid(n)}`, generation: 1 } });
+  const lister: ResourceLister = {
+    async listPage() {
+      return { resources: [...rows.values()], unreadable: [], nextPageToken: "" };
+    },
+    get: () => Promise.reject(new Error("not used")),
+  };
+  const published: string[] = [];
+  const publisher: Publisher = {
+    async publish(_topic, message) {
+      const d = decodeReconcileEvent(message.data);
+      if (d.ok) published.push(d.event.data.id);
+      return "m";
+    },
+  };
+  const poller = createPoller({
+    lister,
+    publisher,
+    log: silentLogger(),
+    now: () => new Date(clock),
+    newId: () => `0190dddd-0000-7000-8000-${String(published.length).padStart(12, "0")}`,
+    config: { pollIntervalMs: 100, maxAgeNotReadyMs: 100, maxAgeReadyMs: 3000, pageSize: 500, selector: [], topic: "t", maxOutstanding: 1000 },
+  });
+  // 120 new clusters: changes go at once.
+  expect(await poller.pollOnce()).toMatchObject({ published: 120 });
+  // One answers in 50 ms; the other 119 stay unanswered for 2.5 s (two and a half targets).
+  clock += 100;
+  rows.set(uuid(1), { ...rows.get(uuid(1))!, lastUpdatedTime: new Date(t0 + 50) });
+  await poller.pollOnce();
+  // Its repeat was held by the full window, and its answer was fast: the window doubled.
+  expect(poller.stats().window).toBe(200);
+  clock += 2400;
+  await poller.pollOnce();
+  // 119 answers late by more than the target outweigh the one fast answer: halved.
+  expect(poller.stats().window).toBe(100);
+  // Still unanswered well past the forget horizon of unseen events (2 × 3 s): the repeats are
+  // repeats, not first events of a change, so they wait for room in the window.
+  const before = published.length;
+  clock += 20_000;
+  expect(await poller.pollOnce()).toMatchObject({ due: 120, published: 100, held: 20 });
+  expect(published.length - before).toBe(100);
+});

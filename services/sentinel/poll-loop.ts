@@ -156,11 +156,12 @@ export function createPoller(deps: PollDeps) {
    * says something about the target) or no longer matters; after an incomplete poll only events past
    * the longest possible wait are dropped.
    */
-  function forget(now: Date, seenInCompletePoll: Set<string> | undefined, samples: number[]) {
+  function forget(now: Date, seen: Set<string>, complete: boolean, samples: number[]) {
     const longest = 2 * retryAfterMs(config, answerBasis(), Infinity);
     for (const [id, last] of lastPublished) {
       const since = now.getTime() - last.at.getTime();
-      if (seenInCompletePoll && !seenInCompletePoll.has(id) && since >= config.maxAgeNotReadyMs) {
+      if (seen.has(id)) continue;
+      if (complete && since >= config.maxAgeNotReadyMs) {
         if (!last.sampled && since <= flow.targetMs) sample(samples, since);
         lastPublished.delete(id);
       } else if (since >= longest) lastPublished.delete(id);
@@ -230,7 +231,7 @@ export function createPoller(deps: PollDeps) {
       unlistable: (id, err) => skip(result, "list", id, err),
     });
     if (!walk.complete) result.ok = false;
-    forget(startedAt, walk.complete ? seen : undefined, samples);
+    forget(startedAt, seen, walk.complete, samples);
     // The window: events still waiting for answers take their place in it; the rest goes by priority.
     let outstanding = 0;
     for (const id of lastPublished.keys()) if (!settled.has(id)) outstanding++;
@@ -248,6 +249,12 @@ export function createPoller(deps: PollDeps) {
     pendingSamples.push(...samples);
     limitedSinceAdjust ||= later.length > 0;
     if (startedAt.getTime() - lastAdjust >= Math.max(config.pollIntervalMs, stats.answerMs ?? 0)) {
+      // Events still unanswered past the target count too, as lower bounds: answers that have not
+      // come yet are the first sign of a queue, and leaving them out would see only the fast ones.
+      for (const [id, last] of lastPublished) {
+        const age = startedAt.getTime() - last.at.getTime();
+        if (!settled.has(id) && age > flow.targetMs) pendingSamples.push(age);
+      }
       window = nextWindow(window, pendingSamples, limitedSinceAdjust, flow);
       pendingSamples.length = 0;
       limitedSinceAdjust = false;
