@@ -13,8 +13,9 @@ async function main(): Promise<number> {
     opts = parseChaosArgs(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(err.message);
-    return err.message.startsWith("usage:") ? 0 : 2;
+    const help = err.message.startsWith("usage:");
+    (help ? console.log : console.error)(err.message);
+    return help ? 0 : 2;
   }
   const results = await runChaos(opts, (text) => console.log(text));
   const failed = results.filter((r) => !r.ok).map((r) => r.broker);
