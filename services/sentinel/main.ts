@@ -12,8 +12,10 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger(`sentinel-${config.kind}`, config.logLevel);
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"), `sentinel-${config.kind}`);
-  // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured here.
-  await broker.provision(topicTopology(config.topic, config.adapters));
+  // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured
+  // here. A broker that is down does not stop the start: the publisher provisions them again when a
+  // publish finds the topic missing, and polls that cannot publish make the Sentinel NOT_SERVING.
+  await broker.provision(topicTopology(config.topic, config.adapters)).catch((err: unknown) => log.warn({ topic: config.topic, err: String(err) }, "could not provision the topic at startup; retrying on publish"));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
   const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
   const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc });

@@ -156,3 +156,26 @@ test("flow control: events unanswered past the target shrink the window even whe
   expect(await poller.pollOnce()).toMatchObject({ due: 120, published: 100, held: 20 });
   expect(published.length - before).toBe(100);
 });
+
+test("when the broker lost its events (topic gone), unanswered resources go again at the next poll, not after their retry time", async () => {
+  const id1 = "0190eeee-0000-7000-8000-000000000001";
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  let clock = t0;
+  const row: DueResource = { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 1), ref: { id: id1, kind: "Cluster", href: `/c/${id1}`, generation: 1 } };
+  const lister: ResourceLister = { listPage: async () => ({ resources: [row], unreadable: [], nextPageToken: "" }), get: () => Promise.reject(new Error("not used")) };
+  let published = 0;
+  const poller = createPoller({
+    lister,
+    publisher: { publish: async () => (published++, "m") },
+    log: silentLogger(),
+    now: () => new Date(clock),
+    newId: () => `0190ffff-0000-7000-8000-00000000000${published}`,
+    config: { pollIntervalMs: 1000, maxAgeNotReadyMs: 2000, maxAgeReadyMs: 1_800_000, pageSize: 500, selector: [], topic: "t" },
+  });
+  await poller.pollOnce();
+  clock += 5000;
+  expect(await poller.pollOnce()).toMatchObject({ published: 0, awaiting: 1 });
+  poller.eventsLost();
+  expect(await poller.pollOnce()).toMatchObject({ published: 1 });
+  expect(published).toBe(2);
+});

@@ -141,12 +141,15 @@ export function createPoller(deps: PollDeps) {
   const answerBasis = () => Math.max(stats.answerMs ?? 0, flow.targetMs);
 
   /**
-   * Samples one answer time: into this poll's list (the window) as it is, and into the running
-   * estimate (retry times) capped so that a retry never waits longer than the Ready max age.
+   * Samples one answer time into this poll's list (the window). An answer that came (`answered`) also
+   * moves the running estimate that retries wait on, capped so a retry never waits longer than the
+   * Ready max age; a lower bound (an event presumed lost) does not: a broker that restarted empty
+   * loses events without being slow, and counting their waits as answer times lengthened every
+   * retry until a chaos run stalled.
    */
-  const sample = (samples: number[], ms: number) => {
+  const sample = (samples: number[], ms: number, answered: boolean) => {
     samples.push(ms);
-    stats.answerMs = nextAnswerEstimate(stats.answerMs, Math.min(ms, config.maxAgeReadyMs / ANSWER_TIME_FACTOR));
+    if (answered) stats.answerMs = nextAnswerEstimate(stats.answerMs, Math.min(ms, config.maxAgeReadyMs / ANSWER_TIME_FACTOR));
   };
 
   /**
@@ -162,7 +165,7 @@ export function createPoller(deps: PollDeps) {
       const since = now.getTime() - last.at.getTime();
       if (seen.has(id)) continue;
       if (complete && since >= config.maxAgeNotReadyMs) {
-        if (!last.sampled && since <= flow.targetMs) sample(samples, since);
+        if (!last.sampled && since <= flow.targetMs) sample(samples, since, true);
         lastPublished.delete(id);
       } else if (since >= longest) lastPublished.delete(id);
     }
@@ -214,7 +217,7 @@ export function createPoller(deps: PollDeps) {
             const took = answered ?? (d.publish ? since : undefined);
             if (took !== undefined) {
               settled.add(r.ref.id);
-              if (!last.sampled) sample(samples, took);
+              if (!last.sampled) sample(samples, took, answered !== undefined);
               last.sampled = true;
             }
           }
@@ -277,12 +280,20 @@ export function createPoller(deps: PollDeps) {
     running = pollOnce();
     const result = await running;
     running = undefined;
-    interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs);
+    interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs, flow.targetMs);
     if (!stopped) timer = setTimeout(loop, Math.max(0, interval - (Date.now() - started)));
   };
 
   return {
     pollOnce,
+    /**
+     * The broker lost every event waiting in it (the topic was gone, so its subscriptions were
+     * empty): none is waited for any longer, and every resource still due is published again at
+     * once (changes) or as the window allows, instead of after its retry time.
+     */
+    eventsLost() {
+      lastPublished.clear();
+    },
     /** Publishes an event for one resource now (SentinelService.Reconcile). */
     publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),
     stats: () => stats,

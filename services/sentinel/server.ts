@@ -64,7 +64,10 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   const publisher = createReprovisioningPublisher(deps.broker, topicTopology(deps.config.topic, deps.config.adapters ?? []), {
     reprovisioned(err) {
       reprovisions.inc({ result: err === undefined ? "ok" : "error" });
-      if (err === undefined) deps.log.warn({ topic: deps.config.topic }, "topic was missing; provisioned it and the adapters' subscriptions again");
+      if (err === undefined) {
+        deps.log.warn({ topic: deps.config.topic }, "topic was missing; provisioned it and the adapters' subscriptions again; events awaiting answers were lost and go again");
+        poller.eventsLost();
+      }
       else deps.log.warn({ topic: deps.config.topic, err: err instanceof Error ? err.message : String(err) }, "topic is missing and provisioning it failed; retrying next publish");
     },
   });

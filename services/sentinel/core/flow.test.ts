@@ -50,6 +50,7 @@ test.each([
   ["answers awaited, taking 1 s → a quarter of it", 17, true, 1000, 250],
   ["answers awaited but fast → the configured interval", 10_000, true, 400, 10_000],
   ["no answer time known yet → the configured interval", 17, true, undefined, 17],
+  ["answers taking a minute → never past the target (1 s)", 17, true, 60_000, 1000],
 ] as [string, number, boolean, number | undefined, number][])("pollIntervalMs: %s", (_name, configured, awaiting, answer, want) => {
-  expect(pollIntervalMs(configured, awaiting, answer)).toBe(want);
+  expect(pollIntervalMs(configured, awaiting, answer, 1000)).toBe(want);
 });

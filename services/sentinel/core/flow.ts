@@ -64,8 +64,9 @@ export function admit<T extends Candidate>(candidates: readonly T[], budget: num
  * The time to the next poll. While events wait for answers, a poll sooner than a quarter of the answer
  * time learns almost nothing new and costs a listing of every due resource (at `--speed 600`, polls
  * every 17 ms kept the API and the Sentinel busy listing 1,000 held resources and starved the
- * adapters); otherwise the configured interval.
+ * adapters); otherwise the configured interval. Never stretched past the target, so a new resource
+ * still waits at most about one target for its first event.
  */
-export function pollIntervalMs(configuredMs: number, awaitingAnswers: boolean, answerMs: number | undefined): number {
-  return awaitingAnswers ? Math.max(configuredMs, (answerMs ?? 0) / 4) : configuredMs;
+export function pollIntervalMs(configuredMs: number, awaitingAnswers: boolean, answerMs: number | undefined, targetMs: number): number {
+  return awaitingAnswers ? Math.max(configuredMs, Math.min((answerMs ?? 0) / 4, targetMs)) : configuredMs;
 }
