@@ -236,8 +236,12 @@ export function createPoller(deps: PollDeps) {
     if (!walk.complete) result.ok = false;
     forget(startedAt, seen, walk.complete, samples);
     // The window: events still waiting for answers take their place in it; the rest goes by priority.
+    // An event unanswered for twice the target no longer holds its place: it was lost, or its resource
+    // is one whose adapters do not all report (a deletion they finished), and the window's samples
+    // already say whether the queue is long. Held longer, ten such resources closed a window of ten
+    // for the twelve seconds of their retry time again and again (chaos suite).
     let outstanding = 0;
-    for (const id of lastPublished.keys()) if (!settled.has(id)) outstanding++;
+    for (const [id, last] of lastPublished) if (!settled.has(id) && startedAt.getTime() - last.at.getTime() <= 2 * flow.targetMs) outstanding++;
     result.due = due.length;
     // The first event of a new generation goes at once: changes are bounded by the users' writes,
     // and one event per resource. Only repeats wait for room in the window.
@@ -256,7 +260,7 @@ export function createPoller(deps: PollDeps) {
       // come yet are the first sign of a queue, and leaving them out would see only the fast ones.
       for (const [id, last] of lastPublished) {
         const age = startedAt.getTime() - last.at.getTime();
-        if (!settled.has(id) && age > flow.targetMs) pendingSamples.push(age);
+        if (!settled.has(id) && age > flow.targetMs) pendingSamples.push(Math.min(age, 2 * flow.targetMs));
       }
       window = nextWindow(window, pendingSamples, limitedSinceAdjust, flow);
       pendingSamples.length = 0;

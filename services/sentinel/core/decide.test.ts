@@ -49,8 +49,9 @@ describe("decide (spec §5)", () => {
     ["answers take 30 s → an unanswered event waits 3 answer times, not 6 max ages", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 30_000, "01:30", false, "AwaitingAdapters"],
     ["boundary: answers take 30 s, 90 s unanswered → publish again", snap(1, 0, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 30_000, "01:31", true, "GenerationAhead"],
     ["answers fast (1 s) → the floor of 6 max ages still holds", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01") }, 1_000, "00:59", false, "AwaitingAdapters"],
-    ["third event in a row nobody answered → waits 4× (120 s + 120 s)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 3 }, 0, "04:00", false, "AwaitingAdapters"],
-    ["boundary: third unanswered, 240 s later → publish (the event may be lost)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 3 }, 0, "04:01", true, "NotReadyMaxAgeExceeded"],
+    ["third event in a row nobody answered → still the base wait (60 s)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 3 }, 0, "01:00", false, "AwaitingAdapters"],
+    ["fifth unanswered → waits 4× (240 s)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 5 }, 0, "04:00", false, "AwaitingAdapters"],
+    ["boundary: fifth unanswered, 240 s later → publish (the event may be lost)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 5 }, 0, "04:01", true, "NotReadyMaxAgeExceeded"],
     ["twentieth unanswered → capped at the Ready max age (30 min)", snap(1, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "30:01", true, "NotReadyMaxAgeExceeded"],
     ["answered since (adapters reported) → the count does not hold it back", snap(1, 1, "NotReady", "00:05"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "00:16", true, "NotReadyMaxAgeExceeded"],
     ["a new generation is published at once whatever the old one's count", snap(2, 1, "NotReady", "00:00"), { generation: 1, at: at("00:01"), unanswered: 20 }, 0, "00:02", true, "GenerationAhead"],
@@ -58,9 +59,9 @@ describe("decide (spec §5)", () => {
     expect(decide(r, at(now), SEED, last, answerMs)).toEqual({ publish, reason });
   });
 
-  test("retryAfterMs doubles per unanswered event from max(6 max ages, 3 answer times), capped at the Ready max age", () => {
-    expect([1, 2, 3, 4, 5, 6, 30, Infinity].map((n) => retryAfterMs(SEED, 0, n) / 1000)).toEqual([60, 120, 240, 480, 960, 1800, 1800, 1800]);
-    expect([1, 2].map((n) => retryAfterMs(SEED, 40_000, n) / 1000)).toEqual([120, 240]);
+  test("retryAfterMs: max(6 max ages, 3 answer times) for three tries, then doubling, capped at the Ready max age", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 30, Infinity].map((n) => retryAfterMs(SEED, 0, n) / 1000)).toEqual([60, 60, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
+    expect([1, 4].map((n) => retryAfterMs(SEED, 40_000, n) / 1000)).toEqual([120, 240]);
     // A Ready max age shorter than the base never shortens the wait below the base.
     expect(retryAfterMs({ maxAgeNotReadyMs: 10_000, maxAgeReadyMs: 1_000 }, 0, 5)).toBe(60_000);
   });

@@ -36,18 +36,25 @@ export interface Decision {
 
 /** How many not-ready max ages an unanswered event is given at least before it is published again (it may be lost). */
 export const UNANSWERED_RETRY_FACTOR = 6;
+/**
+ * Unanswered events in a row repeated at the base wait before the waits double: a fault that loses a
+ * few events (an adapter killed with them leased) costs one base wait per try, as before flow control,
+ * and only adapters away for long make the waits grow.
+ */
+export const FLAT_RETRIES = 3;
 /** How many answer times (publish → every required adapter reported) an unanswered event is given. */
 export const ANSWER_TIME_FACTOR = 3;
 
 /**
  * How long an unanswered event is given before the next one for the same generation: long enough
  * for the adapters as they are now (a multiple of the recent answer time, `answerMs`, and never less
- * than UNANSWERED_RETRY_FACTOR not-ready max ages), doubled for every further event nobody answered,
+ * than UNANSWERED_RETRY_FACTOR not-ready max ages), doubled for every further event nobody answered
+ * after the first FLAT_RETRIES,
  * and at most the larger of that and the Ready max age, so a lost event is still repeated.
  */
 export function retryAfterMs(cfg: DecideConfig, answerMs: number, unanswered: number): number {
   const base = Math.max(cfg.maxAgeNotReadyMs * UNANSWERED_RETRY_FACTOR, answerMs * ANSWER_TIME_FACTOR);
-  return Math.min(base * 2 ** Math.max(0, unanswered - 1), Math.max(base, cfg.maxAgeReadyMs));
+  return Math.min(base * 2 ** Math.max(0, unanswered - FLAT_RETRIES), Math.max(base, cfg.maxAgeReadyMs));
 }
 
 /**

@@ -13,7 +13,9 @@ describe("the window of unanswered events (flow control)", () => {
     ["answers at 1.25 × the target → shrinks to 80 %", 100, [2500], true, 80],
     ["never below the minimum", 12, [60_000], true, 10],
     ["never above the maximum", 800, [100], true, 1000],
-    ["the mean of the poll's samples decides", 100, [500, 3500], true, 100],
+    ["the median of the samples decides", 100, [500, 3500], true, 100],
+    ["a few very late answers among fast ones do not shrink it", 100, [200, 300, 400, 60_000, 90_000], true, 200],
+    ["most answers late → halves", 100, [200, 5000, 6000], true, 50],
   ] as [string, number, number[], boolean, number][])("%s", (_name, window, samples, limited, want) => {
     expect(nextWindow(window, samples, limited, CFG)).toBeCloseTo(want, 6);
   });
