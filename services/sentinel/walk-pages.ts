@@ -62,6 +62,9 @@ export async function walkPages(lister: ResourceLister, filter: string, pageSize
       page = await lister.listPage(scope, token, size);
     } catch (err) {
       hooks.listFailed(err, size);
+      // The API is not there: a smaller page would fail the same way (it once took 9 calls per poll).
+      // A deadline is different: a smaller page may make it.
+      if (ConnectError.from(err).code === Code.Unavailable) return { complete: false, error: err };
       if (size > 1) {
         size = Math.max(1, Math.floor(size / 2));
         continue;
