@@ -5,7 +5,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
 import { startStack } from "../test/support/start-stack.js";
-import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, peakRssMb, POSTGRES_PROCESS, sleep, sumOf, table } from "./support.js";
+import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, peakRssMb, POSTGRES_PROCESS, sleep, sumOf, table, createFleet } from "./support.js";
 
 /** The stack's service processes by name (adapters by their ADAPTER variable). */
 function services(stackPid: number): { name: string; pid: number }[] {
@@ -37,15 +37,7 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     const before = { postgres: cpuSecondsOf(POSTGRES_PROCESS), emulator: cpuSecondsOf(EMULATOR_PROCESS), own: process.cpuUsage() };
     const procsBefore = new Map(services(stack.pid!).map((p) => [p.pid, cpuSeconds(p.pid)]));
     const started = Date.now();
-    let n = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (n < opts.clusters) {
-          const i = n++;
-          await api.clusters.createCluster({ name: `fleet-${i}`, spec: { simulate: { placementDuration: "0s" } } });
-        }
-      }),
-    );
+    await createFleet(api, opts.clusters, { simulate: { placementDuration: "0s" } });
     const created = Date.now();
     let ready = 0;
     // Bounded: a fleet that has not converged in five minutes is reported as far as it got.

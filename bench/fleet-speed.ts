@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createApiClient } from "../services/shared/api-client.js";
 import { startStack } from "../test/support/start-stack.js";
-import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, POSTGRES_PROCESS, sleep, sumOf, table } from "./support.js";
+import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, POSTGRES_PROCESS, sleep, sumOf, table, createFleet } from "./support.js";
 
 /** Memory budget per service process (RSS): the 192 MB old-space heap plus code, young space and buffers. */
 export const SERVICE_RSS_BUDGET_MB = 300;
@@ -48,15 +48,7 @@ export async function benchFleetSpeed(opts: { clusters: number; speed: number })
     const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000 });
     const cpuBefore = { postgres: cpuSecondsOf(POSTGRES_PROCESS), emulator: cpuSecondsOf(EMULATOR_PROCESS) };
     const started = Date.now();
-    let n = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (n < opts.clusters) {
-          const i = n++;
-          await api.clusters.createCluster({ name: `fleet-${i}`, spec: {} });
-        }
-      }),
-    );
+    await createFleet(api, opts.clusters, {});
     let ready = 0;
     // The Sentinel's flow control and the adapters' pace over time, every 5 s.
     const trace: Record<string, number | string>[] = [];

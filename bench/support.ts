@@ -1,4 +1,6 @@
 /** Shared plumbing for the benchmarks: processes, seeding, load loops, tables. Numbers are measured, never assumed. */
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { ApiClient } from "../services/shared/api-client.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import http2 from "node:http2";
@@ -246,3 +248,16 @@ export async function benchApi(name: string, clusters: number, poolMax: number, 
 }
 
 export { freePort };
+
+/** Creates `count` clusters named fleet-<i>, 16 calls in flight (a platform team's bulk create). */
+export async function createFleet(api: ApiClient, count: number, spec: JsonObject = {}): Promise<void> {
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (n < count) {
+        const i = n++;
+        await api.clusters.createCluster({ name: `fleet-${i}`, spec });
+      }
+    }),
+  );
+}

@@ -36,12 +36,4 @@ export function stackServices(stackPid: number): ServiceProcess[] {
   return out;
 }
 
-/** VmHWM: the peak resident set of a process so far, in MB (NaN once it is gone). */
-export function peakRssMb(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 1024) : NaN;
-  } catch {
-    return NaN;
-  }
-}
+export { peakRssMb } from "../../bench/support.js";
