@@ -24,7 +24,7 @@ export interface AdapterProcessConfig {
    */
   driftCheckAfterMs: number;
   /**
-   * How far the Sentinel's clock may run ahead of this adapter's (EVENT_CLOCK_SKEW): an event older than
+   * How far the Sentinel's clock may run behind this adapter's (EVENT_CLOCK_SKEW): an event older than
    * a successful reconcile of its resource that started since, by more than this, is skipped (Superseded).
    */
   eventClockSkewMs: number;

@@ -28,8 +28,9 @@ export interface ConsumerDeps {
   /** Called with each broker event's age (now minus the event's time) when it arrives (metrics). */
   observeEventAge?: (seconds: number) => void;
   /**
-   * How far the Sentinel's clock may be ahead of this adapter's (default 1 s): an event older than a
-   * successful reconcile of its resource that started since by more than this is Superseded.
+   * How far the Sentinel's clock may run behind this adapter's (default 1 s): an event older than a
+   * successful reconcile of its resource that started since by more than this is Superseded. (A
+   * Sentinel behind would make an event look older than a reconcile that in fact ran before it.)
    */
   eventClockSkewMs?: number;
 }

@@ -25,7 +25,7 @@ export interface AdapterDeps {
   now?: () => Date;
   /** Reconciles at once from owned-object changes (default 10). */
   maxPoked?: number;
-  /** How far the Sentinel's clock may run ahead of ours when deciding an event is Superseded (default 1 s). */
+  /** How far the Sentinel's clock may run behind ours when deciding an event is Superseded (default 1 s). */
   eventClockSkewMs?: number;
   /** Where reconciles read the adapter's own objects from when it can answer (fed by the owned-object watch). */
   cache?: ObjectCache;

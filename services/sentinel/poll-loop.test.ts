@@ -116,26 +116,26 @@ test("flow control: events unanswered past the target shrink the window even whe
   const uuid = (n: number) => `0190cccc-0000-7000-8000-${String(n).padStart(12, "0")}`;
   const t0 = Date.parse("2026-01-01T00:00:00Z");
   const rows = new Map<string, DueResource>();
-  for (let n = 1; n <= 120; n++) rows.set(uuid(n), { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 500), ref: { id: uuid(n), kind: "Cluster", href: `/c/${uuid(n)}`, generation: 1 } });
+  for (let n = 1; n <= 250; n++) rows.set(uuid(n), { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 500), ref: { id: uuid(n), kind: "Cluster", href: `/c/${uuid(n)}`, generation: 1 } });
   const { poller, published, clock } = memoryPoller(rows, { pollIntervalMs: 100, maxAgeNotReadyMs: 100, maxAgeReadyMs: 3000, maxOutstanding: 1000 }, t0);
-  // 120 new clusters: changes go at once.
-  expect(await poller.pollOnce()).toMatchObject({ published: 120 });
-  // One answers in 50 ms; the other 119 stay unanswered for 2.5 s (two and a half targets).
+  // 250 new clusters: changes go at once.
+  expect(await poller.pollOnce()).toMatchObject({ published: 250 });
+  // One answers in 50 ms; the other 249 stay unanswered for 1.5 s (one and a half targets).
   clock.now += 100;
   rows.set(uuid(1), { ...rows.get(uuid(1))!, lastUpdatedTime: new Date(t0 + 50) });
   await poller.pollOnce();
   // Its repeat was held by the full window, and its answer was fast: the window doubled.
   expect(poller.stats().window).toBe(200);
-  clock.now += 2400;
+  clock.now += 1400;
   await poller.pollOnce();
-  // 119 answers late by more than the target outweigh the one fast answer: halved.
-  expect(poller.stats().window).toBe(100);
+  // 249 answers late by half the target outvote the one fast answer: the window shrinks by target ÷ 1.5 s.
+  expect(poller.stats().window).toBeCloseTo(133.33, 1);
   // Still unanswered well past the forget horizon of unseen events (2 × 3 s): the repeats are
   // repeats, not first events of a change, so they wait for room in the window.
   const before = published.length;
   clock.now += 20_000;
-  expect(await poller.pollOnce()).toMatchObject({ due: 120, published: 100, held: 20 });
-  expect(published.length - before).toBe(100);
+  expect(await poller.pollOnce()).toMatchObject({ due: 250, published: 133, held: 117 });
+  expect(published.length - before).toBe(133);
 });
 
 test("when the broker lost its events (topic gone), unanswered resources go again at the next poll, not after their retry time", async () => {
@@ -150,3 +150,14 @@ test("when the broker lost its events (topic gone), unanswered resources go agai
   expect(await poller.pollOnce()).toMatchObject({ published: 1 });
   expect(published).toEqual([id1, id1]);
 });
+
+test("a burst of 130,000 changes in one poll is published (a spread of that many arguments throws RangeError)", async () => {
+  const rows = new Map<string, DueResource>();
+  for (let n = 0; n < 130_000; n++) {
+    const id = `0190abcd-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;
+    rows.set(id, { generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(0), ref: { id, kind: "Cluster", href: `/c/${id}`, generation: 1 } });
+  }
+  const { poller, published } = memoryPoller(rows, { pollIntervalMs: 1000, maxAgeNotReadyMs: 2000, maxAgeReadyMs: 1_800_000 }, Date.parse("2026-01-01T00:00:00Z"));
+  expect(await poller.pollOnce()).toMatchObject({ due: 130_000, published: 130_000, held: 0 });
+  expect(published.length).toBe(130_000);
+}, 60_000);

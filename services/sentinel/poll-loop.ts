@@ -77,6 +77,9 @@ interface Due extends Candidate {
   r: DueResource;
 }
 
+/** Answer-time samples kept between window adjustments: a median of this many is plenty. */
+const MAX_SAMPLES = 10_000;
+
 /** Publishes in flight at once within one poll: the broker client batches them; this bounds their memory. */
 const PUBLISH_BATCH = 500;
 
@@ -98,7 +101,7 @@ export function createPoller(deps: PollDeps) {
   let running: Promise<PollResult> | undefined;
   let stopped = true;
   // Soft state only: losing it on restart costs at most one extra event per resource.
-  const lastPublished = new Map<string, LastPublished & { sampled?: boolean }>();
+  const lastPublished = new Map<string, LastPublished & { sampled?: boolean; lateSampled?: boolean }>();
 
   const fail = (stage: "list" | "publish", err: unknown, extra: object = {}) => {
     stats.errors++;
@@ -249,18 +252,24 @@ export function createPoller(deps: PollDeps) {
     const isChange = new Set(changes);
     const repeats = changes.length === 0 ? due : due.filter((x) => !isChange.has(x));
     const { now: admitted, later } = admit(repeats, window - outstanding - changes.length);
-    admitted.unshift(...changes);
+    const toPublish = changes.length === 0 ? admitted : changes.concat(admitted);
     result.held = later.length;
-    await publishAll(result, admitted, startedAt);
+    await publishAll(result, toPublish, startedAt);
     // Once per round trip, like a congestion window: samples gather until an answer time has passed.
-    pendingSamples.push(...samples);
+    // A loop, not a spread: a spread of 130,000 arguments throws (a burst of changes on a large fleet).
+    for (const x of samples) if (pendingSamples.length < MAX_SAMPLES) pendingSamples.push(x);
     limitedSinceAdjust ||= later.length > 0;
     if (startedAt.getTime() - lastAdjust >= Math.max(config.pollIntervalMs, stats.answerMs ?? 0)) {
       // Events still unanswered past the target count too, as lower bounds: answers that have not
       // come yet are the first sign of a queue, and leaving them out would see only the fast ones.
+      // Each event once, and only while it holds its place (up to twice the target): resources whose
+      // adapters never answer must not outvote the answers that come.
       for (const [id, last] of lastPublished) {
         const age = startedAt.getTime() - last.at.getTime();
-        if (!settled.has(id) && age > flow.targetMs) pendingSamples.push(Math.min(age, 2 * flow.targetMs));
+        if (!settled.has(id) && !last.lateSampled && age > flow.targetMs && age <= 2 * flow.targetMs && pendingSamples.length < MAX_SAMPLES) {
+          pendingSamples.push(age);
+          last.lateSampled = true;
+        }
       }
       window = nextWindow(window, pendingSamples, limitedSinceAdjust, flow);
       pendingSamples.length = 0;
@@ -282,9 +291,16 @@ export function createPoller(deps: PollDeps) {
   const loop = async () => {
     const started = Date.now();
     running = pollOnce();
-    const result = await running;
+    try {
+      const result = await running;
+      interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs, flow.targetMs);
+    } catch (err) {
+      // A poll never ends the loop (spec §5: the Sentinel never dies of one): counted, and the next goes on.
+      stats.errors++;
+      stats.lastError = { message: `poll: ${err instanceof Error ? err.message : String(err)}`, time: deps.now() };
+      log.error({ err: err instanceof Error ? err.stack : String(err) }, "poll failed; polling again next interval");
+    }
     running = undefined;
-    interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs, flow.targetMs);
     if (!stopped) timer = setTimeout(loop, Math.max(0, interval - (Date.now() - started)));
   };
 
@@ -312,7 +328,7 @@ export function createPoller(deps: PollDeps) {
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await running;
+      await running?.catch(() => undefined);
     },
   };
 }

@@ -63,8 +63,8 @@ export function retryAfterMs(cfg: DecideConfig, answerMs: number, unanswered: nu
  * Flow control from this Sentinel's own last event for the same generation: within
  * max_age_not_ready it counts as attention already paid; after that, while the adapters have not all
  * reported since it (last_updated_time not past it), another event would only queue behind it, so
- * it is repeated only after retryAfterMs(): a multiple of how long answers take now, doubling while
- * they do not come. Slow adapters thus set the event rate, not the poll, and a resource never has
+ * it is repeated only after retryAfterMs(): a multiple of how long answers take now, doubling after
+ * three tries while they do not come. Slow adapters thus set the event rate, not the poll, and a resource never has
  * more than a few events waiting however long its adapters are away.
  */
 export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?: LastPublished, answerMs = 0): Decision {

@@ -4,7 +4,7 @@
  *
  * Like TCP's congestion window, sized by delay (Vegas): the adapters' queue should hold about
  * `targetMs` of work, so an event published now is answered within about that, whatever else is due.
- * Each poll the window is scaled by target ÷ the answer times observed in that poll (at most ×2 or ½),
+ * Once per answer time the window is scaled by target ÷ the median answer time sampled since (at most ×2 or ½),
  * grown only when it was what held publishing back, and kept between min and max.
  */
 import type { DecisionReason } from "./decide.js";
