@@ -126,6 +126,10 @@ export async function startPrivatePostgres(opts: { bin: string; settings?: Recor
       // already gone
     }
     await until("the private Postgres's processes did not all die", () => liveInGroup(pid).length === 0, 30_000, log);
+    // And reaped: until then the dead postmaster keeps its pid, and a new one started on the same data
+    // directory refuses with "lock file postmaster.pid already exists" (it failed a chaos run that way).
+    const proc = child;
+    await until("the private Postgres's postmaster was not reaped", () => proc === undefined || proc.exitCode !== null || proc.signalCode !== null, 30_000, log);
   };
 
   await start();
