@@ -243,8 +243,16 @@ export function createPoller(deps: PollDeps) {
     // is one whose adapters do not all report (a deletion they finished), and the window's samples
     // already say whether the queue is long. Held longer, ten such resources closed a window of ten
     // for the twelve seconds of their retry time again and again (chaos suite).
+    // One pass finds both: the events holding their place, and those of them late past the target
+    // (each a lower bound of the answer time, sampled once when the window is next adjusted).
     let outstanding = 0;
-    for (const [id, last] of lastPublished) if (!settled.has(id) && startedAt.getTime() - last.at.getTime() <= 2 * flow.targetMs) outstanding++;
+    const late: { last: { lateSampled?: boolean }; age: number }[] = [];
+    for (const [id, last] of lastPublished) {
+      const age = startedAt.getTime() - last.at.getTime();
+      if (settled.has(id) || age > 2 * flow.targetMs) continue;
+      outstanding++;
+      if (age > flow.targetMs && !last.lateSampled) late.push({ last, age });
+    }
     result.due = due.length;
     // The first event of a new generation goes at once: changes are bounded by the users' writes,
     // and one event per resource. Only repeats wait for room in the window.
@@ -264,12 +272,10 @@ export function createPoller(deps: PollDeps) {
       // come yet are the first sign of a queue, and leaving them out would see only the fast ones.
       // Each event once, and only while it holds its place (up to twice the target): resources whose
       // adapters never answer must not outvote the answers that come.
-      for (const [id, last] of lastPublished) {
-        const age = startedAt.getTime() - last.at.getTime();
-        if (!settled.has(id) && !last.lateSampled && age > flow.targetMs && age <= 2 * flow.targetMs && pendingSamples.length < MAX_SAMPLES) {
-          pendingSamples.push(age);
-          last.lateSampled = true;
-        }
+      for (const { last, age } of late) {
+        if (pendingSamples.length >= MAX_SAMPLES) break;
+        pendingSamples.push(age);
+        last.lateSampled = true;
       }
       window = nextWindow(window, pendingSamples, limitedSinceAdjust, flow);
       pendingSamples.length = 0;
