@@ -5,42 +5,22 @@
  * ran out of heap. Prints time to all Ready, peak RSS per process, the oldest event an adapter took,
  * and how long a cluster created after the fleet converged waits for its first report.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { createApiClient } from "../services/shared/api-client.js";
 import { startStack } from "../test/support/start-stack.js";
-import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, POSTGRES_PROCESS, sleep, sumOf, table, createFleet } from "./support.js";
+import { stackServices } from "../test/chaos/stack-processes.js";
+import { byLabel, cpuSeconds, cpuSecondsOf, EMULATOR_PROCESS, peakRssMb, POSTGRES_PROCESS, sleep, sumOf, table, createFleet } from "./support.js";
 
 /** Memory budget per service process (RSS): the 192 MB old-space heap plus code, young space and buffers. */
 export const SERVICE_RSS_BUDGET_MB = 300;
-
-/** The stack's service processes by name, with their current RSS (adapters by their ADAPTER variable). */
-function serviceRss(stackPid: number): Map<string, { mb: number; pid: number }> {
-  const out = new Map<string, { mb: number; pid: number }>();
-  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ");
-      if (Number(stat[1]) !== stackPid) continue;
-      const env = readFileSync(`/proc/${d}/environ`, "utf8").split("\0");
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      const adapter = env.find((e) => e.startsWith("ADAPTER="))?.slice(8);
-      const kind = env.find((e) => e.startsWith("RESOURCE_KIND="))?.slice(14);
-      const service = /(api|sentinel|adapter|kube-standin)/.exec(cmd)?.[1] ?? "other";
-      const name = service === "adapter" ? `adapter ${adapter}` : service === "sentinel" ? `sentinel ${kind}` : service;
-      out.set(name, { mb: (Number(stat[21]) * 4096) / 2 ** 20, pid: Number(d) });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
 
 export async function benchFleetSpeed(opts: { clusters: number; speed: number }): Promise<Record<string, number>> {
   const stack = await startStack({ HYPERFLEET_SPEED: String(opts.speed), LOG_LEVEL: "info" });
   const peak = new Map<string, number>();
   const pids = new Map<string, number>();
+  // Sampled while the run lasts: a service restarted meanwhile has a new pid, and its old one's peak goes with it.
   const sampler = setInterval(() => {
-    for (const [name, { mb, pid }] of serviceRss(stack.pid!)) {
-      peak.set(name, Math.max(peak.get(name) ?? 0, mb));
+    for (const { name, pid } of stackServices(stack.pid!)) {
+      peak.set(name, Math.max(peak.get(name) ?? 0, peakRssMb(pid) || 0));
       pids.set(name, pid);
     }
   }, 250);
