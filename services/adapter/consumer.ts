@@ -48,6 +48,7 @@ export function superseded(eventTimeMs: number, lastReconcileStartMs: number | u
   return lastReconcileStartMs !== undefined && Number.isFinite(eventTimeMs) && lastReconcileStartMs > eventTimeMs + skewMs;
 }
 
+/** Outcomes of a reconcile that did not do its work: logged as warnings, and they supersede nothing. */
 const FAILED_OUTCOMES: ReadonlySet<EventOutcome> = new Set(["ApiError", "KubernetesError", "TemplateError", "Failed"]);
 
 /**
@@ -118,7 +119,7 @@ export function createEventHandler(deps: ConsumerDeps) {
       }
       count(result.outcome, started, trigger);
       if (result.error) stats.lastError = { message: result.error, time: deps.now() };
-      const level = result.outcome === "ApiError" || result.outcome === "KubernetesError" || result.outcome === "TemplateError" ? "warn" : "info";
+      const level = FAILED_OUTCOMES.has(result.outcome) ? "warn" : "info";
       deps.log[level]({ ...resourceFields(id, result.clusterId ?? parentClusterId), ...context, outcome: result.outcome, reason: result.reason, steps: result.objects.map((o) => `${o.name}:${o.action}`), error: result.error }, "event processed");
     } catch (err) {
       count("Failed", started, trigger);
