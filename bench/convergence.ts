@@ -30,8 +30,8 @@ function services(stackPid: number): { name: string; pid: number }[] {
 export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {
   const stack = await startStack({ POLL_INTERVAL: "1s", MAX_AGE_NOT_READY: "2s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" });
   try {
-    const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000 });
-    const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl }));
+    const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000, interceptors: stack.credentials });
+    const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl, interceptors: stack.credentials }));
     /** Status reports the API has accepted or discarded so far (its Prometheus counter). */
     const reportsSoFar = async () => sumOf(await (await fetch(stack.apiMetricsUrl!)).text(), "hyperfleet_api_status_reports_total");
     const before = { postgres: cpuSecondsOf(POSTGRES_PROCESS), emulator: cpuSecondsOf(EMULATOR_PROCESS), own: process.cpuUsage() };

@@ -25,7 +25,7 @@ export async function benchFleetSpeed(opts: { clusters: number; speed: number })
     }
   }, 250);
   try {
-    const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000 });
+    const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000, interceptors: stack.credentials });
     const cpuBefore = { postgres: cpuSecondsOf(POSTGRES_PROCESS), emulator: cpuSecondsOf(EMULATOR_PROCESS) };
     const started = Date.now();
     await createFleet(api, opts.clusters, {});

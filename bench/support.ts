@@ -55,7 +55,7 @@ export async function startService(entry: string, env: Record<string, string>, p
     bundles = buildServices(dir);
   }
   const bundle = (await bundles)[entry];
-  const child: ChildProcess = spawn(process.execPath, [...serviceNodeArgs(process.env), ...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [...serviceNodeArgs(process.env), ...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", AUTH: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (b) => (err += b));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
+import { apiCredentialsConfig, authConfig, type ApiCredentialsConfig, type AuthConfig } from "../shared/auth/index.js";
 import { bool, collect, duration, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import type { KubeTarget } from "./kube.js";
 import { DRIFT_CHECK_AFTER_MS } from "./drift-check.js";
@@ -38,6 +39,10 @@ export interface AdapterProcessConfig {
   logLevel: string;
   /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
   rpc: RpcConfig;
+  /** Who may call this adapter (AUTH...; docs/security.md): DryRun is the operator's. */
+  auth: AuthConfig;
+  /** How it proves itself to the API (API_TOKEN_FILE). */
+  apiCredentials: ApiCredentialsConfig;
 }
 
 /** Default ports of the seed's adapters (README); others use ADAPTER_PORT. */
@@ -79,6 +84,8 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     watchObjects: bool(env, "WATCH_OBJECTS", true),
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
+    auth: authConfig(env),
+    apiCredentials: apiCredentialsConfig(env),
   });
 }
 

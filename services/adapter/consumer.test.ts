@@ -13,6 +13,7 @@ import { adapterSubscription } from "./config.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { startBrokerFaults, type BrokerFaults } from "../../test/support/broker-faults.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 const message = (data: ReconcileData) => ({
   id: `m-${data.id}-${Math.random()}`,
@@ -226,7 +227,7 @@ describe.each(["pubsub", "rabbitmq"] as const)("an adapter on %s that loses its 
     const owned = topicTopology(topic, ["validation"]);
     const broker = createBroker(faults.config, () => undefined, `adapter-${ns}`);
     await broker.provision(owned);
-    const a = createServer({ plan: h.plans.validation, api: h.client, kube: h.kube, subscription: sub, log: silentLogger() });
+    const a = createServer({ plan: h.plans.validation, api: h.client, kube: h.kube, subscription: sub, log: silentLogger(), auth: createNoAuth() });
     const port = await a.server.listen(0, "127.0.0.1");
     const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
     const health = createClient(Health, transport);

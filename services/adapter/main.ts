@@ -10,21 +10,24 @@ import { ensureSetup } from "./setup.js";
 import { createObjectCache } from "./object-cache.js";
 import { watchOwnedObjects } from "./owned-watch.js";
 import { onShutdown } from "../shared/shutdown.js";
+import { apiCredentials, serverAuth } from "../shared/auth/index.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const plan = loadAdapterConfig(config.configPath);
   const log = createLogger(`adapter-${plan.name}`, config.logLevel);
+  const auth = serverAuth(config.auth, config.host, log);
+  const interceptors = apiCredentials(config.apiCredentials);
   const subscription = adapterSubscription(config.namespace, plan.resourceKind, plan.name);
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"), `adapter-${plan.name}`);
   // What this adapter owns: its subscription (and the topic it hangs on). Ensured now and again
   // whenever the consumer finds it gone.
   const owned = topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]);
   await broker.provision(owned);
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, eventClockSkewMs: config.eventClockSkewMs, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc });
+  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, eventClockSkewMs: config.eventClockSkewMs, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc, auth });
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");

@@ -15,6 +15,7 @@ import type { TestStandin } from "../../test/support/start-standin.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { eventually } from "../../test/support/brokers.js";
 import { freePort } from "../../test/support/ports.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 let harness: AdapterHarness;
 let standin: TestStandin;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   harness = await startAdapterHarness(ALL, { jobDurationMs: 1000, dnsDelayMs: 1000, speed: 1 });
   ({ standin, client, kube, plans } = harness);
   // As main.ts builds each adapter (no broker, no port: the sweeper and the event handler are what is tested).
-  adapters = Object.fromEntries(ALL.map((a) => [a, createServer({ plan: plans[a], api: client, kube, subscription: `sub-${a}`, log: silentLogger() })]));
+  adapters = Object.fromEntries(ALL.map((a) => [a, createServer({ plan: plans[a], api: client, kube, subscription: `sub-${a}`, log: silentLogger(), auth: createNoAuth() })]));
 });
 afterAll(async () => {
   for (const a of Object.values(adapters ?? {})) await a.sweeper.stop();
@@ -119,7 +120,7 @@ test("an event whose id is not a label value sweeps nothing (no selector is buil
 test("a resource the API cannot answer for is never treated as gone", async () => {
   const { c } = await readyClusterWithNodePool();
   const port = await freePort();
-  const unreachable = createServer({ plan: plans.validation, api: createApiClient(`http://127.0.0.1:${port}`, { timeoutMs: 500 }), kube, subscription: "sub-x", log: silentLogger() });
+  const unreachable = createServer({ plan: plans.validation, api: createApiClient(`http://127.0.0.1:${port}`, { timeoutMs: 500 }), kube, subscription: "sub-x", log: silentLogger(), auth: createNoAuth() });
   const r = await unreachable.sweeper.sweep();
   expect(r.owners).toBeGreaterThanOrEqual(1);
   expect(r.unknown).toBe(r.owners);
@@ -131,7 +132,7 @@ test("a resource the API cannot answer for is never treated as gone", async () =
 test("the timer sweeps by itself and stops cleanly", async () => {
   const { c } = await readyClusterWithNodePool();
   await deleteAndForce(c.id);
-  const a = createServer({ plan: plans.dns, api: client, kube, subscription: "sub-timer", log: silentLogger() });
+  const a = createServer({ plan: plans.dns, api: client, kube, subscription: "sub-timer", log: silentLogger(), auth: createNoAuth() });
   a.sweeper.start(1000);
   try {
     await eventually(() => (objectsOf(c.id).some((o) => o.startsWith("DNSRecord/")) ? undefined : true), 10_000, 50);

@@ -19,6 +19,7 @@ import { startAdapterHarness, type AdapterHarness } from "../../test/support/ada
 import { conditionWord } from "../../test/support/reports.js";
 import { eventually } from "../../test/support/brokers.js";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 let harness: AdapterHarness;
 let standin: TestStandin;
@@ -134,7 +135,7 @@ test("a manifest that does not render for the cluster → TemplateError reported
   // Regression guard: a render failure used to be thrown as a KubeError and reported as KubernetesError.
   const plan = parseAdapterConfig(
     [
-      "adapter: regional",
+      "adapter: placement", // an adapter the API runs for clusters: others are refused
       "objects:",
       "  - id: job",
       "    onNewGeneration: newObject",
@@ -154,8 +155,8 @@ test("a manifest that does not render for the cluster → TemplateError reported
   expect(r.trace.join("\n")).toMatch(/template error: object job/);
   expect(r.trace.join("\n")).not.toMatch(/kubernetes error/);
   expect(jobs(c.id)).toHaveLength(0);
-  const reported = await row(c.id, "regional");
-  expect(await words(c.id, "regional")).toBe("gen1 Applied=False Available=False Health=False");
+  const reported = await row(c.id, "placement");
+  expect(await words(c.id, "placement")).toBe("gen1 Applied=False Available=False Health=False");
   expect(reported.conditions.map((x) => x.reason)).toEqual(["TemplateError", "TemplateError", "TemplateError"]);
 });
 
@@ -188,7 +189,7 @@ test("a resource that is gone → nothing is reported", async () => {
 
 test("AdapterService.DryRun shows the plan and the report without creating anything or reporting", async () => {
   const c = await newCluster();
-  const { server } = createServer({ plan: plans.validation, api: client, kube, subscription: "x", log: silentLogger(), now });
+  const { server } = createServer({ plan: plans.validation, api: client, kube, subscription: "x", log: silentLogger(), auth: createNoAuth(), now });
   const port = await server.listen(0, "127.0.0.1");
   try {
     const svc = createClient(AdapterService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));

@@ -18,6 +18,7 @@ import { ensureSetup } from "./setup.js";
 import { startApi, type TestApi } from "../../test/support/start-api.js";
 import { startStandin, type TestStandin } from "../../test/support/start-standin.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 let api: TestApi;
 let standin: TestStandin;
@@ -28,7 +29,7 @@ let clock = Date.now();
 
 beforeAll(async () => {
   // Only validation is required, so its Finalized report removes a deleted cluster (Get → NotFound).
-  [api, standin] = await Promise.all([startApi({ clusterAdapters: ["validation"] }), startStandin({ jobDurationMs: 1000, dnsDelayMs: 1000, speed: 1 })]);
+  [api, standin] = await Promise.all([startApi({ clusterAdapters: ["validation"], optionalAdapters: ["dns"] }), startStandin({ jobDurationMs: 1000, dnsDelayMs: 1000, speed: 1 })]);
   client = createApiClient(api.baseUrl);
   kube = createKubeObjects({ kind: "url", url: standin.url }, 5000);
   plans = { validation: loadAdapterConfig("services/adapter/configs/validation.yaml"), dns: loadAdapterConfig("services/adapter/configs/dns.yaml") };
@@ -74,7 +75,7 @@ describe.each(TEST_BROKERS)("two replicas of validation on one %s subscription",
     const brokers: Broker[] = [createBroker(config), createBroker(config)];
     await brokers[0].provision(owned);
     const creates = gate();
-    const replicas = ["A", "B"].map((name) => createServer({ plan: plans.validation, api: client, kube: gated(name, "create", creates, true), subscription: sub, log: silentLogger() }));
+    const replicas = ["A", "B"].map((name) => createServer({ plan: plans.validation, api: client, kube: gated(name, "create", creates, true), subscription: sub, log: silentLogger(), auth: createNoAuth() }));
     try {
       // One message at a time each: a replica held in its create takes no more, so the broker gives the rest to the other.
       await Promise.all(replicas.map((r, i) => brokers[i].subscribe(sub, r.handler.handle, { maxInFlight: 1 })));

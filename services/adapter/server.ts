@@ -14,6 +14,7 @@ import type { ObjectCache } from "./object-cache.js";
 import { createOrphanSweeper, type OrphanSweeper } from "./orphan-sweep.js";
 import { reconcile } from "./reconcile.js";
 import { ADAPTER_SERVICES, routes } from "./routes.js";
+import type { Authenticator } from "../shared/auth/index.js";
 
 export interface AdapterDeps {
   plan: AdapterPlan;
@@ -33,6 +34,8 @@ export interface AdapterDeps {
   driftCheckAfterMs?: number;
   /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
   rpc?: RpcConfig;
+  /** Who may call what (shared/auth): DryRun is the operator's, GetStatus a reader's. */
+  auth: Authenticator;
 }
 
 /** An unstarted adapter and what to wire to the broker and the metrics server. */
@@ -126,7 +129,8 @@ export function createServer(deps: AdapterDeps): Adapter {
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: ADAPTER_SERVICES,
-    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
+    requestGate: deps.auth.requestGate,
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
     routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, consumer: () => consumer, dryRun: (id) => reconcile(rdeps, id, true) }),
   });

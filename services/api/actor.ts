@@ -1,8 +1,14 @@
-/** The header that names who makes a change (created_by/updated_by/deleted_by). */
-export const ACTOR_HEADER = "x-hyperfleet-user";
+import type { HandlerContext } from "@connectrpc/connect";
+import { actorFrom } from "../shared/auth/index.js";
 
-/** The caller's identity, or "anonymous" when the header is absent. */
-export function actorOf(headers: Headers): string {
-  const v = headers.get(ACTOR_HEADER)?.trim();
-  return v ? v.slice(0, 256) : "anonymous";
+/** Who makes a change (created_by/updated_by/deleted_by), for a call's context. */
+export type ActorOf = (ctx: HandlerContext) => string;
+
+/**
+ * The authenticated caller's identity. The x-hyperfleet-user header counts only from a configured
+ * trusted proxy (a console acting for its users); from anyone else it is ignored, so nobody can write
+ * changes under another name.
+ */
+export function actorResolver(trustedProxies: readonly string[]): ActorOf {
+  return (ctx) => actorFrom(ctx.values, ctx.requestHeader, trustedProxies);
 }

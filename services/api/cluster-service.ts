@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { Logger } from "../shared/log.js";
-import { actorOf } from "./actor.js";
+import type { ActorOf } from "./actor.js";
 import { InvalidArgumentError } from "./core/domain-errors.js";
 import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
@@ -15,6 +15,8 @@ export interface ClusterServiceDeps {
   now: () => Date;
   newId: () => string;
   log: Logger;
+  /** Who makes a change: the authenticated caller (actor.ts). */
+  actor: ActorOf;
 }
 
 /** Fields the list filter accepts for clusters, and their columns. */
@@ -37,7 +39,7 @@ export function createClusterService(deps: ClusterServiceDeps) {
   return {
     async createCluster(req, ctx) {
       const spec = checkCreate(req, "Cluster");
-      return deps.clusters.create({ id: deps.newId(), name: req.name, labels: req.labels, spec, actor: actorOf(ctx.requestHeader) }, deps.now());
+      return deps.clusters.create({ id: deps.newId(), name: req.name, labels: req.labels, spec, actor: deps.actor(ctx) }, deps.now());
     },
 
     async getCluster(req) {
@@ -53,18 +55,18 @@ export function createClusterService(deps: ClusterServiceDeps) {
     },
 
     async updateCluster(req, ctx) {
-      return deps.clusters.update(req.id, checkUpdate(req), actorOf(ctx.requestHeader), deps.now());
+      return deps.clusters.update(req.id, checkUpdate(req), deps.actor(ctx), deps.now());
     },
 
     async deleteCluster(req, ctx) {
       requireId(req.id);
-      return deps.clusters.softDelete(req.id, actorOf(ctx.requestHeader), deps.now());
+      return deps.clusters.softDelete(req.id, deps.actor(ctx), deps.now());
     },
 
     async forceDeleteCluster(req, ctx) {
       checkForceDelete(req);
       const { childrenRemoved } = await deps.clusters.forceDelete(req.id);
-      deps.log.warn({ clusterId: req.id, reason: req.reason, actor: actorOf(ctx.requestHeader), nodepoolsRemoved: childrenRemoved }, "cluster force-deleted");
+      deps.log.warn({ clusterId: req.id, reason: req.reason, actor: deps.actor(ctx), nodepoolsRemoved: childrenRemoved }, "cluster force-deleted");
       return { nodepoolsRemoved: BigInt(childrenRemoved) };
     },
   } satisfies ServiceImpl<typeof ClusterService>;

@@ -26,7 +26,7 @@ describe("loadConfig: one row per variable", () => {
     ["NODEPOOL_REQUIRED_ADAPTERS", { NODEPOOL_REQUIRED_ADAPTERS: "nodepool,audit" }, { nodepoolAdapters: ["nodepool", "audit"] }],
     ["LOG_LEVEL", { LOG_LEVEL: "debug" }, { logLevel: "debug" }],
   ] as [string, Record<string, string>, Partial<ApiConfig>][])("%s", (_name, env, want) => {
-    expect(loadConfig(env)).toMatchObject(want);
+    expect(loadConfig({ AUTH: "none", ...env })).toMatchObject(want);
   });
 
   test.each([
@@ -53,7 +53,8 @@ describe("loadConfig: one row per variable", () => {
       loadConfig({ API_PORT: "x", API_METRICS_PORT: "y" });
       throw new Error("expected ConfigError");
     } catch (err) {
-      expect((err as ConfigError).problems).toHaveLength(2);
+      // Secure by default: with nothing configured, authentication is on and asks for an issuer.
+      expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^API_PORT=/), expect.stringMatching(/^API_METRICS_PORT=/), expect.stringMatching(/^AUTH=jwt needs an issuer/)]);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { authConfig, type AuthConfig } from "../shared/auth/index.js";
 import { bool, collect, duration, list, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 
 /** The API's configuration, from the environment (documented in the README). */
@@ -41,9 +42,14 @@ export interface ApiConfig {
   clusterAdapters: string[];
   /** Adapters whose reports decide a nodepool's phase. */
   nodepoolAdapters: string[];
+  /** Adapters whose reports are stored and shown but decide no phase (a probe, an adapter being introduced). */
+  clusterOptionalAdapters: string[];
+  nodepoolOptionalAdapters: string[];
   logLevel: string;
   /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
   rpc: RpcConfig;
+  /** Who may call (AUTH, AUTH_CONFIG, AUTH_ISSUER...; docs/security.md). */
+  auth: AuthConfig;
 }
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -69,8 +75,11 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     reportQueueTimeoutMs: timeout(env, "REPORT_QUEUE_TIMEOUT", 4_000),
     clusterAdapters: nonEmpty(list(env, "CLUSTER_REQUIRED_ADAPTERS", ["validation", "dns", "placement"]), "CLUSTER_REQUIRED_ADAPTERS"),
     nodepoolAdapters: nonEmpty(list(env, "NODEPOOL_REQUIRED_ADAPTERS", ["nodepool"]), "NODEPOOL_REQUIRED_ADAPTERS"),
+    clusterOptionalAdapters: list(env, "CLUSTER_OPTIONAL_ADAPTERS", []),
+    nodepoolOptionalAdapters: list(env, "NODEPOOL_OPTIONAL_ADAPTERS", []),
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
+    auth: authConfig(env),
   });
 }
 

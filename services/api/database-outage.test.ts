@@ -14,6 +14,7 @@ import { silentLogger } from "../shared/log.js";
 import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 let temp: TempDatabase;
 let proxy: TcpProxy;
@@ -46,11 +47,11 @@ interface Api {
 
 /** The API as main.ts wires it (config → pool → server) on the proxy, with clients that never give up first. */
 async function startApi(): Promise<Api> {
-  const config = loadConfig({ DATABASE_URL: url, ...BOUNDS });
+  const config = loadConfig({ AUTH: "none", DATABASE_URL: url, ...BOUNDS });
   const { db } = await openDatabase(config, silentLogger());
   const { server } = createServer({
     db,
-    log: silentLogger(),
+    log: silentLogger(), auth: createNoAuth(),
     clusterAdapters: ["validation"],
     reportQueueTimeoutMs: config.reportQueueTimeoutMs,
   });

@@ -19,6 +19,7 @@ import { silentLogger } from "../shared/log.js";
 import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 const bin = findPostgresBin();
 // CI installs Postgres (.ci/run); a machine without its server binaries skips with the reason.
@@ -52,9 +53,9 @@ maybe(
   "every report answered stored: true is in the database after kill -9 of Postgres mid-burst and crash recovery",
   async () => {
     const pgServer = server!;
-    const config = loadConfig({ DATABASE_URL: pgServer.url, MIGRATE_ON_START: "true", DB_CONNECT_TIMEOUT: "1s", DB_STATEMENT_TIMEOUT: "5s", REPORT_QUEUE_TIMEOUT: "3s" });
+    const config = loadConfig({ AUTH: "none", DATABASE_URL: pgServer.url, MIGRATE_ON_START: "true", DB_CONNECT_TIMEOUT: "1s", DB_STATEMENT_TIMEOUT: "5s", REPORT_QUEUE_TIMEOUT: "3s" });
     const { db } = await openDatabase(config, silentLogger());
-    const { server: api } = createServer({ db, log: silentLogger(), clusterAdapters: ADAPTERS, reportQueueTimeoutMs: config.reportQueueTimeoutMs });
+    const { server: api } = createServer({ db, log: silentLogger(), auth: createNoAuth(), clusterAdapters: ADAPTERS, reportQueueTimeoutMs: config.reportQueueTimeoutMs });
     const port = await api.listen(0, "127.0.0.1");
     const transports = Array.from({ length: CONNECTIONS }, () => createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, defaultTimeoutMs: 30_000 }));
     const statuses: Client<typeof StatusService>[] = transports.map((t) => createClient(StatusService, t));

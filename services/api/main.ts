@@ -8,11 +8,14 @@ import { createDbProbe } from "./store/db.js";
 import { SchemaBehindError } from "./store/schema.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { tuneGarbageCollector } from "../shared/gc-tuning.js";
+import { serverAuth } from "../shared/auth/index.js";
 
 async function main(): Promise<void> {
   tuneGarbageCollector();
   const config = loadConfig(process.env);
   const log = createLogger("api", config.logLevel);
+  // Before the database: a refused AUTH=none or a bad issuer stops the start at once.
+  const auth = serverAuth(config.auth, config.host, log);
   const { db, embedded } = await openDatabase(config, log);
   const probe = createDbProbe(db);
   const { server, metrics } = createServer({
@@ -20,12 +23,14 @@ async function main(): Promise<void> {
     log,
     clusterAdapters: config.clusterAdapters,
     nodepoolAdapters: config.nodepoolAdapters,
+    optionalAdapters: { clusters: config.clusterOptionalAdapters, nodepools: config.nodepoolOptionalAdapters },
     reportBatchesInFlight: config.reportBatchesInFlight,
     reportQueueMax: config.reportQueueMax,
     reportQueuePerResource: config.reportQueuePerResource,
     reportQueueTimeoutMs: config.reportQueueTimeoutMs,
     dbHealthy: probe.healthy,
     rpc: config.rpc,
+    auth,
   });
   const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
   const port = await server.listen(config.port, config.host);

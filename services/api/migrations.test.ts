@@ -41,7 +41,7 @@ async function migrateUpTo(url: string, last: string): Promise<void> {
 /** openDatabase as main.ts calls it; resolves to the error it failed with, or closes what it opened. */
 async function startupError(env: Record<string, string>): Promise<unknown> {
   try {
-    const { db } = await openDatabase(loadConfig(env), silentLogger());
+    const { db } = await openDatabase(loadConfig({ AUTH: "none", ...env }), silentLogger());
     await db.destroy();
     return undefined;
   } catch (err) {
@@ -160,7 +160,7 @@ test(
   async () => {
     const temp = await tempDatabase();
     await migrateUpTo(temp.url, "0002_nodepools");
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: temp.url, API_PORT: "0", API_METRICS_PORT: "0", LOG_LEVEL: "info" };
+    const env: NodeJS.ProcessEnv = { ...process.env, AUTH: "none", DATABASE_URL: temp.url, API_PORT: "0", API_METRICS_PORT: "0", LOG_LEVEL: "info" };
     delete env.MIGRATE_ON_START;
     const api = await run(process.execPath, ["--import", "tsx", "services/api/main.ts"], { env, timeout: 60_000 }).then(
       () => ({ code: 0, stderr: "" }),

@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import type { Logger } from "../shared/log.js";
-import { actorOf } from "./actor.js";
+import type { ActorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
@@ -12,6 +12,8 @@ export interface NodePoolServiceDeps {
   now: () => Date;
   newId: () => string;
   log: Logger;
+  /** Who makes a change: the authenticated caller (actor.ts). */
+  actor: ActorOf;
 }
 
 /** Fields the list filter accepts for nodepools: the common ones plus cluster_id. */
@@ -22,7 +24,7 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
   return {
     async createNodePool(req, ctx) {
       const spec = checkCreate(req, "NodePool", req.clusterId === "" ? [{ field: "cluster_id", description: "is required", reason: "REQUIRED" }] : []);
-      return deps.nodepools.create({ id: deps.newId(), clusterId: req.clusterId, name: req.name, labels: req.labels, spec, actor: actorOf(ctx.requestHeader) }, deps.now());
+      return deps.nodepools.create({ id: deps.newId(), clusterId: req.clusterId, name: req.name, labels: req.labels, spec, actor: deps.actor(ctx) }, deps.now());
     },
 
     async getNodePool(req) {
@@ -38,18 +40,18 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
     },
 
     async updateNodePool(req, ctx) {
-      return deps.nodepools.update(req.id, checkUpdate(req), actorOf(ctx.requestHeader), deps.now());
+      return deps.nodepools.update(req.id, checkUpdate(req), deps.actor(ctx), deps.now());
     },
 
     async deleteNodePool(req, ctx) {
       requireId(req.id);
-      return deps.nodepools.softDelete(req.id, actorOf(ctx.requestHeader), deps.now());
+      return deps.nodepools.softDelete(req.id, deps.actor(ctx), deps.now());
     },
 
     async forceDeleteNodePool(req, ctx) {
       checkForceDelete(req);
       await deps.nodepools.forceDelete(req.id);
-      deps.log.warn({ nodepoolId: req.id, reason: req.reason, actor: actorOf(ctx.requestHeader) }, "nodepool force-deleted");
+      deps.log.warn({ nodepoolId: req.id, reason: req.reason, actor: deps.actor(ctx) }, "nodepool force-deleted");
       return {};
     },
   } satisfies ServiceImpl<typeof NodePoolService>;

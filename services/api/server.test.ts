@@ -29,13 +29,13 @@ const uniqueName = (base = "cls") => `${base}-${process.pid % 1000}-${++seq}`;
 const create = (labels: Record<string, string> = {}, name = uniqueName()) => api.clusters.createCluster({ name, labels, spec: { region: "eu" } });
 
 describe("ClusterService", () => {
-  test("create returns a UUIDv7 at generation 1, NotReady, with href and actor", async () => {
+  test("create returns a UUIDv7 at generation 1, NotReady, with href and the caller as actor (an x-hyperfleet-user header from a caller that is not a trusted proxy changes nothing)", async () => {
     const c = await api.clusters.createCluster({ name: uniqueName(), spec: { a: 1 } }, { headers: { "x-hyperfleet-user": "alice" } });
     expect(c.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(c.href).toBe(`/api/hyperfleet/v1/clusters/${c.id}`);
     expect(c.generation).toBe(1n);
     expect(c.status?.phase).toBe(Phase.NOT_READY);
-    expect(c.createdBy).toBe("alice");
+    expect(c.createdBy).toBe("anonymous"); // AUTH=none: every caller is "anonymous"
     expect(c.spec).toEqual({ a: 1 });
     expect((await api.clusters.getCluster({ id: c.id })).name).toBe(c.name);
   });

@@ -3,6 +3,8 @@ import { Counter, Histogram } from "prom-client";
 import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
+import type { Authenticator } from "../shared/auth/index.js";
+import { actorResolver } from "./actor.js";
 import { errorInterceptor } from "./errors.js";
 import { maxRequestBytes } from "./limits.js";
 import type { RpcConfig } from "../shared/config.js";
@@ -16,6 +18,8 @@ export interface ApiDeps {
   log: Logger;
   clusterAdapters: readonly string[];
   nodepoolAdapters?: readonly string[];
+  /** Adapters whose reports are stored but decide no phase; reports from any other adapter are refused. */
+  optionalAdapters?: { clusters?: readonly string[]; nodepools?: readonly string[] };
   now?: () => Date;
   newId?: () => string;
   /** Status report batches written at once (default 2). */
@@ -29,6 +33,8 @@ export interface ApiDeps {
   dbHealthy?: () => boolean;
   /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
   rpc?: RpcConfig;
+  /** Who may call what (shared/auth createAuth): required, so that no server is ever open by omission. */
+  auth: Authenticator;
 }
 
 /** An unstarted API server and its metrics registry. */
@@ -53,12 +59,15 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     // Each method's request size bound (limits.ts): a write carries a spec, a report its data, a read little.
     maxRequestBytesFor: (m) => maxRequestBytes(`${m.parent.typeName}/${m.name}`),
     services: API_SERVICES,
-    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    // Refusals are observed (logged, counted) like any other outcome; domain errors are translated inside.
+    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
+    requestGate: deps.auth.requestGate,
     health: () => (deps.dbHealthy?.() === false ? ServingStatus.NOT_SERVING : ServingStatus.SERVING),
     routes: routes({
       clusters: createClusterStore(deps.db, required),
       nodepools: createNodePoolStore(deps.db, required),
       statuses: createStatusStore(deps.db, required, {
+        optional: deps.optionalAdapters,
         maxInFlight: deps.reportBatchesInFlight,
         maxQueued: deps.reportQueueMax,
         maxQueuedPerResource: deps.reportQueuePerResource,
@@ -67,6 +76,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
         onWriteError: (err, size) => deps.log.warn({ err: String(err), reports: size }, "batched report write failed; redoing its reports one by one"),
       }),
       log: deps.log,
+      actor: actorResolver(deps.auth.trustedProxies),
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),
       onReport: (outcome) => reports.inc({ outcome }),

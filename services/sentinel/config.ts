@@ -1,3 +1,4 @@
+import { apiCredentialsConfig, authConfig, type ApiCredentialsConfig, type AuthConfig } from "../shared/auth/index.js";
 import { collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
 import { parseLabelSelector } from "../shared/label-selector.js";
@@ -27,6 +28,10 @@ export interface SentinelConfig {
   logLevel: string;
   /** The RPC server's bounds and the fast gRPC path (RPC_*, GRPC_FAST_PATH). */
   rpc: RpcConfig;
+  /** Who may call this Sentinel (AUTH...; docs/security.md). */
+  auth: AuthConfig;
+  /** How it proves itself to the API (API_TOKEN_FILE). */
+  apiCredentials: ApiCredentialsConfig;
 }
 
 const DEFAULTS: Record<ResourceKind, { port: number; metricsPort: number; adapters: string[] }> = {
@@ -65,6 +70,8 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
     broker: brokerConfig(env),
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
+    auth: authConfig(env),
+    apiCredentials: apiCredentialsConfig(env),
   });
 }
 

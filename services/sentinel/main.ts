@@ -7,18 +7,21 @@ import { loadConfig } from "./config.js";
 import { createClusterLister, createNodePoolLister } from "./resource-lister.js";
 import { createServer } from "./server.js";
 import { onShutdown } from "../shared/shutdown.js";
+import { apiCredentials, serverAuth } from "../shared/auth/index.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger(`sentinel-${config.kind}`, config.logLevel);
+  const auth = serverAuth(config.auth, config.host, log);
+  const interceptors = apiCredentials(config.apiCredentials);
   const broker = createBroker(config.broker, (err, context) => log.warn({ err: String(err), context }, "broker error"), `sentinel-${config.kind}`);
   // A fresh emulator works without hand setup: the topic and the adapters' subscriptions are ensured
   // here. A broker that is down does not stop the start: the publisher provisions them again when a
   // publish finds the topic missing, and polls that cannot publish make the Sentinel NOT_SERVING.
   await broker.provision(topicTopology(config.topic, config.adapters)).catch((err: unknown) => log.warn({ topic: config.topic, err: String(err) }, "could not provision the topic at startup; retrying on publish"));
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors });
   const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
-  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc });
+  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc, auth });
   const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);

@@ -22,6 +22,7 @@ import { startTcpProxy } from "../../test/support/tcp-proxy.js";
 import { reportRequest } from "../../test/support/reports.js";
 import { TEST_BROKERS, eventually, uniqueNamespace } from "../../test/support/brokers.js";
 import { startBrokerFaults, type BrokerFaults } from "../../test/support/broker-faults.js";
+import { createNoAuth } from "../shared/auth/index.js";
 
 const INTERVALS = { pollIntervalMs: 100, maxAgeNotReadyMs: 500, maxAgeReadyMs: 2000, pageSize: 7 };
 const ADAPTERS = ["validation", "dns", "placement"];
@@ -61,7 +62,7 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
   /** A Sentinel sharded on `run=<shard>`, reading the API at `apiUrl`, on the real clock unless given `now`. */
   function sentinel(shard: string, opts: { apiUrl?: string; apiTimeoutMs?: number; now?: () => Date } = {}) {
     const lister = createClusterLister(createApiClient(opts.apiUrl ?? api.baseUrl, { timeoutMs: opts.apiTimeoutMs ?? 5000 }));
-    const s = createServer({ lister, broker, log: silentLogger(), now: opts.now, config: { ...INTERVALS, topic, selector: shardOn(shard), kind: "clusters", labelSelector: `run=${shard}` } });
+    const s = createServer({ lister, broker, log: silentLogger(), auth: createNoAuth(), now: opts.now, config: { ...INTERVALS, topic, selector: shardOn(shard), kind: "clusters", labelSelector: `run=${shard}` } });
     stops.push(() => s.poller.stop());
     return s;
   }
@@ -215,7 +216,7 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
     const s = createServer({
       lister: createNodePoolLister(createApiClient(api.baseUrl)),
       broker,
-      log: silentLogger(),
+      log: silentLogger(), auth: createNoAuth(),
       config: { ...INTERVALS, topic, selector: shardOn(shard), kind: "nodepools", labelSelector: `run=${shard}` },
     });
     expect((await s.poller.pollOnce()).published).toBe(1);
@@ -273,7 +274,7 @@ describe.each(["pubsub", "rabbitmq"] as const)("sentinel on %s when the broker g
     const s = createServer({
       lister: createClusterLister(createApiClient(api.baseUrl)),
       broker,
-      log: silentLogger(),
+      log: silentLogger(), auth: createNoAuth(),
       config: { ...INTERVALS, topic, selector: shardOn(shard), kind: "clusters", labelSelector: `run=${shard}`, adapters: ["collector"] },
     });
     try {

@@ -9,6 +9,7 @@ import { createPoller, type PollConfig, type PollObserver, type Poller } from ".
 import type { ResourceLister } from "./resource-lister.js";
 import { routes, SENTINEL_SERVICES } from "./routes.js";
 import type { RpcConfig } from "../shared/config.js";
+import type { Authenticator } from "../shared/auth/index.js";
 
 export interface SentinelDeps {
   lister: ResourceLister;
@@ -20,6 +21,8 @@ export interface SentinelDeps {
   newId?: () => string;
   /** The server's bounds and fast path (shared/config.ts rpcConfig); defaults when omitted. */
   rpc?: RpcConfig;
+  /** Who may call what (shared/auth): Reconcile is the operator's, GetStatus a reader's. */
+  auth: Authenticator;
 }
 
 /** An unstarted Sentinel: its RPC server, its poller (call start()) and metrics. */
@@ -79,7 +82,8 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: SENTINEL_SERVICES,
-    interceptors: [observeInterceptor(deps.log, metrics), errorInterceptor],
+    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
+    requestGate: deps.auth.requestGate,
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
     routes: routes({ poller, lister: deps.lister, kind: deps.config.kind, labelSelector: deps.config.labelSelector, topic: deps.config.topic }),
   });

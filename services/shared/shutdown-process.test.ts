@@ -33,6 +33,7 @@ async function startAdapter(env: Record<string, string>): Promise<Adapter> {
   const childEnv = {
     ...base,
     METADATA_SERVER_DETECTION: "none",
+    AUTH: "none",
     ADAPTER: "validation",
     ADAPTER_PORT: String(await freePort()),
     ADAPTER_METRICS_PORT: String(await freePort()),

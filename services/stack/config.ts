@@ -1,6 +1,7 @@
 import { brokerConfig, type BrokerConfig } from "../shared/broker/index.js";
 import { DEFAULT_EMULATOR_BIN } from "./emulator.js";
-import { collect, duration, list, optional, port, positiveInt, str } from "../shared/config.js";
+import { collect, duration, list, oneOf, optional, port, positiveInt, str } from "../shared/config.js";
+import { userInfo } from "node:os";
 import { serviceNodeArgs } from "./processes.js";
 
 /** What `npm start` needs to know; every service reads the rest of its own variables itself. */
@@ -30,6 +31,12 @@ export interface StackConfig {
   buildDir: string;
   /** Node flags for every service (HYPERFLEET_NODE_ARGS, and a heap budget unless one is set). */
   nodeArgs: string[];
+  /** AUTH=none turns authentication off (loopback only); jwt (the default) bootstraps a local issuer. */
+  auth: "jwt" | "none";
+  /** The local issuer's key, tokens and auth configuration (HYPERFLEET_AUTH_DIR). */
+  authDir: string;
+  /** The local user's identity in tokens and created_by (HYPERFLEET_USER, default user:<login>). */
+  user: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -53,5 +60,16 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     adapterPortBase: port(env, "ADAPTER_PORT_BASE", 8010),
     buildDir: str(env, "HYPERFLEET_BUILD_DIR", ".hyperfleet/build"),
     nodeArgs: { value: serviceNodeArgs(env) },
+    auth: oneOf(env, "AUTH", ["jwt", "none"], "jwt"),
+    authDir: str(env, "HYPERFLEET_AUTH_DIR", ".hyperfleet/auth"),
+    user: str(env, "HYPERFLEET_USER", `user:${loginName()}`),
   });
+}
+
+function loginName(): string {
+  try {
+    return userInfo().username || "local";
+  } catch {
+    return "local"; // no passwd entry (a container's arbitrary uid)
+  }
 }

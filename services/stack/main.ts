@@ -14,7 +14,10 @@ import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
 import { createSupervisor, type Supervisor } from "./supervisor.js";
 import { decideInterrupt } from "./core/decide-interrupt.js";
+import { resolve } from "node:path";
 import { groupRunning } from "./process-table.js";
+import { openLocalAuth, RENEW_MS, type LocalAuth } from "./local-auth.js";
+import { credentialsPath, saveCredentials } from "../hf/credentials.js";
 
 const say = (line: string) => process.stdout.write(`${"stack".padEnd(12)}| ${line}\n`);
 
@@ -83,7 +86,28 @@ async function main(): Promise<void> {
   await admin.provision(buildTopology(config.namespace, { clusters: config.adapters, nodepools: config.nodepoolAdapters }));
   await admin.close();
 
-  const specs = stackSpecs(config, broker);
+  // Secure with zero setup: a local issuer, a token per service, and the user's credentials where hf looks.
+  let auth: LocalAuth | undefined;
+  let credentialsLine = "  Authentication OFF (AUTH=none): anyone on this machine is an operator";
+  if (config.auth === "jwt") {
+    auth = await openLocalAuth(config.authDir, [...config.adapters, ...config.nodepoolAdapters], config.user);
+    const renewal = setInterval(() => void auth!.renew().catch((err: unknown) => say(`could not renew the local tokens: ${String(err)}`)), RENEW_MS);
+    renewal.unref();
+    const apiUrl = `http://127.0.0.1:${config.apiPort}`;
+    const credentials = credentialsPath(env);
+    let saved = `hf reads ${credentials}`;
+    try {
+      saveCredentials(credentials, apiUrl, { tokenFile: resolve(auth.tokenFile("user")) });
+    } catch (err) {
+      // A hand-edited credentials file is left alone: the stack runs, hf then needs --token-file.
+      saved = `could not update ${credentials} (${(err as Error).message}); use hf --token-file ${auth.tokenFile("user")}`;
+    }
+    credentialsLine = [
+      `  Signed in as ${config.user} (operator): ${saved}`,
+      `  Token for buf curl / grpcurl: -H "authorization: Bearer $(cat ${auth.tokenFile("user")})"`,
+    ].join("\n");
+  }
+  const specs = stackSpecs(config, broker, auth);
   const bundles = await buildServices(config.buildDir);
   if (stopped) return;
   supervisor = createSupervisor({
@@ -103,6 +127,7 @@ async function main(): Promise<void> {
       `HyperFleet is running${config.speed > 1 ? ` (time x${config.speed})` : ""}:`,
       ...specs.flatMap((s) => s.endpoints.map((e) => `  ${e}`)),
       `  ${brokerLine}`,
+      credentialsLine,
       `Process ids: ${supervisor.pids()}. A service that crashes is restarted.`,
       "Watch reconcile events: npm run events",
       ...(config.kubeconfig ? [] : [`See what the adapters did: kubectl get jobs,dnsrecords -A   (the stand-in on :${config.standinPort})`]),

@@ -4,18 +4,27 @@ import type { BrokerConfig } from "../shared/broker/index.js";
 import type { StackConfig } from "./config.js";
 import type { ProcessSpec } from "./processes.js";
 
+/** Where each service finds the stack's auth configuration and its own token (local-auth.ts). */
+export interface StackAuth {
+  configFile: string;
+  tokenFile(name: string): string;
+}
+
 const ADAPTER_OFFSETS: Record<string, number> = { validation: 1, dns: 2, placement: 3, nodepool: 4 };
 /** The shortest orphan sweep interval npm start gives an adapter at any speed. */
 const MIN_STACK_SWEEP_MS = 30_000;
 
 /** The child processes of the local stack, in start order, with their environment. */
-export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSpec[] {
+export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: StackAuth | undefined): ProcessSpec[] {
   const ms = (v: number) => `${Math.max(1, Math.round(v / config.speed))}ms`;
   const apiUrl = `http://127.0.0.1:${config.apiPort}`;
   const common: Record<string, string> = {
     METADATA_SERVER_DETECTION: "none",
     TOPIC_NAMESPACE: config.namespace,
     API_URL: apiUrl,
+    // Every service checks its callers against the stack's issuer; each proves itself with its own token.
+    // Without one (AUTH=none asked for explicitly), nobody is checked: loopback only, warned loudly.
+    ...(auth ? { AUTH: "jwt", AUTH_CONFIG: auth.configFile } : { AUTH: "none" }),
     ...(broker.kind === "pubsub" ? { BROKER: "pubsub", PUBSUB_EMULATOR_HOST: broker.emulatorHost ?? "", PUBSUB_PROJECT_ID: broker.projectId } : { BROKER: "rabbitmq", RABBITMQ_URL: broker.url }),
   };
   const kube: Record<string, string> = config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : { KUBE_URL: `http://127.0.0.1:${config.standinPort}` };
@@ -46,7 +55,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       // The config path is explicit: a compiled adapter cannot find configs/ beside its own module.
       // Drift checks (spec §7) must stay recognisable when the Sentinel's Ready max age is compressed.
       // The orphan sweep follows the speed down to 30 s: each one asks the API about every resource.
-      env: { ...common, ...kube, ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), EVENT_CLOCK_SKEW: ms(1000), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
+      env: { ...common, ...kube, ...tokenEnv(auth, `adapter-${adapter}`), ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), EVENT_CLOCK_SKEW: ms(1000), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
       readyPort: port,
       endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
     });
@@ -58,6 +67,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       entry: "services/sentinel/main.ts",
       env: {
         ...common,
+        ...tokenEnv(auth, "sentinel"),
         RESOURCE_KIND: "clusters",
         SENTINEL_PORT: String(config.sentinelPort),
         SENTINEL_METRICS_PORT: String(config.sentinelPort + 1000),
@@ -74,6 +84,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
       entry: "services/sentinel/main.ts",
       env: {
         ...common,
+        ...tokenEnv(auth, "sentinel"),
         RESOURCE_KIND: "nodepools",
         SENTINEL_PORT: String(config.sentinelPort + 1),
         SENTINEL_METRICS_PORT: String(config.sentinelPort + 1001),
@@ -87,4 +98,8 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig): ProcessSp
     },
   );
   return specs;
+}
+
+function tokenEnv(auth: StackAuth | undefined, name: string): Record<string, string> {
+  return auth ? { API_TOKEN_FILE: auth.tokenFile(name) } : {};
 }

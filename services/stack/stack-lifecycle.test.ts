@@ -56,6 +56,8 @@ async function startStack(opts: { ownEmulator?: boolean } = {}): Promise<StackRu
     SENTINEL_PORT: String(base + 20),
     TOPIC_NAMESPACE: namespace,
     HYPERFLEET_BUILD_DIR: buildDir,
+    HYPERFLEET_AUTH_DIR: `${buildDir}/auth`,
+    HF_CREDENTIALS: `${buildDir}/auth/credentials.json`,
     HYPERFLEET_DATA_DIR: "memory",
     LOG_LEVEL: "info",
   });

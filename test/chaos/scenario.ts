@@ -193,6 +193,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     stack = await startStack({
       ...brokerEnv,
       DATABASE_URL: pgServer.url,
+      // The probe's reports are stored and read back, deciding no phase.
+      CLUSTER_OPTIONAL_ADAPTERS: PROBE_ADAPTER,
       POLL_INTERVAL: "1s",
       MAX_AGE_NOT_READY: "2s",
       MAX_AGE_READY: "30m",
@@ -204,8 +206,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     });
     const s = stack;
     const stackPid = s.pid!;
-    const api: ApiClient = createApiClient(s.apiUrl, { timeoutMs: 10_000 });
-    const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: s.sentinelUrl, defaultTimeoutMs: 3000 }));
+    const api: ApiClient = createApiClient(s.apiUrl, { timeoutMs: 10_000, interceptors: s.credentials });
+    const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: s.sentinelUrl, defaultTimeoutMs: 3000, interceptors: s.credentials }));
     const adapterMetrics: Record<string, string> = { ...s.adapterMetricsUrls! };
     // The nodepool adapter listens beside the cluster adapters (validation +3).
     adapterMetrics.nodepool = adapterMetrics.validation.replace(/:(\d+)\//, (_, p: string) => `:${Number(p) + 3}/`);
@@ -388,7 +390,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     const currentPid = (name: string) => stackServices(stackPid).find((p) => p.name === name)?.pid;
 
     const adapterStatus = (name: string) =>
-      createClient(AdapterService, createGrpcTransport({ baseUrl: adapterMetrics[name].replace(/:(\d+)\/metrics$/, (_, p: string) => `:${Number(p) - 1000}`), defaultTimeoutMs: 2000 }));
+      createClient(AdapterService, createGrpcTransport({ baseUrl: adapterMetrics[name].replace(/:(\d+)\/metrics$/, (_, p: string) => `:${Number(p) - 1000}`), defaultTimeoutMs: 2000, interceptors: s.credentials }));
     /** Why a service is not healthy, in its own words (the adapter's not_consuming_reason, the Sentinel's last error). */
     const whyUnhealthy = async (name: string): Promise<string> => {
       try {

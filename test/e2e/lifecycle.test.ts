@@ -15,7 +15,7 @@ let kube: KubernetesObjectApi;
 
 beforeAll(async () => {
   stack = await startStack({ POLL_INTERVAL: "250ms", MAX_AGE_NOT_READY: "500ms", MAX_AGE_READY: "30s", STANDIN_JOB_DURATION: "1s", STANDIN_DNS_DELAY: "1s" });
-  api = createApiClient(stack.apiUrl);
+  api = createApiClient(stack.apiUrl, { interceptors: stack.credentials });
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: "e2e", server: stack.kubeUrl, skipTLSVerify: true }, { name: "e2e" });
   kube = KubernetesObjectApi.makeApiClient(kc);

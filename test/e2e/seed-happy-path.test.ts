@@ -32,7 +32,7 @@ beforeAll(async () => {
     STANDIN_JOB_DURATION: "2s",
     STANDIN_DNS_DELAY: "1s",
   });
-  api = createApiClient(stack.apiUrl);
+  api = createApiClient(stack.apiUrl, { interceptors: stack.credentials });
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: "e2e", server: stack.kubeUrl, skipTLSVerify: true }, { name: "e2e" });
   kube = KubernetesObjectApi.makeApiClient(kc);

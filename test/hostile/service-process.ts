@@ -32,7 +32,11 @@ export interface ServiceProcess {
 const TAIL_LINES = 40;
 
 export async function startServiceProcess(name: string, bundle: string, env: Record<string, string>, port: number): Promise<ServiceProcess> {
-  const childEnv: Record<string, string> = { ...(process.env as Record<string, string>), LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", ...env };
+  const childEnv: Record<string, string> = { ...(process.env as Record<string, string>), LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none",
+    // The attacks are on input and load, made as an authenticated operator could (AUTH=none: every caller
+    // is one); authentication's own attacks are services/shared/auth/rpc-matrix.test.ts.
+    AUTH: "none",
+    ...env };
   // jest's own flags (--experimental-vm-modules) are not the service's.
   delete childEnv.NODE_OPTIONS;
   let child: ChildProcess;

@@ -7,6 +7,7 @@ import { createServer } from "../../services/api/server.js";
 import { createDb, migrate, type Knex } from "../../services/api/store/db.js";
 import { silentLogger } from "../../services/shared/log.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
+import { createNoAuth } from "../../services/shared/auth/index.js";
 
 /** An API server on a real port over its own temporary database, with typed clients. */
 export interface TestApi {
@@ -26,6 +27,8 @@ export interface StartApiOptions {
   databaseUrl?: string;
   now?: () => Date;
   clusterAdapters?: string[];
+  /** Cluster adapters whose reports are stored without deciding the phase. */
+  optionalAdapters?: string[];
 }
 
 /** Starts createServer(deps) on 127.0.0.1:0 as main.ts would, minus the process. */
@@ -40,9 +43,10 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
   await migrate(db);
   const { server, metrics } = createServer({
     db,
-    log: silentLogger(),
+    log: silentLogger(), auth: createNoAuth(),
     clusterAdapters: opts.clusterAdapters ?? ["validation", "dns", "placement"],
     now: opts.now,
+    optionalAdapters: { clusters: opts.optionalAdapters },
   });
   const port = await server.listen(0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -9,6 +9,8 @@ import net from "node:net";
 import { rmSync } from "node:fs";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { freePort } from "./ports.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { bearerInterceptor, fileTokenSource, staticToken } from "../../services/shared/auth/index.js";
 
 export interface StackEndpoints {
   apiUrl: string;
@@ -18,6 +20,10 @@ export interface StackEndpoints {
   apiMetricsUrl?: string;
   namespace: string;
   brokerEnv: { PUBSUB_EMULATOR_HOST?: string };
+  /** Put the local user's credentials (an operator token) on a client's calls: `createApiClient(url, { interceptors: stack.credentials })`. */
+  credentials: Interceptor[];
+  /** For an hf run against this stack: where its credentials file is (HF_CREDENTIALS). */
+  hfEnv: Record<string, string>;
 }
 
 export interface RunningStack extends StackEndpoints {
@@ -55,6 +61,9 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
       sentinelUrl: env.HF_E2E_SENTINEL_URL ?? "http://127.0.0.1:8001",
       namespace: env.HF_E2E_TOPIC_NAMESPACE ?? "hyperfleet",
       brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
+      // An external stack's token: HF_E2E_TOKEN, or hf's own credentials file.
+      credentials: env.HF_E2E_TOKEN ? [bearerInterceptor(staticToken(env.HF_E2E_TOKEN))] : [],
+      hfEnv: {},
       logs: () => "",
       stop: async () => undefined,
     };
@@ -63,6 +72,9 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
   const [api, apiMetrics, kube, adapterBase, sentinel] = [await freePort(), await freePort(), await freePort(), await freeBlock(), await freeBlock()];
   const namespace = `e2e${Date.now().toString(36)}`;
   const buildDir = `.hyperfleet/build-${namespace}`;
+  // Its own issuer and credentials file: parallel stacks must not share keys, nor touch the user's ~/.hyperfleet.
+  const authDir = `.hyperfleet/auth-${namespace}`;
+  const credentialsFile = `${authDir}/credentials.json`;
   const childEnv: Record<string, string> = {
     ...(env as Record<string, string>),
     DATABASE_URL: temp.url,
@@ -75,6 +87,8 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     // Stacks started in parallel must not compile into the same files (inside the project, where
     // the bundles find node_modules).
     HYPERFLEET_BUILD_DIR: buildDir,
+    HYPERFLEET_AUTH_DIR: authDir,
+    HF_CREDENTIALS: credentialsFile,
     LOG_LEVEL: "info",
     ...intervals,
   };
@@ -102,6 +116,8 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     adapterMetricsUrls: Object.fromEntries(["validation", "dns", "placement"].map((a, i) => [a, `http://127.0.0.1:${adapterBase + 1001 + i}/metrics`])),
     namespace,
     brokerEnv: { PUBSUB_EMULATOR_HOST: env.PUBSUB_EMULATOR_HOST },
+    credentials: [bearerInterceptor(fileTokenSource(`${authDir}/tokens/user.token`))],
+    hfEnv: { HF_CREDENTIALS: credentialsFile },
     pid: child.pid,
     logs: () => output,
     async stop() {
@@ -110,6 +126,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
       await exited;
       clearTimeout(timer);
       rmSync(buildDir, { recursive: true, force: true });
+      rmSync(authDir, { recursive: true, force: true });
       await temp.drop();
     },
   };

@@ -44,7 +44,7 @@ test("embedded (PGlite): a new connection to the same session runs the same name
 });
 
 test("the API never prepares on its embedded database, whatever DB_PREPARED_STATEMENTS says", async () => {
-  const config = loadConfig({ HYPERFLEET_DATA_DIR: "memory", DB_PREPARED_STATEMENTS: "true" });
+  const config = loadConfig({ AUTH: "none", HYPERFLEET_DATA_DIR: "memory", DB_PREPARED_STATEMENTS: "true" });
   const { db, embedded } = await openDatabase(config, silentLogger());
   try {
     await queryPrepared(db, "api-probe", "select 1 as n", []);
@@ -60,9 +60,9 @@ test("the API never prepares on its embedded database, whatever DB_PREPARED_STAT
 });
 
 test("DB_PREPARED_STATEMENTS must be true or false", () => {
-  expect(loadConfig({}).dbPreparedStatements).toBe(true);
-  expect(loadConfig({ DB_PREPARED_STATEMENTS: "false" }).dbPreparedStatements).toBe(false);
-  expect(() => loadConfig({ DB_PREPARED_STATEMENTS: "maybe" })).toThrow(/DB_PREPARED_STATEMENTS/);
+  expect(loadConfig({ AUTH: "none" }).dbPreparedStatements).toBe(true);
+  expect(loadConfig({ AUTH: "none", DB_PREPARED_STATEMENTS: "false" }).dbPreparedStatements).toBe(false);
+  expect(() => loadConfig({ AUTH: "none", DB_PREPARED_STATEMENTS: "maybe" })).toThrow(/DB_PREPARED_STATEMENTS/);
 });
 
 /** An error with these own properties, the way pg, Node and knex build theirs. */

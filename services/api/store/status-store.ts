@@ -3,7 +3,7 @@ import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
 import type { ResourceStatus as PbResourceStatus } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import { stampTransitions, type IncomingCondition } from "../core/condition.js";
 import { isUuid } from "../../shared/ids.js";
-import { NotFoundError, ResourceExhaustedError, UnavailableError } from "../core/domain-errors.js";
+import { clip, InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from "../core/domain-errors.js";
 import { decideReport, isStored, type ReportOutcome } from "../core/report.js";
 import type { ResourceStatus } from "../core/aggregate.js";
 import { createBatcher, createLimiter, type QueueRefusal, type Settled } from "./batcher.js";
@@ -45,6 +45,8 @@ export interface StatusStore {
 
 /** Tuning and test seams. */
 export interface StatusStoreOptions {
+  /** Adapters whose reports are stored and shown without deciding any phase (CLUSTER_/NODEPOOL_OPTIONAL_ADAPTERS); any other name not required is refused. */
+  optional?: Partial<RequiredAdapters>;
   /** Runs between a batch's read and its write, once per report to write (tests put a concurrent writer here). */
   afterSnapshot?: (resourceId: string) => Promise<void>;
   /** Called with the size of each batch of reports as it starts (the API's batch-size histogram). */
@@ -80,6 +82,7 @@ function refusal(why: QueueRefusal, maxWaitMs: number): Error {
 /** Creates the status store; reports for clusters and nodepools alike (ids are unique across kinds). */
 export function createStatusStore(db: Knex, required: RequiredAdapters, opts: StatusStoreOptions = {}): StatusStore {
   const kinds = kindsOf(required);
+  const optionalFor = (def: { kind: string }) => (def.kind === "Cluster" ? opts.optional?.clusters : opts.optional?.nodepools) ?? [];
   /** The resource, locked (a nodepool's cluster first, the one lock order every writer uses). */
   const lockResource = async (trx: Knex.Transaction, id: string) => {
     if (!isUuid(id)) return undefined;
@@ -112,6 +115,8 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
       if (!snap) return (results[i] = { ok: false, error: new NotFoundError("resource", r.resourceId) });
       if (snap.deleted_time) return; // the locking path
       const def = snap.kind === "Cluster" ? kinds.cluster : kinds.nodepool;
+      const stranger = notConfigured(def, r.adapter, optionalFor(def));
+      if (stranger) return (results[i] = { ok: false, error: stranger });
       const j = judge(r, snap, snap.statuses.map(statusRowFromJson));
       if (j.discarded) return (results[i] = { ok: true, value: j.discarded });
       const row = newStatusRow(r, def.kind, j.stored);
@@ -163,6 +168,8 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
       // The row lock serialises reports for one resource: none is lost and none moves a row backwards.
       const found = await lockResource(trx, r.resourceId);
       if (!found) throw new NotFoundError("resource", r.resourceId);
+      const stranger = notConfigured(found.def, r.adapter, optionalFor(found.def));
+      if (stranger) throw stranger;
       const resource = found.row;
       // Every row of the resource in one read: this adapter's decides the report, all of them the status.
       const j = judge(r, resource, await trx<AdapterStatusRow>("adapter_statuses").where({ resource_id: r.resourceId }));
@@ -218,6 +225,16 @@ function judge(r: Report, resource: ReportBasisRow, rows: AdapterStatusRow[]) {
 }
 
 /** The adapter's row after storing report `r` (its conditions' transition times carried forward). */
+/**
+ * A report from an adapter this API does not run for the resource's kind is refused: its row would
+ * count for nothing (the phase reads the required adapters only) yet could be mistaken for one that does.
+ */
+function notConfigured(def: { kind: string; required: readonly string[] }, adapter: string, optional: readonly string[]): InvalidArgumentError | undefined {
+  if (def.required.includes(adapter) || optional.includes(adapter)) return undefined;
+  const configured = [...def.required, ...optional].join(", ");
+  return new InvalidArgumentError([{ field: "adapter", description: `${JSON.stringify(clip(adapter, 64))} is not an adapter of ${def.kind} resources here (configured: ${configured})`, reason: "NOT_CONFIGURED" }]);
+}
+
 function newStatusRow(r: Report, kind: string, stored: AdapterStatusRow | undefined): AdapterStatusRow {
   return {
     resource_id: r.resourceId,

@@ -1,0 +1,63 @@
+/**
+ * `npm start`'s zero-setup security (issue 18): a local issuer (signing key under .hyperfleet/auth),
+ * one short-lived token per service and one for the local user, renewed while the stack runs, and the
+ * auth configuration every service reads (AUTH_CONFIG). Like kind writing a kubeconfig, the user's
+ * credentials are written where hf finds them, so every README example works as written.
+ */
+import { writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { openLocalIssuer, type LocalIssuer } from "../shared/auth/index.js";
+
+/** The identities of the stack's callers, each bound to its least privilege. */
+export function stackIdentities(adapters: readonly string[], user: string): { name: string; identity: string; roles: string[]; ttlSeconds: number }[] {
+  return [
+    { name: "sentinel", identity: "hyperfleet:sentinel", roles: ["sentinel"], ttlSeconds: SERVICE_TTL_S },
+    ...adapters.map((a) => ({ name: `adapter-${a}`, identity: `hyperfleet:adapter:${a}`, roles: [`adapter:${a}`], ttlSeconds: SERVICE_TTL_S })),
+    // The person who started the stack owns this machine's control plane: every right, ForceDelete included.
+    { name: "user", identity: user, roles: ["operator"], ttlSeconds: USER_TTL_S },
+  ];
+}
+
+/** Service tokens live an hour and are renewed every RENEW_MS: a stolen one is soon worthless. */
+const SERVICE_TTL_S = 3600;
+/** The user's token outlives a working day, so that an hf in another terminal keeps working between renewals. */
+const USER_TTL_S = 12 * 3600;
+export const RENEW_MS = 15 * 60_000;
+
+export interface LocalAuth {
+  readonly issuer: LocalIssuer;
+  /** AUTH_CONFIG for every service. */
+  readonly configFile: string;
+  /** The token file of a caller named by stackIdentities (`sentinel`, `adapter-dns`, `user`). */
+  tokenFile(name: string): string;
+  /** Issues every token again (the files are replaced whole; readers pick the new one up on change). */
+  renew(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) the local issuer under `dir`, writes the auth configuration, and issues every
+ * token. Files holding secrets are 0600 in a 0700 directory.
+ */
+export async function openLocalAuth(dir: string, adapters: readonly string[], user: string): Promise<LocalAuth> {
+  const root = resolve(dir);
+  const issuer = await openLocalIssuer(join(root, "keys"));
+  const tokens = join(root, "tokens");
+  mkdirSync(tokens, { recursive: true, mode: 0o700 });
+  const callers = stackIdentities(adapters, user);
+  const identities = Object.fromEntries(callers.map((c) => [c.identity, c.roles]));
+  const configFile = join(root, "auth.json");
+  const { issuer: iss, audience, jwksFile, identityClaim } = issuer.config();
+  writeWhole(configFile, JSON.stringify({ issuers: [{ issuer: iss, audience, jwksFile, identityClaim }], bindings: { identities, claims: {} }, trustedProxies: [] }, null, 2), 0o644);
+  const tokenFile = (name: string) => join(tokens, `${name}.token`);
+  const renew = async () => {
+    for (const c of callers) writeWhole(tokenFile(c.name), `${await issuer.issue({ sub: c.identity, ttlSeconds: c.ttlSeconds })}\n`, 0o600);
+  };
+  await renew();
+  return { issuer, configFile, tokenFile, renew };
+}
+
+function writeWhole(path: string, text: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}
