@@ -6,6 +6,7 @@ import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 import { createServer } from "../../services/api/server.js";
 import { createDb, migrate, type Knex } from "../../services/api/store/db.js";
 import { silentLogger } from "../../services/shared/log.js";
+import { createTestIssuer, type TestIssuer } from "./test-issuer.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { createNoAuth } from "../../services/shared/auth/index.js";
 
@@ -19,6 +20,8 @@ export interface TestApi {
   statuses: Client<typeof StatusService>;
   grpc: Transport;
   metricsText(): Promise<string>;
+  /** With `auth: true`: the issuer the API trusts (tokens for any test identity); the typed clients carry test:operator's. */
+  issuer?: TestIssuer;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export interface StartApiOptions {
   clusterAdapters?: string[];
   /** Cluster adapters whose reports are stored without deciding the phase. */
   optionalAdapters?: string[];
+  /** Authenticate every call with real JWTs (test-issuer.ts) instead of AUTH=none. */
+  auth?: boolean;
 }
 
 /** Starts createServer(deps) on 127.0.0.1:0 as main.ts would, minus the process. */
@@ -39,19 +44,22 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     temp = await createTempDatabase();
     url = temp.url;
   }
+  const issuer = opts.auth ? await createTestIssuer() : undefined;
+  const interceptors = issuer ? await issuer.credentials("test:operator") : [];
   const db = createDb({ url, connectTimeoutMs: 1000, poolMax: 10 });
   await migrate(db);
   const { server, metrics } = createServer({
     db,
-    log: silentLogger(), auth: createNoAuth(),
+    log: silentLogger(),
+    auth: issuer ? issuer.authenticator() : createNoAuth(),
     clusterAdapters: opts.clusterAdapters ?? ["validation", "dns", "placement"],
     now: opts.now,
     optionalAdapters: { clusters: opts.optionalAdapters },
   });
   const port = await server.listen(0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${port}`;
-  const connect = createConnectTransport({ baseUrl, httpVersion: "2" });
-  const grpc = createGrpcTransport({ baseUrl });
+  const connect = createConnectTransport({ baseUrl, httpVersion: "2", interceptors });
+  const grpc = createGrpcTransport({ baseUrl, interceptors });
   return {
     baseUrl,
     port,
@@ -60,11 +68,13 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     nodepools: createClient(NodePoolService, connect),
     statuses: createClient(StatusService, grpc),
     grpc,
+    issuer,
     metricsText: () => metrics.registry.metrics(),
     async close() {
       await server.close(100);
       await db.destroy();
       await temp?.drop();
+      issuer?.remove();
     },
   };
 }
