@@ -23,6 +23,15 @@ const SERVICE_TTL_S = 3600;
 /** The user's token outlives a working day, so that an hf in another terminal keeps working between renewals. */
 const USER_TTL_S = 12 * 3600;
 export const RENEW_MS = 15 * 60_000;
+/** The signing key is replaced when a start finds it older than this. */
+export const ROTATE_AFTER_MS = 30 * 24 * 3600_000;
+
+/**
+ * Key rotation: `auto` replaces a signing key older than ROTATE_AFTER_MS and keeps the old one in the
+ * JWKS until every token it signed has expired (USER_TTL_S), so nothing in flight is refused; `now`
+ * (npm start -- --rotate-keys, for a key that may have leaked) replaces it and drops the old one at once.
+ */
+export type Rotation = "auto" | "now";
 
 export interface LocalAuth {
   readonly issuer: LocalIssuer;
@@ -38,9 +47,16 @@ export interface LocalAuth {
  * Opens (or creates) the local issuer under `dir`, writes the auth configuration, and issues every
  * token. Files holding secrets are 0600 in a 0700 directory.
  */
-export async function openLocalAuth(dir: string, adapters: readonly string[], user: string): Promise<LocalAuth> {
+export async function openLocalAuth(dir: string, adapters: readonly string[], user: string, opts: { rotation?: Rotation; now?: () => number } = {}): Promise<LocalAuth> {
+  const now = opts.now ?? Date.now;
   const root = resolve(dir);
-  const issuer = await openLocalIssuer(join(root, "keys"));
+  const issuer = await openLocalIssuer(join(root, "keys"), { now });
+  if (opts.rotation === "now") {
+    await issuer.rotate();
+    await issuer.retire();
+  } else if (now() - issuer.signingKeyCreatedAt() > ROTATE_AFTER_MS) {
+    await issuer.rotate();
+  }
   const tokens = join(root, "tokens");
   mkdirSync(tokens, { recursive: true, mode: 0o700 });
   const callers = stackIdentities(adapters, user);
@@ -50,6 +66,8 @@ export async function openLocalAuth(dir: string, adapters: readonly string[], us
   writeWhole(configFile, JSON.stringify({ issuers: [{ issuer: iss, audience, jwksFile, identityClaim }], bindings: { identities, claims: {} }, trustedProxies: [] }, null, 2), 0o644);
   const tokenFile = (name: string) => join(tokens, `${name}.token`);
   const renew = async () => {
+    // Keys replaced before the signing one was made signed only tokens that have expired by now.
+    if (issuer.keyIds().length > 1 && now() - issuer.signingKeyCreatedAt() > USER_TTL_S * 1000) await issuer.retire();
     for (const c of callers) writeWhole(tokenFile(c.name), `${await issuer.issue({ sub: c.identity, ttlSeconds: c.ttlSeconds })}\n`, 0o600);
   };
   await renew();

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   let auth: LocalAuth | undefined;
   let credentialsLine = "  Authentication OFF (AUTH=none): anyone on this machine is an operator";
   if (config.auth === "jwt") {
-    auth = await openLocalAuth(config.authDir, [...config.adapters, ...config.nodepoolAdapters], config.user);
+    auth = await openLocalAuth(config.authDir, [...config.adapters, ...config.nodepoolAdapters], config.user, { rotation: process.argv.includes("--rotate-keys") ? "now" : "auto" });
+    if (process.argv.includes("--rotate-keys")) say("--rotate-keys: new signing key; tokens signed by the old one are refused from now on");
     const renewal = setInterval(() => void auth!.renew().catch((err: unknown) => say(`could not renew the local tokens: ${String(err)}`)), RENEW_MS);
     renewal.unref();
     const apiUrl = `http://127.0.0.1:${config.apiPort}`;

@@ -86,12 +86,16 @@ export interface LocalIssuer {
   retire(): Promise<void>;
   /** Key ids in the JWKS, the signing key first. */
   keyIds(): string[];
+  /** When the signing key was made (ms since the epoch; 0 for a key stored before this was recorded). */
+  signingKeyCreatedAt(): number;
 }
 
 interface StoredKey {
   kid: string;
   privateJwk: JWK;
   publicJwk: JWK;
+  /** ms since the epoch: the age rotation goes by. */
+  createdAt?: number;
 }
 
 const ALG = "ES256";
@@ -127,7 +131,7 @@ export async function openLocalIssuer(dir: string, opts: { issuer?: string; audi
     const publicJwk = await exportJWK(pair.publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     const privateJwk = { ...(await exportJWK(pair.privateKey)), kid, alg: ALG };
-    keys = [{ kid, privateJwk, publicJwk: { ...publicJwk, kid, alg: ALG, use: "sig" } }, ...keys];
+    keys = [{ kid, privateJwk, publicJwk: { ...publicJwk, kid, alg: ALG, use: "sig" }, createdAt: now() }, ...keys];
     signing = pair.privateKey;
     save();
   };
@@ -158,6 +162,7 @@ export async function openLocalIssuer(dir: string, opts: { issuer?: string; audi
       save();
     },
     keyIds: () => keys.map((k) => k.kid),
+    signingKeyCreatedAt: () => keys[0].createdAt ?? 0,
   };
 }
 
