@@ -36,8 +36,16 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
 /** An HPACK string literal, not Huffman-coded (lengths below 127 only: ours are short). */
 function hpackString(s: string): Buffer {
   const b = Buffer.from(s, "latin1");
-  if (b.length >= 127) throw new Error(`header too long for this encoder: ${s}`);
-  return Buffer.concat([Buffer.from([b.length]), b]);
+  return Buffer.concat([hpackLength(b.length), b]);
+}
+
+/** A string's length as an HPACK integer with a 7-bit prefix (RFC 7541 §5.1), Huffman bit clear: a bearer token runs to hundreds of bytes. */
+function hpackLength(n: number): Buffer {
+  if (n < 127) return Buffer.from([n]);
+  const out = [127];
+  for (n -= 127; n >= 128; n >>= 7) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return Buffer.from(out);
 }
 
 /**
@@ -45,7 +53,7 @@ function hpackString(s: string): Buffer {
  * indexing" (RFC 7541 §6.2.2), which leave the server's dynamic table alone, so one block serves
  * every request.
  */
-function requestHeaderBlock(authority: string, path: string): Buffer {
+function requestHeaderBlock(authority: string, path: string, extra: Record<string, string> = {}): Buffer {
   const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00]), hpackString(name), hpackString(value)]);
   return Buffer.concat([
     Buffer.from([0x83, 0x86]), // :method POST, :scheme http
@@ -55,6 +63,7 @@ function requestHeaderBlock(authority: string, path: string): Buffer {
     hpackString(authority),
     literal("content-type", "application/grpc+proto"),
     literal("te", "trailers"),
+    ...Object.entries(extra).map(([name, value]) => literal(name, value)),
   ]);
 }
 
@@ -65,11 +74,11 @@ interface Pending {
 }
 
 /** Calls `path` on the server at `url` (http only), one gRPC message per call, framed by the caller. */
-export function rawFramesCaller(url: string, path: string, expectFirstField?: Buffer) {
+export function rawFramesCaller(url: string, path: string, expectFirstField?: Buffer, headers: Record<string, string> = {}) {
   const u = new URL(url);
   const socket = net.connect(Number(u.port), u.hostname);
   socket.setNoDelay(true);
-  const headerBlock = requestHeaderBlock(u.host, path);
+  const headerBlock = requestHeaderBlock(u.host, path, headers);
   const pending = new Map<number, Pending>();
   let nextStream = 1;
   let lost: Error | undefined;

@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, printing its figures (docs/benchmarks.md has results and how to read
  * them). `--smoke` runs each at a toy size for seconds, so CI keeps them from rotting without judging
- * timings; `--only reports,reads,sentinel,convergence` picks some;
+ * timings; `--only reports,auth,reads,sentinel,convergence,fleet` picks some;
  * `--clusters N` sizes the convergence run and the fleet run at `--speed N` (default 600).
  */
 import { DEFAULT_EMULATOR_BIN, startEmulator } from "../services/stack/emulator.js";
+import { benchAuth } from "./auth.js";
 import { benchConvergence } from "./convergence.js";
 import { benchFleetSpeed } from "./fleet-speed.js";
 import { benchReads } from "./reads.js";
@@ -15,7 +16,7 @@ const args = process.argv.slice(2);
 const smoke = args.includes("--smoke");
 const clusters = args.includes("--clusters") ? Number(args[args.indexOf("--clusters") + 1]) : undefined;
 const speed = args.includes("--speed") ? Number(args[args.indexOf("--speed") + 1]) : 600;
-const only = args.includes("--only") ? args[args.indexOf("--only") + 1].split(",") : ["reports", "reads", "sentinel", "convergence", "fleet"];
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1].split(",") : ["reports", "auth", "reads", "sentinel", "convergence", "fleet"];
 process.env.METADATA_SERVER_DETECTION ??= "none";
 
 console.log(`HyperFleet benchmarks${smoke ? " (smoke: toy sizes, figures not meaningful)" : ""} — ${new Date().toISOString()}, node ${process.version}`);
@@ -25,6 +26,7 @@ emulatorHost ??= emulator!.host;
 process.env.PUBSUB_EMULATOR_HOST = emulatorHost;
 try {
   if (only.includes("reports")) await benchReports(smoke ? { clusters: 200, seconds: 1, concurrency: 4 } : { clusters: 10_000, seconds: 15, concurrency: 16 });
+  if (only.includes("auth")) await benchAuth(smoke ? { clusters: 200, seconds: 1, concurrency: 4, rounds: 2 } : { clusters: 10_000, seconds: 8, concurrency: 16, rounds: 6 });
   if (only.includes("reads")) await benchReads(smoke ? { clusters: 500, seconds: 1, concurrency: 4 } : { clusters: 100_000, seconds: 10, concurrency: 16 });
   if (only.includes("sentinel")) await benchSentinel({ sizes: smoke ? [200] : [1_000, 10_000, 100_000], emulatorHost });
   if (only.includes("convergence")) await benchConvergence({ clusters: clusters ?? (smoke ? 5 : 1000) });
