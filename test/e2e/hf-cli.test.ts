@@ -1,10 +1,12 @@
 /**
  * The hf CLI end to end: the real CLI against a real API, as a user's shell would run it. It runs
  * compiled once (test/support/build-cli.ts) rather than through bin.js's tsx, whose cold start per
- * process made this file slow; one test still runs bin.js itself.
+ * process made this file slow; one test still runs bin.js itself. The API authenticates (issue 18):
+ * hf's token comes from HF_TOKEN (an operator's), and a test each covers --token, --token-file,
+ * HF_TOKEN_FILE, a credentials file (HF_CREDENTIALS) and no credentials at all.
  */
 import { execFile } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildCli, type BuiltCli } from "../support/build-cli.js";
@@ -12,13 +14,31 @@ import { startApi, type TestApi } from "../support/start-api.js";
 
 let api: TestApi;
 let cli: BuiltCli;
+let operatorToken: string;
+/** Scratch files: token files, credentials files; NO_CREDENTIALS is a credentials path that does not exist. */
+let dir: string;
+let NO_CREDENTIALS: string;
 beforeAll(async () => {
-  [api, cli] = await Promise.all([startApi(), buildCli()]);
+  [api, cli] = await Promise.all([startApi({ auth: true }), buildCli()]);
+  operatorToken = await api.issuer!.token("test:operator");
+  dir = mkdtempSync(join(tmpdir(), "hf-cli-creds-"));
+  NO_CREDENTIALS = join(dir, "none.json");
 });
 afterAll(async () => {
   cli?.remove();
   await api?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * The environment hf runs in: the caller's, without any HF_* credentials it may have (a developer's
+ * own HF_TOKEN or ~/.hyperfleet/credentials.json must not decide these tests), plus `extra`.
+ */
+function envWith(extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", HF_CREDENTIALS: NO_CREDENTIALS };
+  for (const k of ["HF_TOKEN", "HF_TOKEN_FILE", "HF_CA", "HF_API_URL"]) delete env[k];
+  return { ...env, ...extra };
+}
 
 /** Runs `node <script> args` with `env`; resolves with its exit code and output. */
 function exec(script: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -27,10 +47,13 @@ function exec(script: string, args: string[], env: Record<string, string | undef
   });
 }
 
-const hf = (...args: string[]) => exec(cli.path, args, { ...process.env, HF_API_URL: api.baseUrl, NO_COLOR: "1" });
+/** hf as an operator: the token in HF_TOKEN. */
+const hf = (...args: string[]) => exec(cli.path, args, envWith({ HF_API_URL: api.baseUrl, HF_TOKEN: operatorToken }));
+/** hf with no credentials from anywhere unless `env` gives some. */
+const hfWith = (env: Record<string, string>, ...args: string[]) => exec(cli.path, args, envWith({ HF_API_URL: api.baseUrl, ...env }));
 
 test("bin.js (what npm run hf and the package's bin run) starts the same CLI", async () => {
-  const r = await exec("services/hf/bin.js", ["cluster", "list", "-o", "json"], { ...process.env, HF_API_URL: api.baseUrl });
+  const r = await exec("services/hf/bin.js", ["cluster", "list", "-o", "json"], envWith({ HF_API_URL: api.baseUrl, HF_TOKEN: operatorToken }));
   expect(r).toMatchObject({ code: 0, stderr: "" });
   expect(JSON.parse(r.stdout)).toBeInstanceOf(Array);
 });
@@ -84,7 +107,7 @@ test.each([
 });
 
 test("an unreachable API → exit 1 with a hint", async () => {
-  const r = await exec(cli.path, ["--api", "http://127.0.0.1:1", "cluster", "list"], {});
+  const r = await exec(cli.path, ["--api", "http://127.0.0.1:1", "cluster", "list"], { HF_CREDENTIALS: NO_CREDENTIALS });
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/Unavailable: .*is the API running/);
 });
@@ -106,4 +129,67 @@ test("nodepools: create under a cluster by name, list, update, delete; cluster d
   expect(forced).toMatchObject({ code: 0 });
   expect(forced.stdout).toMatch(/removed \(1 nodepools\)/);
   expect((await hf("cluster", "get", "cli-np")).code).toBe(1);
+});
+
+describe("credentials", () => {
+  /** A token file for `identity` (0600, as npm start writes them). */
+  async function tokenFile(identity: string): Promise<string> {
+    const path = join(dir, `${identity.replace(/\W/g, "_")}.token`);
+    writeFileSync(path, `${await api.issuer!.token(identity)}\n`, { mode: 0o600 });
+    return path;
+  }
+  /** Creates a cluster through hf with `args`/`env` and says who the API recorded as its creator. */
+  async function createdBy(name: string, env: Record<string, string>, ...args: string[]): Promise<string> {
+    const r = await hfWith(env, ...args, "cluster", "create", name, "-o", "json");
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    return JSON.parse(r.stdout).createdBy;
+  }
+
+  test("--token: the flag's token is sent (the API records its identity as the creator)", async () => {
+    const token = await api.issuer!.token("test:user");
+    expect(await createdBy("cli-flag-token", {}, "--token", token)).toBe("test:user");
+    // The flag wins over HF_TOKEN.
+    expect(await createdBy("cli-flag-wins", { HF_TOKEN: operatorToken }, "--token", token)).toBe("test:user");
+  });
+
+  test("--token-file and HF_TOKEN_FILE: the file's token is sent", async () => {
+    expect(await createdBy("cli-flag-file", {}, "--token-file", await tokenFile("test:user"))).toBe("test:user");
+    expect(await createdBy("cli-env-file", { HF_TOKEN_FILE: await tokenFile("test:proxy") })).toBe("test:proxy");
+  });
+
+  test("HF_CREDENTIALS: the entry for the API's URL, a tokenFile, is used; a reader's token is refused a write with the identity named", async () => {
+    const creds = join(dir, "credentials.json");
+    writeFileSync(creds, JSON.stringify({ version: 1, servers: { [api.baseUrl]: { tokenFile: await tokenFile("test:user") } } }), { mode: 0o600 });
+    expect(await createdBy("cli-creds-file", { HF_CREDENTIALS: creds })).toBe("test:user");
+    const list = await hfWith({ HF_CREDENTIALS: creds }, "cluster", "list", "-o", "json");
+    expect(list).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: "cli-creds-file" })]));
+
+    writeFileSync(creds, JSON.stringify({ version: 1, servers: { [api.baseUrl]: { tokenFile: await tokenFile("test:reader") } } }), { mode: 0o600 });
+    const denied = await hfWith({ HF_CREDENTIALS: creds }, "cluster", "create", "cli-reader-write");
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^hf: PermissionDenied: .*\(the identity "test:reader" lacks the role this call needs; its token came from /);
+    expect(denied.stderr).toContain(creds);
+  });
+
+  test("no credentials anywhere → exit 1 with the Unauthenticated hint saying where credentials come from", async () => {
+    const r = await hfWith({}, "cluster", "list");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^hf: Unauthenticated: authentication required \(no credentials for http:\/\/127\.0\.0\.1:\d+: run npm start, which writes them to .*none\.json, or pass --token \/ HF_TOKEN\)\n$/);
+  });
+
+  test("an expired token → exit 1: refused, with where it came from, never the token itself", async () => {
+    const expired = await api.issuer!.token("test:operator", { ttlSeconds: -3600 });
+    const r = await hfWith({ HF_TOKEN: expired }, "cluster", "list");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^hf: Unauthenticated: invalid credentials \(the token was refused: .*this one came from HF_TOKEN\)/);
+    expect(r.stderr).not.toContain(expired);
+    expect(r.stderr).not.toContain(expired.split(".")[1]);
+  });
+
+  test("hf token prints the token hf would send (HF_TOKEN here)", async () => {
+    const r = await hfWith({ HF_TOKEN: operatorToken }, "token");
+    expect(r).toEqual({ code: 0, stdout: `${operatorToken}\n`, stderr: "" });
+  });
 });
