@@ -14,7 +14,7 @@ import type { ObjectCache } from "./object-cache.js";
 import { createOrphanSweeper, type OrphanSweeper } from "./orphan-sweep.js";
 import { reconcile } from "./reconcile.js";
 import { ADAPTER_SERVICES, routes } from "./routes.js";
-import type { Authenticator } from "../shared/auth/index.js";
+import { observeAuth, type Authenticator } from "../shared/auth/index.js";
 
 export interface AdapterDeps {
   plan: AdapterPlan;
@@ -125,12 +125,13 @@ export function createServer(deps: AdapterDeps): Adapter {
       duration.observe({ adapter }, seconds);
     },
   });
+  const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_adapter");
   const server = createRpcServer({
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: ADAPTER_SERVICES,
-    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
-    requestGate: deps.auth.requestGate,
+    interceptors: [observeInterceptor(deps.log, metrics), auth.interceptor, errorInterceptor],
+    requestGate: auth.requestGate,
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
     routes: routes({ adapter, subscription: deps.subscription, stats: handler.stats, consumer: () => consumer, dryRun: (id) => reconcile(rdeps, id, true) }),
   });

@@ -3,7 +3,7 @@ import { Counter, Histogram } from "prom-client";
 import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
-import type { Authenticator } from "../shared/auth/index.js";
+import { observeAuth, type Authenticator } from "../shared/auth/index.js";
 import { actorResolver } from "./actor.js";
 import { errorInterceptor } from "./errors.js";
 import { maxRequestBytes } from "./limits.js";
@@ -53,6 +53,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     registers: [metrics.registry],
   });
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
+  const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_api");
   const server = createRpcServer({
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
@@ -60,8 +61,8 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
     maxRequestBytesFor: (m) => maxRequestBytes(`${m.parent.typeName}/${m.name}`),
     services: API_SERVICES,
     // Refusals are observed (logged, counted) like any other outcome; domain errors are translated inside.
-    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
-    requestGate: deps.auth.requestGate,
+    interceptors: [observeInterceptor(deps.log, metrics), auth.interceptor, errorInterceptor],
+    requestGate: auth.requestGate,
     health: () => (deps.dbHealthy?.() === false ? ServingStatus.NOT_SERVING : ServingStatus.SERVING),
     routes: routes({
       clusters: createClusterStore(deps.db, required),
@@ -76,7 +77,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
         onWriteError: (err, size) => deps.log.warn({ err: String(err), reports: size }, "batched report write failed; redoing its reports one by one"),
       }),
       log: deps.log,
-      actor: actorResolver(deps.auth.trustedProxies),
+      actor: actorResolver(auth.trustedProxies),
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),
       onReport: (outcome) => reports.inc({ outcome }),

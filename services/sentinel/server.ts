@@ -9,7 +9,7 @@ import { createPoller, type PollConfig, type PollObserver, type Poller } from ".
 import type { ResourceLister } from "./resource-lister.js";
 import { routes, SENTINEL_SERVICES } from "./routes.js";
 import type { RpcConfig } from "../shared/config.js";
-import type { Authenticator } from "../shared/auth/index.js";
+import { observeAuth, type Authenticator } from "../shared/auth/index.js";
 
 export interface SentinelDeps {
   lister: ResourceLister;
@@ -78,12 +78,13 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   // Healthy while polls succeed: the last success (or start) is at most three intervals old (the
   // interval as flow control stretches it).
   const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * poller.interval();
+  const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_sentinel");
   const server = createRpcServer({
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: SENTINEL_SERVICES,
-    interceptors: [observeInterceptor(deps.log, metrics), deps.auth.interceptor, errorInterceptor],
-    requestGate: deps.auth.requestGate,
+    interceptors: [observeInterceptor(deps.log, metrics), auth.interceptor, errorInterceptor],
+    requestGate: auth.requestGate,
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
     routes: routes({ poller, lister: deps.lister, kind: deps.config.kind, labelSelector: deps.config.labelSelector, topic: deps.config.topic }),
   });

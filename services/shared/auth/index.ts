@@ -20,3 +20,4 @@ export { bearerInterceptor, fileTokenSource, openLocalIssuer, staticToken, type 
 export { createTokenVerifier, type IssuerConfig, type TokenVerifier, type VerifiedToken, type VerifierOptions, type VerifyFailure, type VerifyOutcome } from "./verify.js";
 export { serverAuth } from "./server-auth.js";
 export { apiCredentials, apiCredentialsConfig, type ApiCredentialsConfig } from "./client-auth.js";
+export { observeAuth } from "./observe.js";
