@@ -1,4 +1,8 @@
-/** A Python client generated from proto/ with Debian's python3-grpc-tools talks to the API over gRPC. */
+/**
+ * A Python client generated from proto/ with Debian's python3-grpc-tools talks to the API over gRPC,
+ * with authentication on (issue 18): the token travels in call metadata, and a call without it is
+ * UNAUTHENTICATED. client.py takes an optional CA file for TLS (the hook for a TLS-serving API).
+ */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +21,7 @@ if (!available && !process.env.CI) console.warn("skipping the Python client test
 let api: TestApi;
 let out: string;
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi({ auth: true });
   out = mkdtempSync(join(tmpdir(), "hf-py-"));
 });
 afterAll(async () => {
@@ -25,9 +29,25 @@ afterAll(async () => {
   rmSync(out, { recursive: true, force: true });
 });
 
-maybe("generated Python stubs create a cluster, report a status and see AlreadyExists", async () => {
+maybe("generated Python stubs with the token in metadata create a cluster (created_by is the token's identity), report a status and see AlreadyExists; without it, UNAUTHENTICATED", async () => {
   const protos = readdirSync("proto/hyperfleet/v1").map((f) => join("hyperfleet/v1", f));
   await run(PYTHON, ["-m", "grpc_tools.protoc", "-I", "proto", "-I", GRPC_TOOLS_PROTO, `--python_out=${out}`, `--grpc_python_out=${out}`, ...protos], { timeout: 30_000 });
-  const { stdout } = await run(PYTHON, [relative(process.cwd(), "test/wire/python/client.py"), `127.0.0.1:${api.port}`, out], { timeout: 30_000 });
-  expect(JSON.parse(stdout)).toMatchObject({ generation: 1, region: "eu-west-1", stored: true, outcome: "REPORT_OUTCOME_CREATED", duplicate: "ALREADY_EXISTS" });
+  const token = await api.issuer!.token("test:operator");
+  // The token in the environment (not argv, where any process list shows it); nothing else of ours leaks in.
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HF_TOKEN: token };
+  const { stdout } = await run(PYTHON, [relative(process.cwd(), "test/wire/python/client.py"), `127.0.0.1:${api.port}`, out], { timeout: 30_000, env });
+  expect(JSON.parse(stdout)).toMatchObject({
+    generation: 1,
+    region: "eu-west-1",
+    created_by: "test:operator",
+    stored: true,
+    outcome: "REPORT_OUTCOME_CREATED",
+    duplicate: "ALREADY_EXISTS",
+    anonymous: { code: "UNAUTHENTICATED", details: "authentication required" },
+  });
+
+  // Without a token at all, the first call already fails: Python sees UNAUTHENTICATED as an RpcError.
+  const anonymous = await run(PYTHON, [relative(process.cwd(), "test/wire/python/client.py"), `127.0.0.1:${api.port}`, out], { timeout: 30_000, env: { PATH: env.PATH } }).catch((e: { code: number; stderr: string }) => e);
+  expect("code" in anonymous && anonymous.code).toBe(1);
+  expect((anonymous as { stderr: string }).stderr).toMatch(/StatusCode\.UNAUTHENTICATED[\s\S]*authentication required/);
 });
