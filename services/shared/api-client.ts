@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createFastGrpcTransport } from "./rpc/grpc-client.js";
+import { clientTlsOptions, createFastGrpcTransport, type ClientTls } from "./rpc/grpc-client.js";
 import { ClusterService } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { NodePoolService } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
@@ -19,16 +19,20 @@ export interface ApiClientOptions {
   fastPath?: boolean;
   /** Run around every call (credentials). */
   interceptors?: Interceptor[];
+  /** For an https API URL: the CA to trust (API_CA_FILE) and a client certificate for mTLS (API_CLIENT_CERT_FILE, API_CLIENT_KEY_FILE); see clientTlsConfig. */
+  tls?: ClientTls;
 }
 
-/** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000). */
+/** Clients for the API at `baseUrl` (e.g. http://127.0.0.1:8000, or https://… with `tls`). */
 export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): ApiClient {
   // No response compression: the services call the API next door, and gzip of every response cost the
   // API and each adapter more CPU (about 5 % of each) than it saves on a loopback or LAN link.
   const defaultTimeoutMs = opts.timeoutMs ?? 5000;
-  const { interceptors } = opts;
+  const { interceptors, tls } = opts;
   const transport =
-    opts.fastPath === false ? createGrpcTransport({ baseUrl, defaultTimeoutMs, acceptCompression: [], interceptors }) : createFastGrpcTransport({ baseUrl, defaultTimeoutMs, interceptors });
+    opts.fastPath === false
+      ? createGrpcTransport({ baseUrl, defaultTimeoutMs, acceptCompression: [], interceptors, nodeOptions: clientTlsOptions(baseUrl, tls) })
+      : createFastGrpcTransport({ baseUrl, defaultTimeoutMs, interceptors, tls });
   return { clusters: createClient(ClusterService, transport), nodepools: createClient(NodePoolService, transport), statuses: createClient(StatusService, transport) };
 }
 

@@ -21,6 +21,23 @@ export interface GrpcTransportOptions {
   pingTimeoutMs?: number;
   /** Run around every call, outermost first, as connect-node's transports run them (credentials, tracing). */
   interceptors?: Interceptor[];
+  /** For an https baseUrl: the CA to trust instead of the system's, and a client certificate (mTLS). */
+  tls?: ClientTls;
+}
+
+/** A client's TLS material, PEM: `ca` replaces the system's trusted CAs; `cert` and `key` go together. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+/** What http2.connect (and connect-node's nodeOptions) takes for these; a cleartext baseUrl with TLS material is a mistake, not a downgrade. */
+export function clientTlsOptions(baseUrl: string, t: ClientTls | undefined): http2.SecureClientSessionOptions | undefined {
+  if (t === undefined || (t.ca === undefined && t.cert === undefined && t.key === undefined)) return undefined;
+  if (new URL(baseUrl).protocol !== "https:") throw new Error(`${baseUrl}: TLS options (a CA or a client certificate) need an https URL`);
+  if ((t.cert === undefined) !== (t.key === undefined)) throw new Error("a client certificate needs both cert and key");
+  return { ca: t.ca, cert: t.cert, key: t.key };
 }
 
 /** What an interceptor wraps (Connect's AnyFn). */
@@ -43,6 +60,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
   const url = new URL(opts.baseUrl);
   const prefix = url.pathname.replace(/\/+$/, "");
   const origin = url.origin;
+  const tlsOptions = clientTlsOptions(opts.baseUrl, opts.tls);
   let session: http2.ClientHttp2Session | undefined;
   let active = 0;
   let streaming: Transport | undefined;
@@ -51,7 +69,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
   /** The open session, or a new one: a closed, failed or draining (GOAWAY) session is never reused. */
   function connection(): http2.ClientHttp2Session {
     if (session && !session.closed && !session.destroyed) return session;
-    const s = http2.connect(origin);
+    const s = tlsOptions ? http2.connect(origin, tlsOptions) : http2.connect(origin);
     const forget = () => {
       if (session === s) session = undefined;
     };
@@ -213,7 +231,7 @@ export function createFastGrpcTransport(opts: GrpcTransportOptions): Transport &
   return {
     unary,
     stream(method, signal, timeoutMs, header, input, contextValues) {
-      streaming ??= createGrpcTransport({ baseUrl: opts.baseUrl, defaultTimeoutMs: opts.defaultTimeoutMs, acceptCompression: [], interceptors: opts.interceptors });
+      streaming ??= createGrpcTransport({ baseUrl: opts.baseUrl, defaultTimeoutMs: opts.defaultTimeoutMs, acceptCompression: [], interceptors: opts.interceptors, nodeOptions: tlsOptions });
       return streaming.stream(method, signal, timeoutMs, header, input, contextValues);
     },
     close() {
