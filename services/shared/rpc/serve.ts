@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -12,6 +13,7 @@ import { respecHeaders } from "./grpc-message.js";
 import { registerHealth, type HealthCheck } from "./health.js";
 import { registerReflection } from "./reflection.js";
 import { createFastUnary, READ_MAX_BYTES, type CallHooks } from "./fast-unary.js";
+import { peerIdentityKey, peerIdentityOfSocket } from "./peer.js";
 
 /**
  * What one client may hold of the process. Each bound has a default that keeps a service within its
@@ -72,6 +74,17 @@ export const RPC_SERVER_DEFAULTS: Readonly<RpcServerLimits> = {
  */
 const FREE_REQUEST_BYTES = 64 * 1024;
 
+/**
+ * The server's TLS material, PEM. With `ca`, every client must present a certificate that CA signed
+ * (mTLS): the handshake fails otherwise, and the certificate's identity (peer.ts) reaches each call.
+ */
+export interface ServeTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** The CA (or CAs, concatenated) that sign client certificates. */
+  ca?: string | Buffer;
+}
+
 /** What a service contributes to its server. */
 export interface ServeOptions {
   /** Registers the service's own handlers. */
@@ -95,6 +108,8 @@ export interface ServeOptions {
   fastPath?: boolean;
   /** Overrides of RPC_SERVER_DEFAULTS. */
   limits?: Partial<RpcServerLimits>;
+  /** Serve over TLS only (ALPN h2 and http/1.1, TLS 1.2 at least); with `tls.ca`, mTLS. Without it: cleartext, as before. */
+  tls?: ServeTls;
 }
 
 /** A server that has not started listening yet; `listen` resolves with the bound port. */
@@ -161,7 +176,9 @@ class Call implements CallHooks {
     private readonly load: Load,
     contentType: string | undefined,
     contentLength: string | undefined,
+    peer: string | undefined,
   ) {
+    if (peer !== undefined) this.values.set(peerIdentityKey, peer);
     this.enveloped = contentType !== undefined && (contentType.startsWith("application/grpc") || contentType.startsWith("application/connect+"));
     const n = contentLength === undefined ? 0 : Number(contentLength);
     this.announced = Number.isSafeInteger(n) && n > 0 ? n : 0;
@@ -294,15 +311,21 @@ interface SessionState {
   /** Unary calls running, and those waiting their turn (maxCallsPerConnection). */
   running: number;
   waiting: { start: () => void; since: number; call: Call }[];
+  /** The identity of the connection's verified client certificate (mTLS), for each of its calls. */
+  peer: string | undefined;
 }
 
 /**
  * One port for Connect, gRPC and gRPC-Web over HTTP/2 cleartext (prior knowledge), and Connect/gRPC-Web
  * over HTTP/1.1 for plain curl and browsers: the first bytes of each connection pick the protocol.
+ * With `opts.tls` the port speaks TLS only: ALPN picks the protocol (the first bytes when the client
+ * offers none), and with `tls.ca` each call carries its client certificate's identity (peer.ts).
+ * `reloadTls` swaps the certificate (and client CA) for new connections; whether client certificates
+ * are asked for at all is fixed at creation.
  * Health and reflection are always served. What any client can hold is bounded by `opts.limits`
  * (RpcServerLimits); `stats()` tells what is held.
  */
-export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcServerStats } {
+export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcServerStats; reloadTls(tls: ServeTls): void } {
   const limits: RpcServerLimits = { ...RPC_SERVER_DEFAULTS, ...opts.limits };
   const load: Load = { limits, inFlight: 0, bytes: 0 };
   const shutdown = new AbortController();
@@ -409,8 +432,8 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
     maxSessionMemory: limits.sessionMemoryMb,
   });
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-    const call = new Call(load, headers["content-type"], asString(headers["content-length"]));
     const state = sessionStates.get(stream.session!);
+    const call = new Call(load, headers["content-type"], asString(headers["content-length"]), state?.peer);
     if (state) state.open++;
     openStreams++;
     // A body still to come must finish within the request deadline; a server-streaming call's request
@@ -457,7 +480,7 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
   let closing = false;
   h1.on("request", (req: MeteredH1Request, res: http.ServerResponse) => {
     const socket = req.socket;
-    const call = new Call(load, req.headers["content-type"], req.headers["content-length"]);
+    const call = new Call(load, req.headers["content-type"], req.headers["content-length"], peers.get(socket));
     req.call = call;
     busy.add(socket);
     if (req.complete) h1Deadlines.delete(socket);
@@ -476,19 +499,31 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
     });
     handler(req, res);
   });
+  // Connections handed to a protocol server or waiting for their first bytes (TLS: after the handshake).
   const sockets = new Set<net.Socket>();
+  // Every accepted TCP connection, a TLS one still in its handshake included.
+  const accepted = new Set<net.Socket>();
+  // TLS connections whose client certificate was verified: its identity (peer.ts).
+  const peers = new WeakMap<net.Socket, string>();
   const sessions = new Set<http2.Http2Session>();
   const h2Sockets = new WeakSet<net.Socket>();
   const isH2 = (s: net.Socket) => h2Sockets.has(s);
   h2.on("session", (s) => {
     sessions.add(s);
-    sessionStates.set(s, { open: 0, idleSince: performance.now(), running: 0, waiting: [] });
+    // s.socket is Node's proxy of the TLS socket: its certificate is read once per connection, here.
+    const peer = opts.tls && s.socket ? peerIdentityOfSocket(s.socket as tls.TLSSocket) : undefined;
+    sessionStates.set(s, { open: 0, idleSince: performance.now(), running: 0, waiting: [], peer });
     s.once("close", () => {
       sessions.delete(s);
       sessionStates.delete(s);
     });
   });
-  const front = net.createServer({ noDelay: true }, (socket) => {
+  /**
+   * A connection ready to speak HTTP (TLS: its handshake done) goes to the HTTP/2 or the HTTP/1.1
+   * server: by its ALPN protocol, or without one (cleartext, or a TLS client that offered none) by its
+   * first bytes, the HTTP/2 connection preface or not.
+   */
+  const handOver = (socket: net.Socket, alpn: string | false | null | undefined) => {
     // Small RPC frames must not wait for Nagle's algorithm and the peer's delayed ACK (~40 ms stalls).
     socket.setNoDelay(true);
     sockets.add(socket);
@@ -507,7 +542,12 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
       socket.on("error", () => undefined);
       socket.pause();
       socket.unshift(chunk);
-      if (chunk.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE.slice(0, chunk.length)) {
+      const http2Preface = alpn === "h2" || (alpn !== "http/1.1" && chunk.toString("latin1", 0, H2_PREFACE.length) === H2_PREFACE.slice(0, chunk.length));
+      if (http2Preface) {
+        // Node's HTTP/2 server answers a TLS connection without ALPN (alpnProtocol false) with an
+        // HTTP/1.0 403 "Missing ALPN Protocol"; this client has shown it speaks HTTP/2 (prior
+        // knowledge over TLS, as over cleartext), so it is served as if it had negotiated h2.
+        if (alpn === false) (socket as tls.TLSSocket).alpnProtocol = "h2";
         // The HTTP/2 session reads what is buffered on the next tick; resuming here would race it.
         h2Sockets.add(socket);
         h2.emit("connection", socket);
@@ -517,7 +557,25 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
         socket.resume();
       }
     });
+  };
+  const front = opts.tls ? createTlsFront(opts.tls, limits.headersTimeoutMs) : net.createServer({ noDelay: true });
+  front.on("connection", (socket: net.Socket) => {
+    accepted.add(socket);
+    socket.once("close", () => accepted.delete(socket));
+    if (!opts.tls) handOver(socket, undefined);
   });
+  if (opts.tls) {
+    front.on("secureConnection", (socket: tls.TLSSocket) => {
+      // A handshake that completes once the server is closing is not served.
+      if (closing) return void socket.destroy();
+      const peer = peerIdentityOfSocket(socket);
+      if (peer !== undefined) peers.set(socket, peer);
+      handOver(socket, socket.alpnProtocol);
+    });
+    // A failed handshake (no or an untrusted client certificate, garbage, a reset) and one that did not
+    // finish within headersTimeoutMs: Node only reports these, the socket is ours to close.
+    front.on("tlsClientError", (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+  }
   // Beyond it Node closes new connections on accept: file descriptors and per-connection memory stay bounded.
   front.maxConnections = limits.maxConnections;
   return {
@@ -541,13 +599,40 @@ export function createRpcServer(opts: ServeOptions): RpcServer & { stats(): RpcS
       const timer = setTimeout(() => {
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
+        // TLS connections still in their handshake (and any raw socket left behind by one).
+        for (const s of accepted) s.destroy();
       }, graceMs);
       await closed;
       clearTimeout(timer);
       clearInterval(sweeper);
     },
-    stats: () => ({ connections: sockets.size, sessions: sessions.size, streams: openStreams, inFlight: load.inFlight, requestBytes: load.bytes }),
+    reloadTls(next: ServeTls) {
+      if (!(front instanceof tls.Server)) throw new Error("this server was created without TLS");
+      front.setSecureContext(secureContextOptions(next));
+    },
+    stats: () => ({ connections: accepted.size, sessions: sessions.size, streams: openStreams, inFlight: load.inFlight, requestBytes: load.bytes }),
   };
+}
+
+/** What a server's TLS context is made of: its certificate, and the CA its clients' certificates must chain to. */
+function secureContextOptions(t: ServeTls): tls.SecureContextOptions {
+  return { cert: t.cert, key: t.key, ca: t.ca, minVersion: "TLSv1.2" };
+}
+
+/**
+ * The TLS listener: HTTP/2 or HTTP/1.1 by ALPN; with a client CA, a client certificate the CA signed
+ * is required (mTLS). A handshake must finish within the headers timeout.
+ */
+function createTlsFront(t: ServeTls, handshakeTimeoutMs: number): tls.Server {
+  const mtls = t.ca !== undefined;
+  return tls.createServer({
+    ...secureContextOptions(t),
+    ALPNProtocols: ["h2", "http/1.1"],
+    requestCert: mtls,
+    rejectUnauthorized: mtls,
+    handshakeTimeout: handshakeTimeoutMs,
+    noDelay: true,
+  });
 }
 
 function asString(v: string | string[] | undefined): string | undefined {
