@@ -18,7 +18,7 @@ const READ: RoleKind[] = ["reader", "user", "sentinel", "adapter", "operator"];
 const WRITE: RoleKind[] = ["user", "operator"];
 const EXPECTED: Record<string, "open" | "any identity" | RoleKind[]> = {
   "grpc.health.v1.Health/Check": "open",
-  "grpc.health.v1.Health/List": "open",
+  "grpc.health.v1.Health/List": "any identity",
   "grpc.health.v1.Health/Watch": "open",
   "grpc.reflection.v1.ServerReflection/ServerReflectionInfo": "any identity",
   "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "any identity",

@@ -72,7 +72,8 @@ const REPORT: Access = { kind: "roles", roles: ["adapter", "operator"], ownAdapt
 export const PERMISSIONS: ReadonlyMap<string, Access> = new Map<string, Access>([
   // Load balancers and kubelet probes have no credentials; health says only SERVING or not, per service name.
   ["grpc.health.v1.Health/Check", OPEN],
-  ["grpc.health.v1.Health/List", OPEN],
+  // List names every service the port serves: a map for a scanner, and no probe needs it (they Check or Watch one name).
+  ["grpc.health.v1.Health/List", AUTHENTICATED],
   ["grpc.health.v1.Health/Watch", OPEN],
   ["grpc.reflection.v1.ServerReflection/ServerReflectionInfo", AUTHENTICATED],
   ["grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", AUTHENTICATED],
