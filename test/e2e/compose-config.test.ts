@@ -1,26 +1,207 @@
-/** docker-compose.yml is valid and wires every service (no Docker engine here: validated offline). */
+/**
+ * docker-compose.yml is valid, wires every service, and is closed by default (issue 18): only the API
+ * is published, on loopback; Postgres wants a password that comes from the environment; every RPC
+ * service checks tokens from the `credentials` service, and the Sentinel and adapters present their own.
+ * No Docker engine here: the file is checked as parsed (always) and as docker-compose resolves it (when
+ * docker-compose is installed, as in CI).
+ */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { parse } from "yaml";
 
 const run = promisify(execFile);
 const available = existsSync("/usr/bin/docker-compose");
-// CI installs the Debian docker-compose package (.ci/run); elsewhere the test is skipped with a reason.
+// CI installs the Debian docker-compose package (.ci/run); elsewhere those tests are skipped with a reason.
 const maybe = available || process.env.CI ? test : test.skip;
-if (!available && !process.env.CI) console.warn("skipping the compose check: apt-get install docker-compose");
+if (!available && !process.env.CI) console.warn("skipping the docker-compose checks: apt-get install docker-compose");
 
-maybe("docker-compose config validates and lists the whole system", async () => {
-  await run("docker-compose", ["config", "-q"], { timeout: 30_000 });
-  const { stdout } = await run("docker-compose", ["config", "--services"], { timeout: 30_000 });
-  expect(stdout.trim().split("\n").sort()).toEqual(["api", "dns", "kube", "migrate", "placement", "postgres", "provision", "pubsub", "sentinel", "validation"]);
+type Env = Record<string, string>;
+interface Service {
+  command?: string[];
+  environment?: Env | string[];
+  ports?: (string | { host_ip?: string; published?: string | number; target?: number })[];
+  volumes?: (string | { type?: string; source?: string; target?: string; read_only?: boolean })[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string | string[] };
+  network_mode?: string;
+}
+interface Compose {
+  services: Record<string, Service>;
+}
+
+const RAW = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as Compose;
+const PASSWORD = "from-the-env-4f2a";
+
+/** Compose's interpolation, the forms this file uses: $$, ${VAR}, ${VAR:-default}, ${VAR:?error}. */
+function interpolate<T>(value: T, env: Env): T {
+  if (typeof value === "string") {
+    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-?])([^}]*))?\}/g, (whole, name: string | undefined, op: string | undefined, arg: string | undefined) => {
+      if (name === undefined) return "$";
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (op === ":?") throw new Error(`${name} ${arg}`);
+      return op === ":-" ? arg! : "";
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env)) as T;
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)])) as T;
+  return value;
+}
+
+function envOf(s: Service): Env {
+  if (Array.isArray(s.environment)) return Object.fromEntries(s.environment.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+/** Every port as {host_ip, published, target}, from the short ("127.0.0.1:8000:8000/tcp") or long form. */
+function portsOf(s: Service): { hostIp: string; published: string; target: string }[] {
+  return (s.ports ?? []).map((p) => {
+    if (typeof p === "object") return { hostIp: p.host_ip ?? "", published: String(p.published ?? ""), target: String(p.target) };
+    const parts = String(p).replace(/\/(tcp|udp)$/, "").split(":");
+    const target = parts.pop()!;
+    const published = parts.pop() ?? "";
+    return { hostIp: parts.join(":"), published, target };
+  });
+}
+
+function mountsOf(s: Service): { source: string; target: string; readOnly: boolean }[] {
+  return (s.volumes ?? []).map((v) => {
+    if (typeof v === "object") return { source: v.source ?? "", target: v.target ?? "", readOnly: v.read_only === true };
+    const [source, target, mode] = v.split(":");
+    return { source, target, readOnly: (mode ?? "").split(",").includes("ro") };
+  });
+}
+
+function dependsOn(s: Service): Record<string, string> {
+  if (Array.isArray(s.depends_on)) return Object.fromEntries(s.depends_on.map((d) => [d, "service_started"]));
+  return Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([k, v]) => [k, v.condition ?? "service_started"]));
+}
+
+const runs = (s: Service, entry: string) => (s.command ?? []).some((c) => c.endsWith(entry));
+const rpcKinds = { api: "services/api/main.ts", sentinel: "services/sentinel/main.ts", adapter: "services/adapter/main.ts" };
+const rpcServices = (c: Compose) => Object.entries(c.services).filter(([, s]) => Object.values(rpcKinds).some((e) => runs(s, e)));
+
+/** The checks, on the file as parsed and again on docker-compose's resolution of it. */
+function checkClosed(c: Compose): void {
+  // Only the API is reachable from outside the compose network, and only from this machine.
+  const published = Object.entries(c.services).filter(([, s]) => portsOf(s).length > 0);
+  expect(published.map(([name]) => name)).toEqual(["api"]);
+  expect(portsOf(c.services.api)).toEqual([{ hostIp: "127.0.0.1", published: "8000", target: "8000" }]);
+  for (const [name, s] of Object.entries(c.services)) expect([name, s.network_mode ?? "bridge"]).not.toEqual([name, "host"]);
+
+  // Postgres wants a password, which comes from the environment (checked against the raw file below).
+  const pg = envOf(c.services.postgres);
+  expect(pg.POSTGRES_PASSWORD).toBe(PASSWORD);
+  for (const [name, s] of Object.entries(c.services)) {
+    expect([name, envOf(s).POSTGRES_HOST_AUTH_METHOD ?? "default"]).not.toEqual([name, "trust"]);
+    expect([name, JSON.stringify(s.command ?? [])]).not.toEqual([name, expect.stringMatching(/trust/)]);
+  }
+  for (const name of ["api", "migrate"]) expect(new URL(envOf(c.services[name]).DATABASE_URL).password).toBe(PASSWORD);
+
+  // The credentials service: its own command, a healthcheck, and the only one to mount the issuer's volume.
+  const credentials = c.services.credentials;
+  expect(credentials).toBeDefined();
+  expect(runs(credentials, "services/stack/credentials-main.ts")).toBe(true);
+  const health = [credentials.healthcheck?.test ?? []].flat().join(" ");
+  expect(health).toMatch(/^CMD(-SHELL)? /);
+  const cenv = envOf(credentials);
+  const dir = cenv.CREDENTIALS_DIR;
+  const sharedVolume = mountsOf(credentials).find((m) => m.target === dir)!;
+  const issuerVolume = mountsOf(credentials).find((m) => m.target === cenv.CREDENTIALS_ISSUER_DIR)!;
+  expect(sharedVolume).toMatchObject({ readOnly: false });
+  expect(issuerVolume).toMatchObject({ readOnly: false });
+  for (const [name, s] of Object.entries(c.services)) {
+    if (name !== "credentials") expect([name, mountsOf(s).map((m) => m.source)]).not.toEqual([name, expect.arrayContaining([issuerVolume.source])]);
+  }
+  const issued = new Set(["sentinel", ...cenv.STACK_ADAPTERS.split(",").map((a) => `adapter-${a.trim()}`)]);
+
+  // Every RPC service checks tokens against the shared configuration, mounted read-only where
+  // credentials-main writes it, and starts once the credentials exist.
+  const rpc = rpcServices(c);
+  expect(rpc.map(([name]) => name).sort()).toEqual(["api", "dns", "placement", "sentinel", "validation"]);
+  for (const [name, s] of rpc) {
+    const env = envOf(s);
+    expect([name, env.AUTH ?? "jwt"]).toEqual([name, "jwt"]);
+    expect([name, env.AUTH_CONFIG]).toEqual([name, `${dir}/auth.json`]);
+    expect([name, mountsOf(s).filter((m) => m.source === sharedVolume.source)]).toEqual([name, [{ source: sharedVolume.source, target: dir, readOnly: true }]]);
+    expect([name, dependsOn(s).credentials]).toEqual([name, "service_healthy"]);
+    if (runs(s, rpcKinds.api)) {
+      expect([name, env.API_TOKEN_FILE]).toEqual([name, undefined]);
+      continue;
+    }
+    // The Sentinel and each adapter present a token of their own, one credentials-main issues, which
+    // the healthcheck waits for.
+    const own = runs(s, rpcKinds.sentinel) ? "sentinel" : `adapter-${env.ADAPTER}`;
+    expect([name, env.API_TOKEN_FILE]).toEqual([name, `${dir}/tokens/${own}.token`]);
+    expect([name, issued.has(own)]).toEqual([name, true]);
+    expect([name, health]).toEqual([name, expect.stringContaining(basename(env.API_TOKEN_FILE))]);
+    expect(dirname(env.API_TOKEN_FILE)).toBe(`${dir}/tokens`);
+  }
+}
+
+describe("the compose file as written", () => {
+  test("is closed by default: one port on loopback, a password from the environment, tokens everywhere", () => {
+    checkClosed(interpolate(RAW, { POSTGRES_PASSWORD: PASSWORD }));
+  });
+
+  test("no password is written in it: POSTGRES_PASSWORD is required from the environment (.env)", () => {
+    const raw = envOf(RAW.services.postgres).POSTGRES_PASSWORD;
+    expect(raw).toMatch(/^\$\{POSTGRES_PASSWORD:\?[^}]+\}$/);
+    for (const name of ["api", "migrate"]) expect(envOf(RAW.services[name]).DATABASE_URL).toContain("${POSTGRES_PASSWORD:?");
+    expect(() => interpolate(RAW, {})).toThrow(/POSTGRES_PASSWORD .*compose\.env\.example/);
+  });
+
+  test("compose.env.example holds no password, and says how to make one", () => {
+    const example = readFileSync("compose.env.example", "utf8");
+    expect(example).toMatch(/^POSTGRES_PASSWORD=$/m);
+    expect(example).toMatch(/\/dev\/urandom/);
+    expect(readFileSync(".dockerignore", "utf8").split("\n")).toContain(".env");
+  });
+
+  test("the migrations run once, before the API, which only checks the schema", () => {
+    const api = RAW.services.api;
+    expect(dependsOn(api).migrate).toBe("service_completed_successfully");
+    expect(envOf(api).MIGRATE_ON_START).toBe("false");
+    expect(runs(RAW.services.migrate, "services/api/migrate.ts")).toBe(true);
+    expect(String((RAW.services.migrate as { restart?: string }).restart)).toBe("no");
+  });
 });
 
-maybe("migrations run once, before the API, which only checks the schema", async () => {
-  const { stdout } = await run("docker-compose", ["config"], { timeout: 30_000 });
-  const api = stdout.slice(stdout.indexOf("\n  api:"), stdout.indexOf("\n  dns:"));
-  expect(api).toMatch(/migrate:\n\s+condition: service_completed_successfully/);
-  expect(api).toMatch(/MIGRATE_ON_START: 'false'|MIGRATE_ON_START: "false"|MIGRATE_ON_START: false/);
-  const migrate = stdout.slice(stdout.indexOf("\n  migrate:"), stdout.indexOf("\n  placement:"));
-  expect(migrate).toMatch(/services\/api\/migrate\.ts/);
-  expect(migrate).toMatch(/restart: 'no'|restart: "no"|restart: no/);
+describe("docker-compose's resolution of it", () => {
+  let emptyEnvFile: string;
+  let scratch: string;
+  beforeAll(() => {
+    // A developer's own .env must not decide these tests: an empty one instead.
+    scratch = mkdtempSync(join(tmpdir(), "hf-compose-"));
+    emptyEnvFile = join(scratch, "empty.env");
+    writeFileSync(emptyEnvFile, "");
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const compose = (args: string[], env: Env = { POSTGRES_PASSWORD: PASSWORD }) => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "POSTGRES_PASSWORD" && k !== "HYPERFLEET_USER")) as Env;
+    return run("docker-compose", ["--env-file", emptyEnvFile, ...args], { timeout: 30_000, env: { ...base, ...env } });
+  };
+
+  maybe("validates and lists the whole system", async () => {
+    await compose(["config", "-q"]);
+    const { stdout } = await compose(["config", "--services"]);
+    expect(stdout.trim().split("\n").sort()).toEqual(["api", "credentials", "dns", "kube", "migrate", "placement", "postgres", "provision", "pubsub", "sentinel", "validation"]);
+  });
+
+  maybe("is closed by default, as resolved", async () => {
+    const { stdout } = await compose(["config"]);
+    const resolved = parse(stdout) as Compose;
+    checkClosed(resolved);
+    expect(dependsOn(resolved.services.api).migrate).toBe("service_completed_successfully");
+    expect(String(envOf(resolved.services.api).MIGRATE_ON_START)).toBe("false");
+  });
+
+  maybe("refuses to start without POSTGRES_PASSWORD, naming the file that says how to set it", async () => {
+    const failed = await compose(["config", "-q"], {}).then(() => undefined, (err: { stderr: string }) => err);
+    expect(failed?.stderr).toMatch(/POSTGRES_PASSWORD/);
+    expect(failed?.stderr).toMatch(/compose\.env\.example/);
+  });
 });
