@@ -1,4 +1,5 @@
 import { Code, ConnectError, createContextKey, type ContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { peerIdentityOf } from "../rpc/peer.js";
 import { isLoopbackHost, type AuthConfig } from "./auth-config.js";
 import { accessOf, authorize, authorizeMethod, NO_BINDINGS, resolveRoles, type Decision, type Principal, type RoleBindings } from "./roles.js";
 import { createTokenVerifier, type TokenVerifier, type VerifiedToken, type VerifierOptions, type VerifyFailure } from "./verify.js";
@@ -57,15 +58,28 @@ export interface JwtAuthOptions {
 const MISSING = "authentication required";
 const INVALID = "invalid credentials";
 
-/** Every call authenticated by a bearer JWT and authorised by role (roles.ts); health stays open. */
+/** The issuer of a principal proven by a client certificate (mTLS) rather than a token. */
+export const X509_ISSUER = "x509";
+
+/**
+ * Every call authenticated by a bearer JWT, or without one by the verified client certificate the
+ * server's mTLS put in its context (rpc/peer.ts), and authorised by role (roles.ts); health stays open.
+ * A token present wins over the certificate, valid or not: a caller chooses its credential, and a bad
+ * token is never quietly replaced by the connection's identity.
+ */
 export function createJwtAuth(opts: JwtAuthOptions): Authenticator {
   const bindings = opts.bindings ?? NO_BINDINGS;
   const log = opts.log ?? SILENT;
   // The verifier hands back the same object for a cached token: its roles are resolved once.
   const principals = new WeakMap<VerifiedToken, Principal>();
 
-  async function authenticate(method: string, header: Headers): Promise<Principal> {
-    const out = await opts.verifier.verify(header.get("authorization"));
+  async function authenticate(method: string, header: Headers, values: ContextValues): Promise<Principal> {
+    const authorization = header.get("authorization");
+    if (authorization === null) {
+      const peer = peerIdentityOf(values);
+      if (peer !== undefined) return { identity: peer, issuer: X509_ISSUER, roles: resolveRoles(peer, [], bindings) };
+    }
+    const out = await opts.verifier.verify(authorization);
     if (!out.ok) {
       if (out.reason === "keys_unavailable") {
         log.warn({ method, reason: out.reason, err: out.cause }, "call not authenticated: the issuer's keys are unavailable");
@@ -93,7 +107,7 @@ export function createJwtAuth(opts: JwtAuthOptions): Authenticator {
     async requestGate(ctx) {
       const method = `${ctx.service.typeName}/${ctx.method.name}`;
       if (accessOf(method)?.kind === "open") return;
-      const p = await authenticate(method, ctx.requestHeader);
+      const p = await authenticate(method, ctx.requestHeader, ctx.values);
       ctx.values.set(principalKey, p);
       check(method, p, authorizeMethod(method, p));
     },
@@ -103,7 +117,7 @@ export function createJwtAuth(opts: JwtAuthOptions): Authenticator {
       if (accessOf(method)?.kind === "open") return next(req);
       let p = req.contextValues.get(principalKey);
       if (!p) {
-        p = await authenticate(method, req.header);
+        p = await authenticate(method, req.header, req.contextValues);
         req.contextValues.set(principalKey, p);
       }
       check(method, p, authorize(method, p, req.stream ? undefined : req.message));
