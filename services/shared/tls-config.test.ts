@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLocalCa } from "./auth/local-ca.js";
-import { clientTlsConfig, tlsConfig, type ReadFile } from "./tls-config.js";
+import { clientTlsConfig, tlsConfig, watchTlsConfig, type ReadFile } from "./tls-config.js";
 
 /** The files the tables name, by path. */
 const files = new Map<string, Buffer>();
@@ -101,5 +101,38 @@ describe("clientTlsConfig (the services' API client)", () => {
     ],
   ])("%s", (_name, env, expected) => {
     expect(clientTlsConfig(env, read)).toEqual(typeof expected === "string" ? { error: expected } : { value: expected() });
+  });
+});
+
+describe("watchTlsConfig", () => {
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(check()).toBe(true);
+  };
+
+  test("a renewed certificate and key reach onChange; a half-written one is reported and the last good one stays", async () => {
+    const ca = await openLocalCa(join(dir, "ca"));
+    const env = { TLS_CERT_FILE: join(dir, "w.crt"), TLS_KEY_FILE: join(dir, "w.key") };
+    writeFileSync(env.TLS_CERT_FILE, files.get("/tls/server.crt")!);
+    writeFileSync(env.TLS_KEY_FILE, files.get("/tls/server.key")!);
+    const changes: unknown[] = [];
+    const errors: string[] = [];
+    const w = watchTlsConfig(env, (t) => changes.push(t), { checkMs: 10, onError: (e) => errors.push(e) });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      expect(changes).toEqual([]);
+      const renewed = await ca.issueCertificate({ dnsNames: ["localhost"], days: 2 });
+      // The certificate first: until its key follows, the pair does not match.
+      writeFileSync(env.TLS_CERT_FILE, renewed.cert);
+      await until(() => errors.length > 0);
+      expect(errors[0]).toMatch(`TLS_KEY_FILE="${env.TLS_KEY_FILE}": not the private key of the certificate`);
+      expect(changes).toEqual([]);
+      writeFileSync(env.TLS_KEY_FILE, renewed.key);
+      await until(() => changes.length > 0);
+      expect(changes).toEqual([{ cert: Buffer.from(renewed.cert), key: Buffer.from(renewed.key) }]);
+    } finally {
+      w.stop();
+    }
   });
 });

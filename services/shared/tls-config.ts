@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Parsed } from "./config.js";
 import type { ClientTls } from "./rpc/grpc-client.js";
 import type { ServeTls } from "./rpc/serve.js";
@@ -99,4 +99,44 @@ function isHttps(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What watchTlsConfig reports. */
+export interface TlsWatchOptions {
+  /** How often the files are looked at (stat), default 10 s. */
+  checkMs?: number;
+  /** A change that does not parse (a half-written file, a key that does not match yet): the previous material stays in force. */
+  onError?: (error: string) => void;
+}
+
+/**
+ * Calls `onChange` with the server's TLS material again whenever one of its files changes (as
+ * cert-manager renews a mounted secret), for `server.reloadTls`. Files are looked at with stat every
+ * `checkMs` and read only when one changed; a change that does not parse keeps the previous material
+ * (reported to `onError`) and is tried again at the next change. The timer does not hold the process.
+ */
+export function watchTlsConfig(env: Env, onChange: (tls: ServeTls) => void, opts: TlsWatchOptions = {}): { stop(): void } {
+  const paths = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE"].map((n) => raw(env, n)).filter((p): p is string => p !== undefined);
+  const stamp = () =>
+    paths
+      .map((p) => {
+        try {
+          const s = statSync(p);
+          return `${s.ino}:${s.size}:${s.mtimeMs}`;
+        } catch {
+          return "missing";
+        }
+      })
+      .join("|");
+  let last = stamp();
+  const timer = setInterval(() => {
+    const now = stamp();
+    if (now === last) return;
+    last = now;
+    const next = tlsConfig(env);
+    if ("error" in next) opts.onError?.(next.error);
+    else if (next.value !== undefined) onChange(next.value);
+  }, opts.checkMs ?? 10_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
