@@ -1,3 +1,6 @@
+import { clientTlsConfig, tlsConfig } from "../shared/tls-config.js";
+import type { ServeTls } from "../shared/rpc/index.js";
+import type { ClientTls } from "../shared/rpc/grpc-client.js";
 import { fileURLToPath } from "node:url";
 import { brokerConfig, subscriptionName, topicName, type BrokerConfig } from "../shared/broker/index.js";
 import { apiCredentialsConfig, authConfig, type ApiCredentialsConfig, type AuthConfig } from "../shared/auth/index.js";
@@ -41,6 +44,10 @@ export interface AdapterProcessConfig {
   rpc: RpcConfig;
   /** Who may call this adapter (AUTH...; docs/security.md): DryRun is the operator's. */
   auth: AuthConfig;
+  /** TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE: serve TLS, and mTLS with a client CA (undefined: cleartext). */
+  tls: ServeTls | undefined;
+  /** API_CA_FILE, API_CLIENT_CERT_FILE, API_CLIENT_KEY_FILE: how to reach an https API (and prove itself by certificate). */
+  apiTls: ClientTls | undefined;
   /** How it proves itself to the API (API_TOKEN_FILE). */
   apiCredentials: ApiCredentialsConfig;
 }
@@ -85,6 +92,8 @@ export function loadConfig(env: Record<string, string | undefined>): AdapterProc
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
     auth: authConfig(env),
+    tls: tlsConfig(env),
+    apiTls: clientTlsConfig(env),
     apiCredentials: apiCredentialsConfig(env),
   });
 }

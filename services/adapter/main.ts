@@ -11,6 +11,7 @@ import { createObjectCache } from "./object-cache.js";
 import { watchOwnedObjects } from "./owned-watch.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { apiCredentials, serverAuth } from "../shared/auth/index.js";
+import { watchServerTls } from "../shared/tls-config.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -24,10 +25,11 @@ async function main(): Promise<void> {
   // whenever the consumer finds it gone.
   const owned = topicTopology(topicName(config.namespace, plan.resourceKind), [plan.name]);
   await broker.provision(owned);
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors, tls: config.apiTls });
   // The read cache is only as fresh as the watch that feeds it: no watch, no cache.
   const cache = config.watchObjects ? createObjectCache() : undefined;
-  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, eventClockSkewMs: config.eventClockSkewMs, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc, auth });
+  const { server, handler, metrics, kube, observeConsumer, healthy, sweeper } = createServer({ plan, api, kube: { target: config.kube, timeoutMs: config.kubeTimeoutMs }, subscription, log, maxPoked: config.maxConcurrency, eventClockSkewMs: config.eventClockSkewMs, cache, driftCheckAfterMs: config.driftCheckAfterMs, rpc: config.rpc, auth, tls: config.tls });
+  const stopTlsWatch = watchServerTls(process.env, server, log);
   try {
     const created = await ensureSetup(plan, kube);
     if (created.length) log.info({ created }, "setup objects created");
@@ -41,10 +43,10 @@ async function main(): Promise<void> {
   const consumer = await broker.subscribe(subscription, handler.handle, { maxInFlight: config.maxConcurrency, ensure: () => broker.provision(owned), onState: observeConsumer });
   const watcher = config.watchObjects ? watchOwnedObjects({ plan, kube, poke: handler.poke, log, cache }) : undefined;
   sweeper.start(config.orphanSweepIntervalMs);
-  log.info({ url: `http://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects, orphanSweepIntervalMs: config.orphanSweepIntervalMs }, "adapter consuming");
+  log.info({ url: `${config.tls ? "https" : "http"}://${config.host}:${port}`, subscription, config: config.configPath, kube: config.kube, watchObjects: config.watchObjects, orphanSweepIntervalMs: config.orphanSweepIntervalMs }, "adapter consuming");
 
   // Stop pulling and finish the events in flight before anything else goes.
-  onShutdown(log, [() => watcher?.stop(), () => sweeper.stop(), () => handler.close(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => stopTlsWatch(), () => watcher?.stop(), () => sweeper.stop(), () => handler.close(), () => consumer.close(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -3,7 +3,7 @@ import type { ApiClient } from "../shared/api-client.js";
 import type { ConsumerState } from "../shared/broker/index.js";
 import type { Logger } from "../shared/log.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
-import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
+import { createRpcServer, observeInterceptor, ServingStatus, type ServeTls } from "../shared/rpc/index.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import type { RpcConfig } from "../shared/config.js";
 import { createEventHandler } from "./consumer.js";
@@ -36,11 +36,13 @@ export interface AdapterDeps {
   rpc?: RpcConfig;
   /** Who may call what (shared/auth): DryRun is the operator's, GetStatus a reader's. */
   auth: Authenticator;
+  /** Serve TLS (and require client certificates when it has a CA): shared/tls-config.ts tlsConfig. */
+  tls?: ServeTls;
 }
 
 /** An unstarted adapter and what to wire to the broker and the metrics server. */
 export interface Adapter {
-  server: RpcServer;
+  server: ReturnType<typeof createRpcServer>;
   /** The message handler to subscribe. */
   handler: ReturnType<typeof createEventHandler>;
   metrics: RpcMetrics;
@@ -127,6 +129,7 @@ export function createServer(deps: AdapterDeps): Adapter {
   });
   const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_adapter");
   const server = createRpcServer({
+    tls: deps.tls,
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: ADAPTER_SERVICES,

@@ -1,3 +1,5 @@
+import { tlsConfig } from "../shared/tls-config.js";
+import type { ServeTls } from "../shared/rpc/index.js";
 import { authConfig, type AuthConfig } from "../shared/auth/index.js";
 import { bool, collect, duration, list, optional, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 
@@ -50,6 +52,8 @@ export interface ApiConfig {
   rpc: RpcConfig;
   /** Who may call (AUTH, AUTH_CONFIG, AUTH_ISSUER...; docs/security.md). */
   auth: AuthConfig;
+  /** TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE: serve TLS, and mTLS with a client CA (undefined: cleartext). */
+  tls: ServeTls | undefined;
 }
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -80,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
     auth: authConfig(env),
+    tls: tlsConfig(env),
   });
 }
 

@@ -9,6 +9,7 @@ import { SchemaBehindError } from "./store/schema.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { tuneGarbageCollector } from "../shared/gc-tuning.js";
 import { serverAuth } from "../shared/auth/index.js";
+import { watchServerTls } from "../shared/tls-config.js";
 
 async function main(): Promise<void> {
   tuneGarbageCollector();
@@ -31,13 +32,16 @@ async function main(): Promise<void> {
     dbHealthy: probe.healthy,
     rpc: config.rpc,
     auth,
+    tls: config.tls,
   });
+  const stopTlsWatch = watchServerTls(process.env, server, log);
   const metricsServer = createMetricsServer(metrics.registry, probe.healthy);
   const port = await server.listen(config.port, config.host);
   const metricsPort = await metricsServer.listen(config.metricsPort, config.host);
-  log.info({ url: `http://${config.host}:${port}`, metrics: `http://${config.host}:${metricsPort}/metrics` }, "api listening");
+  log.info({ url: `${config.tls ? "https" : "http"}://${config.host}:${port}`, tls: config.tls ? (config.tls.ca ? "mtls" : "tls") : "off", auth: config.auth.mode, metrics: `http://${config.host}:${metricsPort}/metrics` }, "api listening");
 
   onShutdown(log, [
+    () => stopTlsWatch(),
     () => probe.stop(),
     () => server.close(),
     () => metricsServer.close(),

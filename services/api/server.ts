@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from "uuid";
 import { Counter, Histogram } from "prom-client";
-import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
+import { createRpcServer, observeInterceptor, ServingStatus, type ServeTls } from "../shared/rpc/index.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
 import { observeAuth, type Authenticator } from "../shared/auth/index.js";
@@ -35,10 +35,12 @@ export interface ApiDeps {
   rpc?: RpcConfig;
   /** Who may call what (shared/auth createAuth): required, so that no server is ever open by omission. */
   auth: Authenticator;
+  /** Serve TLS (and require client certificates when it has a CA): shared/tls-config.ts tlsConfig. */
+  tls?: ServeTls;
 }
 
 /** An unstarted API server and its metrics registry. */
-export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMetrics } {
+export function createServer(deps: ApiDeps): { server: ReturnType<typeof createRpcServer>; metrics: RpcMetrics } {
   const metrics = createRpcMetrics("hyperfleet_api");
   const reports = new Counter({
     name: "hyperfleet_api_status_reports_total",
@@ -55,6 +57,7 @@ export function createServer(deps: ApiDeps): { server: RpcServer; metrics: RpcMe
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_api");
   const server = createRpcServer({
+    tls: deps.tls,
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     // Each method's request size bound (limits.ts): a write carries a spec, a report its data, a read little.

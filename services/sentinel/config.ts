@@ -1,3 +1,6 @@
+import { clientTlsConfig, tlsConfig } from "../shared/tls-config.js";
+import type { ServeTls } from "../shared/rpc/index.js";
+import type { ClientTls } from "../shared/rpc/grpc-client.js";
 import { apiCredentialsConfig, authConfig, type ApiCredentialsConfig, type AuthConfig } from "../shared/auth/index.js";
 import { collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
@@ -30,6 +33,10 @@ export interface SentinelConfig {
   rpc: RpcConfig;
   /** Who may call this Sentinel (AUTH...; docs/security.md). */
   auth: AuthConfig;
+  /** TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE: serve TLS, and mTLS with a client CA (undefined: cleartext). */
+  tls: ServeTls | undefined;
+  /** API_CA_FILE, API_CLIENT_CERT_FILE, API_CLIENT_KEY_FILE: how to reach an https API (and prove itself by certificate). */
+  apiTls: ClientTls | undefined;
   /** How it proves itself to the API (API_TOKEN_FILE). */
   apiCredentials: ApiCredentialsConfig;
 }
@@ -71,6 +78,8 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
     logLevel: str(env, "LOG_LEVEL", "info"),
     rpc: rpcConfig(env),
     auth: authConfig(env),
+    tls: tlsConfig(env),
+    apiTls: clientTlsConfig(env),
     apiCredentials: apiCredentialsConfig(env),
   });
 }

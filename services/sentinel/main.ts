@@ -8,6 +8,7 @@ import { createClusterLister, createNodePoolLister } from "./resource-lister.js"
 import { createServer } from "./server.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { apiCredentials, serverAuth } from "../shared/auth/index.js";
+import { watchServerTls } from "../shared/tls-config.js";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -19,16 +20,17 @@ async function main(): Promise<void> {
   // here. A broker that is down does not stop the start: the publisher provisions them again when a
   // publish finds the topic missing, and polls that cannot publish make the Sentinel NOT_SERVING.
   await broker.provision(topicTopology(config.topic, config.adapters)).catch((err: unknown) => log.warn({ topic: config.topic, err: String(err) }, "could not provision the topic at startup; retrying on publish"));
-  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors });
+  const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors, tls: config.apiTls });
   const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
-  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc, auth });
+  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc, auth, tls: config.tls });
+  const stopTlsWatch = watchServerTls(process.env, server, log);
   const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);
   poller.start();
-  log.info({ url: `http://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs }, "sentinel polling");
+  log.info({ url: `${config.tls ? "https" : "http"}://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs }, "sentinel polling");
 
-  onShutdown(log, [() => poller.stop(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => stopTlsWatch(), () => poller.stop(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { createReprovisioningPublisher, topicTopology, type Broker } from "../shared/broker/index.js";
 import type { Logger } from "../shared/log.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
-import { createRpcServer, observeInterceptor, ServingStatus, type RpcServer } from "../shared/rpc/index.js";
+import { createRpcServer, observeInterceptor, ServingStatus, type ServeTls } from "../shared/rpc/index.js";
 import { errorInterceptor } from "./errors.js";
 import { createPoller, type PollConfig, type PollObserver, type Poller } from "./poll-loop.js";
 import type { ResourceLister } from "./resource-lister.js";
@@ -23,10 +23,12 @@ export interface SentinelDeps {
   rpc?: RpcConfig;
   /** Who may call what (shared/auth): Reconcile is the operator's, GetStatus a reader's. */
   auth: Authenticator;
+  /** Serve TLS (and require client certificates when it has a CA): shared/tls-config.ts tlsConfig. */
+  tls?: ServeTls;
 }
 
 /** An unstarted Sentinel: its RPC server, its poller (call start()) and metrics. */
-export function createServer(deps: SentinelDeps): { server: RpcServer; poller: Poller; metrics: RpcMetrics; healthy: () => boolean } {
+export function createServer(deps: SentinelDeps): { server: ReturnType<typeof createRpcServer>; poller: Poller; metrics: RpcMetrics; healthy: () => boolean } {
   const metrics = createRpcMetrics("hyperfleet_sentinel");
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
@@ -80,6 +82,7 @@ export function createServer(deps: SentinelDeps): { server: RpcServer; poller: P
   const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * poller.interval();
   const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_sentinel");
   const server = createRpcServer({
+    tls: deps.tls,
     limits: deps.rpc?.limits,
     fastPath: deps.rpc?.fastPath,
     services: SENTINEL_SERVICES,

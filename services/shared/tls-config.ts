@@ -140,3 +140,16 @@ export function watchTlsConfig(env: Env, onChange: (tls: ServeTls) => void, opts
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
+
+/**
+ * For a service's main: when it serves TLS, its certificate files are watched and the server takes
+ * renewed ones without a restart (cert-manager, or npm start's local CA). Returns the watch's stop.
+ */
+export function watchServerTls(env: Env, server: { reloadTls(tls: ServeTls): void }, log: { info(o: object, m: string): void; warn(o: object, m: string): void }): () => void {
+  if (raw(env, "TLS_CERT_FILE") === undefined) return () => undefined;
+  const w = watchTlsConfig(env, (tls) => {
+    server.reloadTls(tls);
+    log.info({ cert: raw(env, "TLS_CERT_FILE") }, "TLS certificate reloaded");
+  }, { onError: (error) => log.warn({ error }, "TLS files changed but do not load; keeping the previous certificate") });
+  return w.stop;
+}

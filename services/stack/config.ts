@@ -1,6 +1,6 @@
 import { brokerConfig, type BrokerConfig } from "../shared/broker/index.js";
 import { DEFAULT_EMULATOR_BIN } from "./emulator.js";
-import { collect, duration, list, oneOf, optional, port, positiveInt, str } from "../shared/config.js";
+import { bool, collect, duration, list, oneOf, optional, port, positiveInt, str } from "../shared/config.js";
 import { userInfo } from "node:os";
 import { serviceNodeArgs } from "./processes.js";
 
@@ -37,6 +37,8 @@ export interface StackConfig {
   authDir: string;
   /** The local user's identity in tokens and created_by (HYPERFLEET_USER, default user:<login>). */
   user: string;
+  /** HYPERFLEET_TLS (npm start -- --tls): every RPC port serves TLS with a certificate from a local CA. */
+  tls: boolean;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     auth: oneOf(env, "AUTH", ["jwt", "none"], "jwt"),
     authDir: str(env, "HYPERFLEET_AUTH_DIR", ".hyperfleet/auth"),
     user: str(env, "HYPERFLEET_USER", `user:${loginName()}`),
+    tls: bool(env, "HYPERFLEET_TLS", false),
   });
 }
 

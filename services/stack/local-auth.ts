@@ -79,3 +79,27 @@ function writeWhole(path: string, text: string, mode: number): void {
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, path);
 }
+
+/** The files a TLS stack's services are given: their certificate and key, and the CA clients trust. */
+export interface LocalTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * `npm start -- --tls`: a local CA under dir/ca (made once) and a certificate for 127.0.0.1, ::1 and
+ * localhost that every service serves, issued again at each start (valid 30 days).
+ */
+export async function openLocalTls(dir: string): Promise<LocalTls> {
+  const root = resolve(dir);
+  // Loaded only here: the X.509 library is needed by a TLS stack alone.
+  const { openLocalCa } = await import("../shared/auth/local-ca.js");
+  const ca = await openLocalCa(join(root, "ca"));
+  const issued = await ca.issueCertificate({ ipAddresses: ["127.0.0.1", "::1"], dnsNames: ["localhost"], days: 30 });
+  const certFile = join(root, "ca", "server.crt");
+  const keyFile = join(root, "ca", "server.key");
+  writeWhole(keyFile, issued.key, 0o600);
+  writeWhole(certFile, issued.cert, 0o644);
+  return { caFile: ca.certFile, certFile, keyFile };
+}

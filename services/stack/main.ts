@@ -9,14 +9,14 @@ import { buildTopology, createBroker } from "../shared/broker/index.js";
 import { ConfigError } from "../shared/config.js";
 import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
-import { stackSpecs } from "./specs.js";
+import { stackSpecs, type StackAuth } from "./specs.js";
 import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
 import { createSupervisor, type Supervisor } from "./supervisor.js";
 import { decideInterrupt } from "./core/decide-interrupt.js";
 import { resolve } from "node:path";
 import { groupRunning } from "./process-table.js";
-import { openLocalAuth, RENEW_MS, type LocalAuth } from "./local-auth.js";
+import { openLocalAuth, openLocalTls, RENEW_MS } from "./local-auth.js";
 import { credentialsPath, saveCredentials } from "../hf/credentials.js";
 
 const say = (line: string) => process.stdout.write(`${"stack".padEnd(12)}| ${line}\n`);
@@ -65,7 +65,7 @@ function onSignal(signal: string): void {
 
 async function main(): Promise<void> {
   const speedArg = process.argv.indexOf("--speed");
-  const env = { ...process.env, ...(speedArg > 0 ? { HYPERFLEET_SPEED: process.argv[speedArg + 1] } : {}) };
+  const env = { ...process.env, ...(speedArg > 0 ? { HYPERFLEET_SPEED: process.argv[speedArg + 1] } : {}), ...(process.argv.includes("--tls") ? { HYPERFLEET_TLS: "true" } : {}) };
   const config = loadConfig(env);
   // No GCE metadata probing (and its warnings) on a developer machine.
   process.env.METADATA_SERVER_DETECTION ??= "none";
@@ -87,25 +87,27 @@ async function main(): Promise<void> {
   await admin.close();
 
   // Secure with zero setup: a local issuer, a token per service, and the user's credentials where hf looks.
-  let auth: LocalAuth | undefined;
+  const tls = config.tls ? await openLocalTls(config.authDir) : undefined;
+  let auth: StackAuth | undefined;
   let credentialsLine = "  Authentication OFF (AUTH=none): anyone on this machine is an operator";
   if (config.auth === "jwt") {
-    auth = await openLocalAuth(config.authDir, [...config.adapters, ...config.nodepoolAdapters], config.user, { rotation: process.argv.includes("--rotate-keys") ? "now" : "auto" });
+    const local = await openLocalAuth(config.authDir, [...config.adapters, ...config.nodepoolAdapters], config.user, { rotation: process.argv.includes("--rotate-keys") ? "now" : "auto" });
     if (process.argv.includes("--rotate-keys")) say("--rotate-keys: new signing key; tokens signed by the old one are refused from now on");
-    const renewal = setInterval(() => void auth!.renew().catch((err: unknown) => say(`could not renew the local tokens: ${String(err)}`)), RENEW_MS);
+    const renewal = setInterval(() => void local.renew().catch((err: unknown) => say(`could not renew the local tokens: ${String(err)}`)), RENEW_MS);
     renewal.unref();
-    const apiUrl = `http://127.0.0.1:${config.apiPort}`;
+    auth = { configFile: local.configFile, tokenFile: local.tokenFile, tls };
+    const apiUrl = `${tls ? "https" : "http"}://127.0.0.1:${config.apiPort}`;
     const credentials = credentialsPath(env);
     let saved = `hf reads ${credentials}`;
     try {
-      saveCredentials(credentials, apiUrl, { tokenFile: resolve(auth.tokenFile("user")) });
+      saveCredentials(credentials, apiUrl, { tokenFile: resolve(local.tokenFile("user")), ...(tls ? { caFile: tls.caFile } : {}) });
     } catch (err) {
       // A hand-edited credentials file is left alone: the stack runs, hf then needs --token-file.
-      saved = `could not update ${credentials} (${(err as Error).message}); use hf --token-file ${auth.tokenFile("user")}`;
+      saved = `could not update ${credentials} (${(err as Error).message}); use hf --token-file ${local.tokenFile("user")}`;
     }
     credentialsLine = [
       `  Signed in as ${config.user} (operator): ${saved}`,
-      `  Token for buf curl / grpcurl: -H "authorization: Bearer $(cat ${auth.tokenFile("user")})"`,
+      `  Token for buf curl / grpcurl: -H "authorization: Bearer $(cat ${local.tokenFile("user")})"${tls ? `; TLS: --cacert ${tls.caFile}` : ""}`,
     ].join("\n");
   }
   const specs = stackSpecs(config, broker, auth);

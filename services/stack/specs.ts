@@ -3,11 +3,14 @@ import { ORPHAN_SWEEP_INTERVAL_MS } from "../adapter/orphan-sweep-interval.js";
 import type { BrokerConfig } from "../shared/broker/index.js";
 import type { StackConfig } from "./config.js";
 import type { ProcessSpec } from "./processes.js";
+import type { LocalTls } from "./local-auth.js";
 
 /** Where each service finds the stack's auth configuration and its own token (local-auth.ts). */
 export interface StackAuth {
   configFile: string;
   tokenFile(name: string): string;
+  /** With `--tls`: every RPC port serves TLS with this certificate; clients trust the CA. */
+  tls?: LocalTls;
 }
 
 const ADAPTER_OFFSETS: Record<string, number> = { validation: 1, dns: 2, placement: 3, nodepool: 4 };
@@ -17,7 +20,9 @@ const MIN_STACK_SWEEP_MS = 30_000;
 /** The child processes of the local stack, in start order, with their environment. */
 export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: StackAuth | undefined): ProcessSpec[] {
   const ms = (v: number) => `${Math.max(1, Math.round(v / config.speed))}ms`;
-  const apiUrl = `http://127.0.0.1:${config.apiPort}`;
+  const tls = auth?.tls;
+  const scheme = tls ? "https" : "http";
+  const apiUrl = `${scheme}://127.0.0.1:${config.apiPort}`;
   const common: Record<string, string> = {
     METADATA_SERVER_DETECTION: "none",
     TOPIC_NAMESPACE: config.namespace,
@@ -25,6 +30,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
     // Every service checks its callers against the stack's issuer; each proves itself with its own token.
     // Without one (AUTH=none asked for explicitly), nobody is checked: loopback only, warned loudly.
     ...(auth ? { AUTH: "jwt", AUTH_CONFIG: auth.configFile } : { AUTH: "none" }),
+    ...(tls ? { TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile, API_CA_FILE: tls.caFile } : {}),
     ...(broker.kind === "pubsub" ? { BROKER: "pubsub", PUBSUB_EMULATOR_HOST: broker.emulatorHost ?? "", PUBSUB_PROJECT_ID: broker.projectId } : { BROKER: "rabbitmq", RABBITMQ_URL: broker.url }),
   };
   const kube: Record<string, string> = config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : { KUBE_URL: `http://127.0.0.1:${config.standinPort}` };
@@ -57,7 +63,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
       // The orphan sweep follows the speed down to 30 s: each one asks the API about every resource.
       env: { ...common, ...kube, ...tokenEnv(auth, `adapter-${adapter}`), ADAPTER: adapter, ADAPTER_CONFIG: `${process.cwd()}/services/adapter/configs/${adapter}.yaml`, ADAPTER_PORT: String(port), EVENT_CLOCK_SKEW: ms(1000), DRIFT_CHECK_AFTER: ms(Math.min(DRIFT_CHECK_AFTER_MS * config.speed, config.maxAgeReady / 2)), ORPHAN_SWEEP_INTERVAL: ms(Math.max(ORPHAN_SWEEP_INTERVAL_MS, MIN_STACK_SWEEP_MS * config.speed)) },
       readyPort: port,
-      endpoints: [`Adapter ${adapter.padEnd(11)} http://127.0.0.1:${port}`],
+      endpoints: [`Adapter ${adapter.padEnd(11)} ${scheme}://127.0.0.1:${port}`],
     });
   }
   // The Sentinels start last, so their first events find every adapter subscribed.
@@ -77,7 +83,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
         ADAPTERS: config.adapters.join(","),
       },
       readyPort: config.sentinelPort,
-      endpoints: [`Sentinel (clusters) http://127.0.0.1:${config.sentinelPort}`],
+      endpoints: [`Sentinel (clusters) ${scheme}://127.0.0.1:${config.sentinelPort}`],
     },
     {
       name: "sentinel-np",
@@ -94,7 +100,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
         ADAPTERS: config.nodepoolAdapters.join(","),
       },
       readyPort: config.sentinelPort + 1,
-      endpoints: [`Sentinel (nodepools) http://127.0.0.1:${config.sentinelPort + 1}`],
+      endpoints: [`Sentinel (nodepools) ${scheme}://127.0.0.1:${config.sentinelPort + 1}`],
     },
   );
   return specs;

@@ -193,3 +193,21 @@ describe("credentials", () => {
     expect(r).toEqual({ code: 0, stdout: `${operatorToken}\n`, stderr: "" });
   });
 });
+
+test("an https API: hf trusts the CA from HF_CA or --ca, and refuses a server it cannot verify", async () => {
+  const secure = await startApi({ auth: true, tls: true });
+  try {
+    const token = await secure.issuer!.token("test:operator");
+    const ok = await exec(cli.path, ["cluster", "create", "cls-over-tls", "-o", "json"], envWith({ HF_API_URL: secure.baseUrl, HF_TOKEN: token, HF_CA: secure.caFile! }));
+    expect(ok).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ name: "cls-over-tls", createdBy: "test:operator" });
+    const flag = await exec(cli.path, ["--ca", secure.caFile!, "cluster", "list", "-o", "json"], envWith({ HF_API_URL: secure.baseUrl, HF_TOKEN: token }));
+    expect(flag.code).toBe(0);
+    // Without the CA the certificate cannot be verified: the call fails, nothing is sent in the clear.
+    const untrusted = await exec(cli.path, ["cluster", "list"], envWith({ HF_API_URL: secure.baseUrl, HF_TOKEN: token }));
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/certificate|--ca/i);
+  } finally {
+    await secure.close();
+  }
+});

@@ -14,8 +14,9 @@ let api: ApiClient;
 let kube: KubernetesObjectApi;
 
 beforeAll(async () => {
-  stack = await startStack({ POLL_INTERVAL: "250ms", MAX_AGE_NOT_READY: "500ms", MAX_AGE_READY: "30s", STANDIN_JOB_DURATION: "1s", STANDIN_DNS_DELAY: "1s" });
-  api = createApiClient(stack.apiUrl, { interceptors: stack.credentials });
+  // Over TLS (npm start -- --tls): every call of the loop, Sentinel and adapters to the API included, is encrypted and authenticated.
+  stack = await startStack({ HYPERFLEET_TLS: "true", POLL_INTERVAL: "250ms", MAX_AGE_NOT_READY: "500ms", MAX_AGE_READY: "30s", STANDIN_JOB_DURATION: "1s", STANDIN_DNS_DELAY: "1s" });
+  api = createApiClient(stack.apiUrl, { interceptors: stack.credentials, tls: stack.tls });
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: "e2e", server: stack.kubeUrl, skipTLSVerify: true }, { name: "e2e" });
   kube = KubernetesObjectApi.makeApiClient(kc);
@@ -44,3 +45,12 @@ test("create cluster + 2 nodepools → Ready → delete the cluster → nodepool
   await eventually(() => gone(api.clusters.getCluster({ id: c.id })), 30_000, 200);
   expect(await objectsOf(c.id)).toEqual([]);
 }, 180_000);
+
+test("the TLS stack speaks only TLS: a cleartext call to the API's port fails, a call without the CA is refused", async () => {
+  const port = new URL(stack.apiUrl).port;
+  expect(stack.apiUrl).toMatch(/^https:/);
+  const cleartext = createApiClient(`http://127.0.0.1:${port}`, { interceptors: stack.credentials, timeoutMs: 3000 });
+  await expect(cleartext.clusters.listClusters({})).rejects.toBeInstanceOf(ConnectError);
+  const untrusted = createApiClient(stack.apiUrl, { interceptors: stack.credentials, timeoutMs: 3000 });
+  await expect(untrusted.clusters.listClusters({})).rejects.toThrow(/certificate|self-signed|unable to verify/i);
+});

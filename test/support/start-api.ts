@@ -6,6 +6,10 @@ import { StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 import { createServer } from "../../services/api/server.js";
 import { createDb, migrate, type Knex } from "../../services/api/store/db.js";
 import { silentLogger } from "../../services/shared/log.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLocalCa } from "../../services/shared/auth/local-ca.js";
 import { createTestIssuer, type TestIssuer } from "./test-issuer.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { createNoAuth } from "../../services/shared/auth/index.js";
@@ -20,6 +24,8 @@ export interface TestApi {
   statuses: Client<typeof StatusService>;
   grpc: Transport;
   metricsText(): Promise<string>;
+  /** With `tls: true`: the CA certificate that signed the server's (PEM file). */
+  caFile?: string;
   /** With `auth: true`: the issuer the API trusts (tokens for any test identity); the typed clients carry test:operator's. */
   issuer?: TestIssuer;
   close(): Promise<void>;
@@ -34,6 +40,8 @@ export interface StartApiOptions {
   optionalAdapters?: string[];
   /** Authenticate every call with real JWTs (test-issuer.ts) instead of AUTH=none. */
   auth?: boolean;
+  /** Serve TLS with a certificate from a temporary local CA (`caFile` for clients); the typed clients trust it. */
+  tls?: boolean;
 }
 
 /** Starts createServer(deps) on 127.0.0.1:0 as main.ts would, minus the process. */
@@ -46,6 +54,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
   }
   const issuer = opts.auth ? await createTestIssuer() : undefined;
   const interceptors = issuer ? await issuer.credentials("test:operator") : [];
+  const ca = opts.tls ? await temporaryCa() : undefined;
   const db = createDb({ url, connectTimeoutMs: 1000, poolMax: 10 });
   await migrate(db);
   const { server, metrics } = createServer({
@@ -55,11 +64,13 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     clusterAdapters: opts.clusterAdapters ?? ["validation", "dns", "placement"],
     now: opts.now,
     optionalAdapters: { clusters: opts.optionalAdapters },
+    tls: ca?.serve,
   });
   const port = await server.listen(0, "127.0.0.1");
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const connect = createConnectTransport({ baseUrl, httpVersion: "2", interceptors });
-  const grpc = createGrpcTransport({ baseUrl, interceptors });
+  const baseUrl = `${ca ? "https" : "http"}://127.0.0.1:${port}`;
+  const nodeOptions = ca ? { ca: ca.caCert } : undefined;
+  const connect = createConnectTransport({ baseUrl, httpVersion: "2", interceptors, nodeOptions });
+  const grpc = createGrpcTransport({ baseUrl, interceptors, nodeOptions });
   return {
     baseUrl,
     port,
@@ -69,12 +80,22 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     statuses: createClient(StatusService, grpc),
     grpc,
     issuer,
+    caFile: ca?.caFile,
     metricsText: () => metrics.registry.metrics(),
     async close() {
       await server.close(100);
       await db.destroy();
       await temp?.drop();
       issuer?.remove();
+      ca?.remove();
     },
   };
+}
+
+/** A CA in a temporary directory and a certificate for 127.0.0.1 / localhost signed by it. */
+async function temporaryCa() {
+  const dir = mkdtempSync(join(tmpdir(), "hf-ca-"));
+  const ca = await openLocalCa(dir);
+  const issued = await ca.issueCertificate({ ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"], days: 1 });
+  return { serve: { cert: issued.cert, key: issued.key }, caCert: ca.cert, caFile: ca.certFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

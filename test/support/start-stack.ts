@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import type { ClientTls } from "../../services/shared/rpc/grpc-client.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { freePort } from "./ports.js";
 import type { Interceptor } from "@connectrpc/connect";
@@ -24,6 +25,8 @@ export interface StackEndpoints {
   credentials: Interceptor[];
   /** For an hf run against this stack: where its credentials file is (HF_CREDENTIALS). */
   hfEnv: Record<string, string>;
+  /** With HYPERFLEET_TLS=true: the local CA that clients of every RPC port must trust. */
+  tls?: ClientTls;
 }
 
 export interface RunningStack extends StackEndpoints {
@@ -107,10 +110,13 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  const tls = intervals.HYPERFLEET_TLS === "true";
+  const scheme = tls ? "https" : "http";
   return {
-    apiUrl: `http://127.0.0.1:${api}`,
+    apiUrl: `${scheme}://127.0.0.1:${api}`,
     kubeUrl: `http://127.0.0.1:${kube}`,
-    sentinelUrl: `http://127.0.0.1:${sentinel}`,
+    sentinelUrl: `${scheme}://127.0.0.1:${sentinel}`,
+    tls: tls ? { ca: readFileSync(`${authDir}/ca/ca.crt`) } : undefined,
     apiMetricsUrl: `http://127.0.0.1:${apiMetrics}/metrics`,
     sentinelMetricsUrl: `http://127.0.0.1:${sentinel + 1000}/metrics`,
     adapterMetricsUrls: Object.fromEntries(["validation", "dns", "placement"].map((a, i) => [a, `http://127.0.0.1:${adapterBase + 1001 + i}/metrics`])),

@@ -51,3 +51,19 @@ maybe("generated Python stubs with the token in metadata create a cluster (creat
   expect("code" in anonymous && anonymous.code).toBe(1);
   expect((anonymous as { stderr: string }).stderr).toMatch(/StatusCode\.UNAUTHENTICATED[\s\S]*authentication required/);
 });
+
+maybe("over TLS: the same client on a secure channel that trusts the API's CA, the token in metadata", async () => {
+  const secure = await startApi({ auth: true, tls: true });
+  try {
+    const protos = readdirSync("proto/hyperfleet/v1").map((f) => join("hyperfleet/v1", f));
+    await run(PYTHON, ["-m", "grpc_tools.protoc", "-I", "proto", "-I", GRPC_TOOLS_PROTO, `--python_out=${out}`, `--grpc_python_out=${out}`, ...protos], { timeout: 30_000 });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HF_TOKEN: await secure.issuer!.token("test:operator") };
+    const { stdout } = await run(PYTHON, [relative(process.cwd(), "test/wire/python/client.py"), `127.0.0.1:${secure.port}`, out, secure.caFile!], { timeout: 30_000, env });
+    expect(JSON.parse(stdout)).toMatchObject({ generation: 1, created_by: "test:operator", stored: true, outcome: "REPORT_OUTCOME_CREATED" });
+    // A channel that does not trust the CA fails the handshake: UNAVAILABLE, never a call in the clear.
+    const untrusted = await run(PYTHON, [relative(process.cwd(), "test/wire/python/client.py"), `127.0.0.1:${secure.port}`, out, api.caFile ?? "/etc/ssl/certs/ca-certificates.crt"], { timeout: 30_000, env }).catch((e: { code: number; stderr: string }) => e);
+    expect((untrusted as { stderr: string }).stderr).toMatch(/StatusCode\.UNAVAILABLE/);
+  } finally {
+    await secure.close();
+  }
+});
