@@ -15,7 +15,7 @@ import { ReportStatusRequestSchema, StatusService } from "../gen/hyperfleet/v1/s
 import { encodeFrame } from "../services/shared/rpc/grpc-wire.js";
 import { openLocalAuth } from "../services/stack/local-auth.js";
 import { rawFramesCaller } from "./h2-frames.js";
-import { freePort, load, migratedBenchDatabase, seedClusters, startService, table, type LoadResult } from "./support.js";
+import { cpuSeconds, freePort, load, migratedBenchDatabase, seedClusters, startService, table, type LoadResult } from "./support.js";
 
 const ADAPTERS = ["validation", "dns", "placement"];
 const CONDITIONS = [
@@ -43,34 +43,40 @@ export async function benchAuth(opts: { clusters: number; seconds: number; concu
   /** Callers per adapter: with tokens, each adapter's own (an adapter may report only under its name). */
   const callers = (url: string, withTokens: boolean) =>
     ADAPTERS.map((a) => rawFramesCaller(url, path, Buffer.from([0x08, 0x01]), withTokens ? { authorization: `Bearer ${readFileSync(auth.tokenFile(`adapter-${a}`), "utf8").trim()}` } : {}));
-  const run = async (url: string, withTokens: boolean, ms: number): Promise<LoadResult> => {
+  const run = async (url: string, withTokens: boolean, ms: number): Promise<LoadResult & { apiCpuUs: number }> => {
+    const pid = withTokens ? secured.svc.pid : open.svc.pid;
     const cs = callers(url, withTokens);
+    const cpu0 = cpuSeconds(pid);
     const r = await load(opts.concurrency, ms, () => {
       const a = Math.floor(Math.random() * 3);
       const req = create(ReportStatusRequestSchema, { resourceId: ids[Math.floor(Math.random() * ids.length)], adapter: ADAPTERS[a], observedGeneration: 1n, observedTime: timestampFromDate(new Date(t++)), conditions: CONDITIONS });
       return cs[a].call(encodeFrame(toBinary(ReportStatusRequestSchema, req)));
     });
     await Promise.all(cs.map((c) => c.close()));
-    return r;
+    return { ...r, apiCpuUs: ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, r.ops) };
   };
   try {
     await run(open.url, false, 1000); // warm-up: JIT, pools, and the verifier's cache
     await run(secured.url, true, 1000);
     const rows: Record<string, string | number>[] = [];
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let i = 1; i <= opts.rounds; i++) {
       // Alternating which goes first, so that neither always follows the other's checkpoint or vacuum.
       const order = i % 2 === 1 ? (["none", "jwt"] as const) : (["jwt", "none"] as const);
-      const got: Record<string, LoadResult> = {};
+      const got: Record<string, LoadResult & { apiCpuUs: number }> = {};
       for (const mode of order) got[mode] = await run(mode === "none" ? open.url : secured.url, mode === "jwt", opts.seconds * 1000);
       const ratio = got.jwt.perSecond / got.none.perSecond;
       ratios.push(ratio);
-      rows.push({ round: i, "AUTH=none ops/s": got.none.perSecond, "AUTH=jwt ops/s": got.jwt.perSecond, "jwt / none": ratio, "p99 none ms": got.none.p99, "p99 jwt ms": got.jwt.p99, errors: got.none.errors + got.jwt.errors });
+      cpuRatios.push(got.jwt.apiCpuUs / got.none.apiCpuUs);
+      rows.push({ round: i, "AUTH=none ops/s": got.none.perSecond, "AUTH=jwt ops/s": got.jwt.perSecond, "jwt / none": ratio, "p99 none ms": got.none.p99, "p99 jwt ms": got.jwt.p99, "API CPU µs/call none": got.none.apiCpuUs, "jwt": got.jwt.apiCpuUs, errors: got.none.errors + got.jwt.errors });
     }
     table(`Authentication cost: ReportStatus, ${opts.concurrency} concurrent callers, ${opts.clusters} clusters, ${opts.seconds}s per run, alternating`, rows);
     const lo = Math.min(...ratios);
     const hi = Math.max(...ratios);
     console.log(`with tokens / without: ${(lo * 100).toFixed(1)}-${(hi * 100).toFixed(1)} % of report throughput over ${opts.rounds} rounds (target: authentication costs < 5 %, i.e. ≥ 95 %)`);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`API CPU per report with tokens / without: median ${(med(cpuRatios) * 100).toFixed(1)} % (range ${(Math.min(...cpuRatios) * 100).toFixed(1)}-${(Math.max(...cpuRatios) * 100).toFixed(1)} %); throughput median ${(med(ratios) * 100).toFixed(1)} %`);
     return { ratios };
   } finally {
     await open.svc.stop();

@@ -26,7 +26,7 @@ emulatorHost ??= emulator!.host;
 process.env.PUBSUB_EMULATOR_HOST = emulatorHost;
 try {
   if (only.includes("reports")) await benchReports(smoke ? { clusters: 200, seconds: 1, concurrency: 4 } : { clusters: 10_000, seconds: 15, concurrency: 16 });
-  if (only.includes("auth")) await benchAuth(smoke ? { clusters: 200, seconds: 1, concurrency: 4, rounds: 2 } : { clusters: 10_000, seconds: 8, concurrency: 16, rounds: 6 });
+  if (only.includes("auth")) await benchAuth(smoke ? { clusters: 200, seconds: 1, concurrency: 4, rounds: 2 } : { clusters: 10_000, seconds: 5, concurrency: 16, rounds: 12 });
   if (only.includes("reads")) await benchReads(smoke ? { clusters: 500, seconds: 1, concurrency: 4 } : { clusters: 100_000, seconds: 10, concurrency: 16 });
   if (only.includes("sentinel")) await benchSentinel({ sizes: smoke ? [200] : [1_000, 10_000, 100_000], emulatorHost });
   if (only.includes("convergence")) await benchConvergence({ clusters: clusters ?? (smoke ? 5 : 1000) });
