@@ -27,8 +27,13 @@ import type { Targets } from "./generator.js";
 
 /** Peak resident memory allowed each service: its 192 MB heap budget plus Buffers, code and the rest. */
 export const RSS_BUDGET_MB = Number(process.env.HOSTILE_RSS_BUDGET_MB ?? 400);
-/** The legitimate client's p99 while attacks run: a bound on behaviour (not starved), not a speed target. */
-export const LEGIT_P99_MS = Number(process.env.HOSTILE_P99_MS ?? 100);
+/**
+ * The legitimate client's p99 while attacks run: a bound on behaviour (not starved), not a speed
+ * target. Starvation shows as hundreds of ms (266-665 ms without the per-connection turn-taking in
+ * row 6); on two shared cores the served client's p99 in row G runs 80-110 ms, so 100 ms failed CI
+ * on machine noise twice (100.3, 109.5 ms). 200 ms keeps both apart.
+ */
+export const LEGIT_P99_MS = Number(process.env.HOSTILE_P99_MS ?? 200);
 /** Legitimate calls that may fail during an attack (load shedding may refuse a few). */
 const LEGIT_FAILURE_RATIO = 0.01;
 
