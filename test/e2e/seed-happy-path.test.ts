@@ -99,7 +99,10 @@ const first = (snaps: Snapshot[], pred: (s: Snapshot) => boolean) => snaps.findI
 const ready = (s: Snapshot) => s.cluster.status?.phase === Phase.READY;
 
 test("seed happy path: create → adapters in dependency order → Ready → drift check → generation 2 → Ready", async () => {
-  const c = await api.clusters.createCluster({ name: "cls-123", spec: { region: "us-east-1", simulate: { placementDuration: "2s" } } });
+  // A name of its own per run: against a stack that outlives the suite (HF_E2E_API_URL, docker
+  // compose), a second run would otherwise meet the first one's cluster (AlreadyExists).
+  const name = `cls-123-${Date.now().toString(36)}`;
+  const c = await api.clusters.createCluster({ name, spec: { region: "us-east-1", simulate: { placementDuration: "2s" } } });
 
   // 00:00 → 11:02: the cluster walks to Ready.
   const walk = await record(c.id, ready, 60_000);
@@ -119,7 +122,7 @@ test("seed happy path: create → adapters in dependency order → Ready → dri
   expect(dnsApplied).toBeGreaterThanOrEqual(vAvailable);
   for (const s of walk.slice(0, vAvailable)) if (dns(s)) expect(dns(s)).toMatchObject({ applied: "False", reason: "PreconditionsNotMet" });
   const dnsAvailable = first(walk, (s) => dns(s)?.available === "True");
-  expect(dns(walk[dnsAvailable]).data).toEqual({ dns: "cls-123.hyperfleet.example.com" });
+  expect(dns(walk[dnsAvailable]).data).toEqual({ dns: `${name}.hyperfleet.example.com` });
 
   // placement only after both.
   const plApplied = first(walk, (s) => pl(s)?.applied === "True");
