@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { compile, type Compiled, type ExprVars, type Scope } from "./expressions.js";
+import type { Precondition } from "./core/preconditions.js";
 
 /** How an object follows a new resource generation (spec §6 step 4). */
 export type UpdateStrategy = "newObject" | "replace" | "annotate";
@@ -30,7 +31,8 @@ export interface AdapterPlan {
   name: string;
   resourceKind: "clusters" | "nodepools";
   namespace: string;
-  preconditions: { adapters: string[]; when?: Compiled };
+  /** Each dependency, strict or not (core/preconditions.ts); `when`, an extra expression. */
+  preconditions: { adapters: Precondition[]; when?: Compiled };
   setup: Record<string, JsonValue>[];
   objects: ObjectPlan[];
   data: Record<string, Compiled>;
@@ -107,7 +109,21 @@ export function parseAdapterConfig(text: string, file: string): AdapterPlan {
 
   const pre = (raw.preconditions ?? {}) as Record<string, unknown>;
   const preAdapters = pre.adapters ?? [];
-  if (!Array.isArray(preAdapters) || preAdapters.some((a) => typeof a !== "string" || !NAME.test(a))) fail(["preconditions", "adapters"], "must be a list of adapter names");
+  // Each entry: a name (counts once Available, or while working on a new generation after an earlier
+  // one was reconciled: the seed's 42:02), or { name, strict: true } (Available at this generation only).
+  const preconditions: Precondition[] = [];
+  if (!Array.isArray(preAdapters)) fail(["preconditions", "adapters"], "must be a list of adapter names or { name, strict } entries");
+  else
+    preAdapters.forEach((a: unknown, i) => {
+      if (typeof a === "string" && NAME.test(a)) return void preconditions.push({ adapter: a, strict: false });
+      const e = a as Record<string, unknown>;
+      if (typeof a !== "object" || a === null || Array.isArray(a)) return fail(["preconditions", "adapters", i], "must be an adapter name or { name, strict }");
+      const extra = Object.keys(e).filter((k) => k !== "name" && k !== "strict");
+      if (extra.length > 0) fail(["preconditions", "adapters", i], `unknown field ${extra.map((k) => JSON.stringify(k)).join(", ")} (known: name, strict)`);
+      if (typeof e.name !== "string" || !NAME.test(e.name)) fail(["preconditions", "adapters", i, "name"], "must be an adapter name");
+      if (e.strict !== undefined && typeof e.strict !== "boolean") fail(["preconditions", "adapters", i, "strict"], "must be true or false");
+      if (typeof e.name === "string") preconditions.push({ adapter: e.name, strict: e.strict === true });
+    });
   const when = pre.when === undefined ? undefined : expr(["preconditions", "when"], pre.when);
 
   const objects: ObjectPlan[] = [];
@@ -150,7 +166,7 @@ export function parseAdapterConfig(text: string, file: string): AdapterPlan {
     name,
     resourceKind: resourceKind as "clusters" | "nodepools",
     namespace,
-    preconditions: { adapters: preAdapters as string[], when },
+    preconditions: { adapters: preconditions, when },
     setup: setup as Record<string, JsonValue>[],
     objects,
     data,

@@ -138,18 +138,25 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
       const pre = checkPreconditions({
         generation,
         required: plan.preconditions.adapters,
-        statuses: statuses.map((s) => ({
-          adapter: s.adapter,
-          observedGeneration: Number(s.observedGeneration),
-          available: wordOf(s.conditions.find((c) => c.type === "Available")?.status),
-        })),
+        statuses: statuses.map((s) => {
+          const available = s.conditions.find((c) => c.type === "Available");
+          return {
+            adapter: s.adapter,
+            observedGeneration: Number(s.observedGeneration),
+            available: wordOf(available?.status),
+            applied: wordOf(s.conditions.find((c) => c.type === "Applied")?.status),
+            health: wordOf(s.conditions.find((c) => c.type === "Health")?.status),
+            reason: available?.reason,
+          };
+        }),
+        lastReconciledGeneration: lastReconciledGeneration((nodepool ?? cluster).status?.conditions ?? []),
         when: when && ("error" in when ? when : { value: when.value === true }),
       });
       if (!pre.met) {
         trace.push(`preconditions not met: ${pre.message}`);
         situation = { kind: "preconditionsNotMet", message: pre.message };
       } else {
-        trace.push("preconditions met");
+        trace.push(pre.working ? `preconditions met (${pre.working.join(", ")} working on generation ${generation} after an earlier generation was reconciled)` : "preconditions met");
         const observed: ObjectObservation[] = [];
         const before = steps.length;
         for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun, attempt));
@@ -385,4 +392,10 @@ function evalData(plan: AdapterPlan, vars: ExprVars, trace: string[]): JsonObjec
     else if (r.value !== null && r.value !== "") entries.push([k, r.value]);
   }
   return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+/** The generation the resource was last reconciled at: its LastKnownReconciled condition's, when True; 0 when never. */
+function lastReconciledGeneration(conditions: readonly { type: string; status: ConditionStatus; observedGeneration: bigint }[]): number {
+  const c = conditions.find((x) => x.type === "LastKnownReconciled");
+  return c && c.status === ConditionStatus.TRUE ? Number(c.observedGeneration) : 0;
 }

@@ -29,7 +29,9 @@ beforeAll(async () => {
     POLL_INTERVAL: "250ms",
     MAX_AGE_NOT_READY: "500ms",
     MAX_AGE_READY: `${MAX_AGE_READY_MS}ms`,
-    STANDIN_JOB_DURATION: "2s",
+    // Validation's Job outlasts DNS's delay, so that 42:02 (dns done at generation 2 while validation's
+    // generation-2 Job still runs) has seconds to show, not milliseconds.
+    STANDIN_JOB_DURATION: "4s",
     STANDIN_DNS_DELAY: "1s",
   });
   api = createApiClient(stack.apiUrl, { interceptors: stack.credentials });
@@ -161,6 +163,14 @@ test("seed happy path: create → adapters in dependency order → Ready → dri
   const dns2 = first(gen2, (s) => dns(s)?.gen === 2);
   expect(dns2).toBeGreaterThanOrEqual(0);
   expect(dns2).toBeLessThanOrEqual(v2Available);
+  // 42:02 (spec §6.3): validation's generation-2 Job runs (it was Available at 1), so dns patches its
+  // record and reports generation 2 Applied=True Available=True meanwhile, and placement follows.
+  const at4202 = first(gen2, (s) => dns(s)?.gen === 2 && dns(s)?.available === "True" && v(s)?.gen === 2 && v(s)?.available === "False");
+  expect(at4202).toBeGreaterThanOrEqual(0);
+  expect(v(gen2[at4202]).reason).toBe("JobRunning");
+  const pl2 = first(gen2, (s) => pl(s)?.gen === 2 && pl(s)?.applied === "True");
+  expect(pl2).toBeGreaterThanOrEqual(0);
+  expect(pl2).toBeLessThanOrEqual(v2Available);
   // ... validation reports generation 2 Available=False until its Job completes ...
   const v2 = first(gen2, (s) => v(s)?.gen === 2);
   expect(v(gen2[v2])).toMatchObject({ applied: "True", available: "False" });
