@@ -2,8 +2,9 @@
  * docker-compose.yml is valid, wires every service, and is closed by default (issue 18): only the API
  * is published, on loopback; Postgres wants a password that comes from the environment; every RPC
  * service checks tokens from the `credentials` service, and the Sentinel and adapters present their own.
- * No Docker engine here: the file is checked as parsed (always) and as docker-compose resolves it (when
- * docker-compose is installed, as in CI).
+ * Each service runs a program of the image, compiled JavaScript on a supported Node, as a non-root user
+ * (issue 19). No Docker engine here: the file is checked as parsed (always) and as docker-compose
+ * resolves it (when docker-compose is installed, as in CI).
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +12,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { loadConfig as apiConfig } from "../../services/api/config.js";
+import { loadConfig as standinConfig } from "../../services/kube-standin/config.js";
+import { IMAGE_ENTRIES } from "../../services/stack/build.js";
 
 const run = promisify(execFile);
 const available = existsSync("/usr/bin/docker-compose");
@@ -20,6 +24,8 @@ if (!available && !process.env.CI) console.warn("skipping the docker-compose che
 
 type Env = Record<string, string>;
 interface Service {
+  build?: unknown;
+  image?: string;
   command?: string[];
   environment?: Env | string[];
   ports?: (string | { host_ip?: string; published?: string | number; target?: number })[];
@@ -80,8 +86,10 @@ function dependsOn(s: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([k, v]) => [k, v.condition ?? "service_started"]));
 }
 
-const runs = (s: Service, entry: string) => (s.command ?? []).some((c) => c.endsWith(entry));
-const rpcKinds = { api: "services/api/main.ts", sentinel: "services/sentinel/main.ts", adapter: "services/adapter/main.ts" };
+/** The image's programs (services/stack/build.ts): a service runs /app/<program>.mjs. */
+const program = (name: keyof typeof IMAGE_ENTRIES) => `/app/${name}.mjs`;
+const runs = (s: Service, path: string) => (s.command ?? [])[0] === path;
+const rpcKinds = { api: program("api"), sentinel: program("sentinel"), adapter: program("adapter") };
 const rpcServices = (c: Compose) => Object.entries(c.services).filter(([, s]) => Object.values(rpcKinds).some((e) => runs(s, e)));
 
 /** The checks, on the file as parsed and again on docker-compose's resolution of it. */
@@ -104,7 +112,7 @@ function checkClosed(c: Compose): void {
   // The credentials service: its own command, a healthcheck, and the only one to mount the issuer's volume.
   const credentials = c.services.credentials;
   expect(credentials).toBeDefined();
-  expect(runs(credentials, "services/stack/credentials-main.ts")).toBe(true);
+  expect(runs(credentials, program("credentials"))).toBe(true);
   const health = [credentials.healthcheck?.test ?? []].flat().join(" ");
   expect(health).toMatch(/^CMD(-SHELL)? /);
   const cenv = envOf(credentials);
@@ -165,8 +173,53 @@ describe("the compose file as written", () => {
     const api = RAW.services.api;
     expect(dependsOn(api).migrate).toBe("service_completed_successfully");
     expect(envOf(api).MIGRATE_ON_START).toBe("false");
-    expect(runs(RAW.services.migrate, "services/api/migrate.ts")).toBe(true);
+    expect(runs(RAW.services.migrate, program("migrate"))).toBe(true);
     expect(String((RAW.services.migrate as { restart?: string }).restart)).toBe("no");
+  });
+});
+
+describe("the image's programs", () => {
+  const fromImage = Object.entries(RAW.services).filter(([, s]) => s.build !== undefined || s.image === "hyperfleet:local");
+  const dockerfile = readFileSync("Dockerfile", "utf8");
+  const stages = dockerfile.split(/^(?=FROM )/m).filter((st) => st.startsWith("FROM "));
+  const runtime = stages[stages.length - 1];
+  const instruction = (stage: string, name: string) => [...stage.matchAll(new RegExp(`^${name} (.+)$`, "gm"))].map((m) => m[1]);
+
+  test("every service built from the image runs one of its compiled programs, on plain node", () => {
+    expect(fromImage.map(([name]) => name).sort()).toEqual(["api", "credentials", "dns", "kube", "migrate", "placement", "provision", "sentinel", "validation"]);
+    const programs = new Set(Object.keys(IMAGE_ENTRIES).map((n) => program(n as keyof typeof IMAGE_ENTRIES)));
+    for (const [name, s] of fromImage) {
+      expect([name, s.command?.length, programs.has(s.command?.[0] ?? "")]).toEqual([name, 1, true]);
+    }
+    expect(instruction(runtime, "ENTRYPOINT")).toEqual(['["node"]']);
+    expect(instruction(runtime, "CMD")).toEqual([`["${program("api")}"]`]);
+  });
+
+  test("Dockerfile: a supported Node LTS, a build stage that compiles, a runtime stage with its output only, not root", () => {
+    // Every stage on an even-numbered (LTS) Node of at least 24: Node 20 reached end of life in April 2026.
+    for (const stage of stages) {
+      const major = Number(/^FROM node:(\d+)[-.\w]*( AS \w+)?$/m.exec(stage)?.[1]);
+      expect([stage.split("\n")[0], major >= 24 && major % 2 === 0]).toEqual([stage.split("\n")[0], true]);
+    }
+    expect(stages.length).toBe(2);
+    expect(instruction(stages[0], "RUN")).toContain("node --import tsx services/stack/build.ts --image /app");
+    // The runtime stage copies nothing but the build stage's output, and installs nothing.
+    expect(instruction(runtime, "COPY")).toEqual(["--from=build /app /app"]);
+    expect(instruction(runtime, "RUN").join("\n")).not.toMatch(/npm (ci|install)|tsx|esbuild/);
+    const user = instruction(runtime, "USER");
+    expect(user).toHaveLength(1);
+    expect(user[0]).not.toMatch(/^(root|0)(:|$)/);
+    // The credentials volumes' mount points are the services' user's (docker-compose.yml).
+    expect(runtime).toMatch(/install -d -o node -g node -m 0755 \/credentials/);
+    expect(runtime).toMatch(/install -d -o node -g node -m 0700 \/issuer/);
+  });
+
+  test("each service's environment passes its program's configuration checks, where they read no files", () => {
+    const env = (name: string) => envOf(interpolate(RAW, { POSTGRES_PASSWORD: PASSWORD }).services[name]);
+    // migrate reads the API's configuration: it needs an auth setting even though it serves nothing.
+    expect(() => apiConfig(env("migrate"))).not.toThrow();
+    expect(apiConfig(env("migrate")).databaseUrl).toContain("@postgres:5432/");
+    expect(standinConfig(env("kube"))).toMatchObject({ host: "0.0.0.0", port: 8080 });
   });
 });
 
