@@ -3,8 +3,9 @@
  * is published, on loopback; Postgres wants a password that comes from the environment; every RPC
  * service checks tokens from the `credentials` service, and the Sentinel and adapters present their own.
  * Each service runs a program of the image, compiled JavaScript on a supported Node, as a non-root user
- * (issue 19). No Docker engine here: the file is checked as parsed (always) and as docker-compose
- * resolves it (when docker-compose is installed, as in CI).
+ * (issue 19), and docker-compose.e2e.yml compresses time as the self-started end-to-end suite does.
+ * No Docker engine here: the files are checked as parsed (always) and as docker-compose resolves them
+ * (when docker-compose is installed, as in CI).
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { promisify } from "node:util";
 import { parse } from "yaml";
 import { loadConfig as apiConfig } from "../../services/api/config.js";
 import { loadConfig as standinConfig } from "../../services/kube-standin/config.js";
+import { duration } from "../../services/shared/config.js";
 import { IMAGE_ENTRIES } from "../../services/stack/build.js";
 
 const run = promisify(execFile);
@@ -39,6 +41,7 @@ interface Compose {
 }
 
 const RAW = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as Compose;
+const E2E = parse(readFileSync("docker-compose.e2e.yml", "utf8"), { merge: true }) as Compose;
 const PASSWORD = "from-the-env-4f2a";
 
 /** Compose's interpolation, the forms this file uses: $$, ${VAR}, ${VAR:-default}, ${VAR:?error}. */
@@ -92,12 +95,17 @@ const runs = (s: Service, path: string) => (s.command ?? [])[0] === path;
 const rpcKinds = { api: program("api"), sentinel: program("sentinel"), adapter: program("adapter") };
 const rpcServices = (c: Compose) => Object.entries(c.services).filter(([, s]) => Object.values(rpcKinds).some((e) => runs(s, e)));
 
-/** The checks, on the file as parsed and again on docker-compose's resolution of it. */
-function checkClosed(c: Compose): void {
+/**
+ * The checks, on the file as parsed and again on docker-compose's resolution of it. `published`: the
+ * ports expected on the host, all on loopback (the API alone, unless an override adds some).
+ */
+function checkClosed(c: Compose, published: Record<string, string[]> = { api: ["8000:8000"] }): void {
   // Only the API is reachable from outside the compose network, and only from this machine.
-  const published = Object.entries(c.services).filter(([, s]) => portsOf(s).length > 0);
-  expect(published.map(([name]) => name)).toEqual(["api"]);
-  expect(portsOf(c.services.api)).toEqual([{ hostIp: "127.0.0.1", published: "8000", target: "8000" }]);
+  const open = Object.entries(c.services).filter(([, s]) => portsOf(s).length > 0);
+  expect(open.map(([name]) => name).sort()).toEqual(Object.keys(published).sort());
+  for (const [name, ports] of Object.entries(published)) {
+    expect([name, portsOf(c.services[name])]).toEqual([name, ports.map((p) => ({ hostIp: "127.0.0.1", published: p.split(":")[0], target: p.split(":")[1] }))]);
+  }
   for (const [name, s] of Object.entries(c.services)) expect([name, s.network_mode ?? "bridge"]).not.toEqual([name, "host"]);
 
   // Postgres wants a password, which comes from the environment (checked against the raw file below).
@@ -223,6 +231,52 @@ describe("the image's programs", () => {
   });
 });
 
+/** The intervals the seed suite gives the stack it starts itself (its startStack call). */
+function seedIntervals(): Record<string, string> {
+  const source = readFileSync("test/e2e/seed-happy-path.test.ts", "utf8");
+  const call = /startStack\(\{([\s\S]*?)\}\);/.exec(source)?.[1] ?? "";
+  return Object.fromEntries([...call.matchAll(/([A-Z_]+): ([^,\n]+)/g)].map(([, k, v]) => [k, v.trim()]));
+}
+const ms = (name: string, v: string) => {
+  const p = duration({ [name]: v }, name, 0);
+  if (!("value" in p)) throw new Error(p.error);
+  return p.value;
+};
+
+describe("docker-compose.e2e.yml, the end-to-end suite's override", () => {
+  test("compresses time as the self-started seed suite does, and no more", () => {
+    const seed = seedIntervals();
+    expect(Object.keys(seed).sort()).toEqual(["MAX_AGE_NOT_READY", "MAX_AGE_READY", "POLL_INTERVAL", "STANDIN_DNS_DELAY", "STANDIN_JOB_DURATION"]);
+    const sentinel = envOf(E2E.services.sentinel);
+    const kube = envOf(E2E.services.kube);
+    for (const k of ["POLL_INTERVAL", "MAX_AGE_NOT_READY"]) expect([k, ms(k, sentinel[k])]).toEqual([k, ms(k, JSON.parse(seed[k]))]);
+    for (const k of ["STANDIN_JOB_DURATION", "STANDIN_DNS_DELAY"]) expect([k, ms(k, kube[k])]).toEqual([k, ms(k, JSON.parse(seed[k]))]);
+    // The suite's MAX_AGE_READY is HF_E2E_MAX_AGE_READY_MS (default 8000) against a stack it did not start.
+    expect(seed.MAX_AGE_READY).toBe("`${MAX_AGE_READY_MS}ms`");
+    expect(readFileSync("test/e2e/seed-happy-path.test.ts", "utf8")).toContain("HF_E2E_MAX_AGE_READY_MS ?? 8000");
+    expect(ms("MAX_AGE_READY", sentinel.MAX_AGE_READY)).toBe(8000);
+    expect(readFileSync("test/e2e/compose-e2e.sh", "utf8")).toMatch(/^HF_E2E_MAX_AGE_READY_MS=8000 \\$/m);
+    // Each cluster adapter calls an event a drift check below MAX_AGE_READY, as npm start sets it (half).
+    for (const a of ["validation", "dns", "placement"]) {
+      expect([a, ms("DRIFT_CHECK_AFTER", envOf(E2E.services[a]).DRIFT_CHECK_AFTER)]).toEqual([a, 8000 / 2]);
+    }
+    // It overrides environment and ports only: the services, their commands and their wiring are the compose file's.
+    for (const [name, s] of Object.entries(E2E.services)) {
+      expect([name, Object.keys(s).filter((k) => k !== "environment" && k !== "ports")]).toEqual([name, []]);
+      expect([name, name in RAW.services]).toEqual([name, true]);
+    }
+  });
+
+  test("publishes the stand-in and the emulator, for the suite, on loopback only", () => {
+    const merged = interpolate(E2E, {});
+    expect(portsOf(merged.services.kube)).toEqual([{ hostIp: "127.0.0.1", published: "8080", target: "8080" }]);
+    expect(portsOf(merged.services.pubsub)).toEqual([{ hostIp: "127.0.0.1", published: "8085", target: "8085" }]);
+    const moved = interpolate(E2E, { HF_E2E_KUBE_PORT: "18080", HF_E2E_PUBSUB_PORT: "18085" });
+    expect(portsOf(moved.services.kube)[0].published).toBe("18080");
+    expect(portsOf(moved.services.pubsub)[0].published).toBe("18085");
+  });
+});
+
 describe("docker-compose's resolution of it", () => {
   let emptyEnvFile: string;
   let scratch: string;
@@ -250,6 +304,19 @@ describe("docker-compose's resolution of it", () => {
     checkClosed(resolved);
     expect(dependsOn(resolved.services.api).migrate).toBe("service_completed_successfully");
     expect(String(envOf(resolved.services.api).MIGRATE_ON_START)).toBe("false");
+  });
+
+  maybe("with docker-compose.e2e.yml: valid, time compressed, the suite's two extra ports on loopback, everything else as closed", async () => {
+    const files = ["-f", "docker-compose.yml", "-f", "docker-compose.e2e.yml"];
+    await compose([...files, "config", "-q"]);
+    const resolved = parse((await compose([...files, "config"])).stdout) as Compose;
+    checkClosed(resolved, { api: ["8000:8000"], kube: ["8080:8080"], pubsub: ["8085:8085"] });
+    // Merged into each service's own environment, not replacing it.
+    expect(envOf(resolved.services.sentinel)).toMatchObject({ POLL_INTERVAL: "250ms", MAX_AGE_NOT_READY: "500ms", MAX_AGE_READY: "8s", RESOURCE_KIND: "clusters", API_TOKEN_FILE: "/credentials/tokens/sentinel.token" });
+    expect(envOf(resolved.services.kube)).toMatchObject({ STANDIN_JOB_DURATION: "4s", STANDIN_DNS_DELAY: "1s", KUBE_STANDIN_HOST: "0.0.0.0" });
+    for (const a of ["validation", "dns", "placement"]) expect(envOf(resolved.services[a])).toMatchObject({ ADAPTER: a, DRIFT_CHECK_AFTER: "4s", AUTH: "jwt" });
+    const moved = parse((await compose([...files, "config"], { POSTGRES_PASSWORD: PASSWORD, HF_E2E_KUBE_PORT: "18080" })).stdout) as Compose;
+    expect(portsOf(moved.services.kube)).toEqual([{ hostIp: "127.0.0.1", published: "18080", target: "8080" }]);
   });
 
   maybe("refuses to start without POSTGRES_PASSWORD, naming the file that says how to set it", async () => {
