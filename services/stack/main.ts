@@ -10,6 +10,7 @@ import { ConfigError } from "../shared/config.js";
 import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
 import { stackSpecs, type StackAuth } from "./specs.js";
+import type { ProcessSpec } from "./processes.js";
 import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
 import { createSupervisor, type Supervisor } from "./supervisor.js";
@@ -69,22 +70,32 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   // No GCE metadata probing (and its warnings) on a developer machine.
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  let broker = config.broker;
-  if (broker.kind === "pubsub" && !broker.emulatorHost) {
-    console.log(`starting the Pub/Sub emulator on 127.0.0.1:${config.emulatorPort} ...`);
-    const onSpawn = (e: Emulator) => {
-      // Known from its spawn on, so a Ctrl-C while it starts stops it too.
-      emulator = e;
-      say(`Pub/Sub emulator started (process group ${e.pgid})`);
-      if (stopped) void e.stop();
-    };
-    const started = await startEmulator(config.emulatorBin, config.emulatorPort, (line) => process.stdout.write(`pubsub      | ${line}\n`), onSpawn);
-    broker = { ...broker, emulatorHost: started.host };
-  }
-  if (stopped) return;
-  const admin = createBroker(broker);
-  await admin.provision(buildTopology(config.namespace, { clusters: config.adapters, nodepools: config.nodepoolAdapters }));
-  await admin.close();
+  // Started at once, side by side: the compile (~1 s), the emulator (Java, 2-3 s) and, once compiled,
+  // the stand-in and the API, which need no broker. The adapters follow together once the broker has
+  // their subscriptions, then the Sentinels. One after another, this took 20-26 s on two cores.
+  const built = buildServices(config.buildDir);
+  const brokerReady = (async () => {
+    let broker = config.broker;
+    if (broker.kind === "pubsub" && !broker.emulatorHost) {
+      console.log(`starting the Pub/Sub emulator on 127.0.0.1:${config.emulatorPort} ...`);
+      const onSpawn = (e: Emulator) => {
+        // Known from its spawn on, so a Ctrl-C while it starts stops it too.
+        emulator = e;
+        say(`Pub/Sub emulator started (process group ${e.pgid})`);
+        if (stopped) void e.stop();
+      };
+      const started = await startEmulator(config.emulatorBin, config.emulatorPort, (line) => process.stdout.write(`pubsub      | ${line}\n`), onSpawn);
+      broker = { ...broker, emulatorHost: started.host };
+    }
+    if (stopped) return broker;
+    const admin = createBroker(broker);
+    await admin.provision(buildTopology(config.namespace, { clusters: config.adapters, nodepools: config.nodepoolAdapters }));
+    await admin.close();
+    return broker;
+  })();
+  // Nobody waits on these until the services that need them start; a failure is reported then.
+  built.catch(() => undefined);
+  brokerReady.catch(() => undefined);
 
   // Secure with zero setup: a local issuer, a token per service, and the user's credentials where hf looks.
   const tls = config.tls ? await openLocalTls(config.authDir) : undefined;
@@ -110,18 +121,27 @@ async function main(): Promise<void> {
       `  Token for buf curl / grpcurl: -H "authorization: Bearer $(cat ${local.tokenFile("user")})"${tls ? `; TLS: --cacert ${tls.caFile}` : ""}`,
     ].join("\n");
   }
-  const specs = stackSpecs(config, broker, auth);
-  const bundles = await buildServices(config.buildDir);
+  const bundles = await built;
   if (stopped) return;
   supervisor = createSupervisor({
     start: { tty: process.stdout.isTTY === true, bundles, nodeArgs: config.nodeArgs, env },
     say,
     onGiveUp: () => void shutdown(1),
   });
-  for (const spec of specs) {
-    if (stopped) return;
-    await supervisor.start(spec);
-  }
+  const startAll = (specs: ProcessSpec[]) => Promise.all(specs.map((spec) => (stopped ? undefined : supervisor!.start(spec))));
+  // The stand-in and the API do not read the broker's address: their specs do not depend on it.
+  const early = stackSpecs(config, config.broker, auth).filter((s) => s.name === "kube" || s.name === "api");
+  const earlyStarted = startAll(early);
+  earlyStarted.catch(() => undefined);
+  const broker = await brokerReady;
+  const specs = stackSpecs(config, broker, auth);
+  await earlyStarted;
+  if (stopped) return;
+  // The adapters need Kubernetes (setup objects) and their subscriptions; the Sentinels start last, so
+  // that their first events find every adapter consuming.
+  await startAll(specs.filter((s) => s.entry === "services/adapter/main.ts"));
+  if (stopped) return;
+  await startAll(specs.filter((s) => s.entry === "services/sentinel/main.ts"));
   if (stopped) return;
   const brokerLine = broker.kind === "pubsub" ? `Pub/Sub emulator    ${broker.emulatorHost ?? "Google Cloud"}` : `RabbitMQ            ${broker.url.replace(/\/\/[^@]*@/, "//")}`;
   console.log(
