@@ -58,9 +58,15 @@ export const IMAGE_EXTERNAL_PACKAGES = ["@google-cloud/pubsub"];
 
 /**
  * Left unresolved on purpose: knex's drivers for other databases and pg's native binding (only pg is
- * used, none of them is installed), and ws's optional accelerators. Nothing loads them.
+ * used, none of them is installed). Nothing loads them.
  */
 const NEVER_LOADED = ["better-sqlite3", "sqlite3", "mysql", "mysql2", "mariadb", "mariadb/*", "tedious", "oracledb", "pg-query-stream", "pg-native"];
+/**
+ * Optional packages that the bundled code tries to load and does without (ws's accelerators, debug's
+ * colours): never bundled, so that the image's bundles are the same whether or not the build's
+ * node_modules has them (a development install does, through devDependencies; the image's does not).
+ */
+const OPTIONAL = ["bufferutil", "utf-8-validate", "supports-color"];
 
 /** What must never reach the image: the TypeScript runner, the compiler, and the embedded database. */
 export const IMAGE_FORBIDDEN_PACKAGES = ["tsx", "esbuild", "@esbuild", "@electric-sql"];
@@ -106,7 +112,7 @@ export async function buildImage(outDir: string): Promise<{ programs: Record<str
     platform: "node",
     format: "esm",
     target: "node24",
-    external: [...IMAGE_EXTERNAL_PACKAGES, ...IMAGE_EXTERNAL_PACKAGES.map((p) => `${p}/*`), ...NEVER_LOADED],
+    external: [...IMAGE_EXTERNAL_PACKAGES, ...IMAGE_EXTERNAL_PACKAGES.map((p) => `${p}/*`), ...NEVER_LOADED, ...OPTIONAL],
     plugins: [noEmbeddedPostgres],
     // The CommonJS packages bundled into an ES module call require() for Node's own modules.
     banner: { js: `import { createRequire as __hfCreateRequire } from "node:module"; const require = __hfCreateRequire(import.meta.url);` },
@@ -119,12 +125,13 @@ export async function buildImage(outDir: string): Promise<{ programs: Record<str
   const leaked = [...bundled, ...imported].filter(forbidden);
   if (leaked.length > 0) throw new Error(`the image would contain ${[...new Set(leaked)].join(", ")}: its programs must not need them`);
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-  const unknown = [...imported].filter((p) => !builtins.has(p) && !IMAGE_EXTERNAL_PACKAGES.includes(p) && !NEVER_LOADED.some((n) => packageName(n) === p) && !["bufferutil", "utf-8-validate"].includes(p));
+  const unknown = [...imported].filter((p) => !builtins.has(p) && !IMAGE_EXTERNAL_PACKAGES.includes(p) && !NEVER_LOADED.some((n) => packageName(n) === p) && !OPTIONAL.includes(p));
   if (unknown.length > 0) throw new Error(`the image's programs import ${unknown.join(", ")}, which is neither bundled nor shipped (IMAGE_EXTERNAL_PACKAGES)`);
 
   cpSync("services/adapter/configs", join(outDir, "configs"), { recursive: true });
   const packages = copyPackages(IMAGE_EXTERNAL_PACKAGES, outDir);
   if (packages.some((p) => forbidden(packageName(p.replace(/^.*node_modules\//, ""))))) throw new Error(`the image's node_modules would contain one of ${IMAGE_FORBIDDEN_PACKAGES.join(", ")}`);
+  writeFileSync(join(outDir, "bundled-packages.txt"), `${[...bundled].sort().join("\n")}\n`);
   const programs = Object.fromEntries(Object.keys(IMAGE_ENTRIES).map((name) => [name, join(outDir, `${name}.mjs`)]));
   writeFileSync(join(outDir, "programs.json"), `${JSON.stringify(Object.fromEntries(Object.entries(IMAGE_ENTRIES).map(([name, entry]) => [`${name}.mjs`, entry])), null, 2)}\n`);
   return { programs, packages };
