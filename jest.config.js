@@ -1,6 +1,7 @@
 /** Native ESM jest (run with --experimental-vm-modules) transforming TypeScript with swc. */
 export default {
-  testEnvironment: "node",
+  // jest's node environment, skipping what the run lacks (test/support/requirements.ts says how).
+  testEnvironment: "<rootDir>/test/support/environment.ts",
   roots: ["<rootDir>/services", "<rootDir>/test", "<rootDir>/bench"],
   testMatch: ["**/*.test.ts"],
   extensionsToTreatAsEsm: [".ts"],

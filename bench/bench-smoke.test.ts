@@ -1,6 +1,8 @@
 /**
  * Keeps the benchmarks from rotting: each runs at a toy size and must print its table. Timings are
  * not judged here (speed targets live in the benchmarks' own output and docs/benchmarks.md).
+ *
+ * @requires pubsub pgbench
  */
 import { execFile } from "node:child_process";
 

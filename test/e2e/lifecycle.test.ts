@@ -1,6 +1,8 @@
 /**
  * Spec §8 end to end on the whole running system: a cluster with two nodepools reaches Ready, is
  * deleted, every adapter cleans up on Kubernetes, and the API removes nodepools then the cluster.
+ *
+ * @requires pubsub
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";

@@ -3,6 +3,8 @@
  * three adapters, the Kubernetes stand-in, the Pub/Sub emulator) with time compressed. A recorder
  * polls the API and Kubernetes and keeps every change it sees; assertions are about the order of
  * those changes, as the seed tells it.
+ *
+ * @requires pubsub
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";

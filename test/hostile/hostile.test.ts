@@ -11,6 +11,9 @@
  * (rabbitmq | pubsub), HOSTILE_P99_MS (100), HOSTILE_RSS_BUDGET_MB (400), HOSTILE_STALL_DEADLINE_MS
  * (20000); HYPERFLEET_NODE_ARGS reaches the services as with npm start. The services get short
  * RPC_HEADERS_TIMEOUT / RPC_REQUEST_TIMEOUT / RPC_IDLE_TIMEOUT (SERVER_TIMEOUT_ENV) so that row 4 ends in seconds.
+ * Skipped without RabbitMQ, the default broker (requirements.ts).
+ *
+ * @requires rabbitmq
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,11 +1,4 @@
-/** Stops the Pub/Sub emulator global-setup started (its whole process group: the script and java). */
+/** Stops what global-setup started (when jest ran on its own; under `npm test` run-jest.mjs does). */
 export default async function globalTeardown(): Promise<void> {
-  const pid = (globalThis as { __emulatorPid?: number }).__emulatorPid;
-  if (pid) {
-    try {
-      process.kill(-pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
+  await (globalThis as { __testServicesStop?: () => Promise<void> }).__testServicesStop?.();
 }

@@ -3,10 +3,14 @@
 // With no arguments it runs two phases: every suite but the hostile-input one (two workers), then the
 // hostile-input suite alone, because it judges a legitimate client's latency while it attacks the
 // services, which other suites sharing the two cores would make meaningless.
-import { spawnSync } from "node:child_process";
+// Before the first phase it gets the run what it needs once (test-services.ts: Postgres, the Pub/Sub
+// emulator, which other requirements the machine has), stops what it started after the last, and prints
+// one line per missing requirement (what it skipped, how to get it) just before the closing line.
+import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tsImport } from "tsx/esm/api";
 
 const jestBin = join(process.cwd(), "node_modules", "jest", "bin", "jest.js");
 const ALONE = "test/hostile/hostile.test.ts";
@@ -16,13 +20,15 @@ const ALONE = "test/hostile/hostile.test.ts";
 const SLOW = ["services/stack/stack-lifecycle.test.ts", "services/shared/shutdown-process.test.ts", "test/chaos/chaos.test.ts"];
 const slow = process.env.CI === "true" || process.env.HYPERFLEET_SLOW_TESTS === "1";
 
-function runJest(args, phase) {
+async function runJest(args, phase) {
   const out = join(tmpdir(), `hyperfleet-jest-${process.pid}-${phase}.json`);
-  const result = spawnSync(process.execPath, [jestBin, "--json", `--outputFile=${out}`, ...args], {
+  // Not spawnSync: this process must keep reading the emulator it started (a full pipe would stall it).
+  const child = spawn(process.execPath, [jestBin, "--json", `--outputFile=${out}`, ...args], {
     stdio: "inherit",
     // METADATA_SERVER_DETECTION=none: no GCE metadata probing (and its warnings) when talking to the emulator.
-    env: { METADATA_SERVER_DETECTION: "none", ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() },
+    env: { METADATA_SERVER_DETECTION: "none", ...process.env, ...services.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --experimental-vm-modules`.trim() },
   });
+  const result = await new Promise((resolve) => child.on("exit", (status, signal) => resolve({ status: status ?? (signal ? 1 : 0) })));
   const counts = { passed: 0, failed: 0, skipped: 0, status: result.status ?? 1 };
   try {
     const summary = JSON.parse(readFileSync(out, "utf8"));
@@ -36,11 +42,31 @@ function runJest(args, phase) {
   return counts;
 }
 
+const { prepareTestServices } = await tsImport("./test-services.ts", import.meta.url);
+let services;
+try {
+  services = await prepareTestServices();
+} catch (err) {
+  console.error(`\n${err.message}`);
+  console.log("0 passed, 1 failed, 0 skipped");
+  process.exit(1);
+}
+// Jest's global setup finds this and leaves the services alone.
+services.env.HYPERFLEET_TEST_SERVICES = "ready";
+
 const args = process.argv.slice(2);
-const phases =
-  args.length > 0
-    ? [runJest(args, "args")]
-    : [runJest(["--testPathIgnorePatterns", ALONE, ...SLOW], "all"), runJest([ALONE], "alone"), ...(slow ? [runJest(SLOW, "slow")] : [])];
+const phases = [];
+try {
+  if (args.length > 0) phases.push(await runJest(args, "args"));
+  else {
+    phases.push(await runJest(["--testPathIgnorePatterns", ALONE, ...SLOW], "all"));
+    phases.push(await runJest([ALONE], "alone"));
+    if (slow) phases.push(await runJest(SLOW, "slow"));
+  }
+} finally {
+  await services.stop();
+}
+for (const line of services.lines) console.log(line);
 if (args.length === 0 && !slow) console.log(`(skipped the slow stack suites: ${SLOW.join(", ")}; HYPERFLEET_SLOW_TESTS=1 runs them)`);
 const total = phases.reduce((a, p) => ({ passed: a.passed + p.passed, failed: a.failed + p.failed, skipped: a.skipped + p.skipped, status: a.status || p.status }), { passed: 0, failed: 0, skipped: 0, status: 0 });
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
