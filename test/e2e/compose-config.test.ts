@@ -8,7 +8,7 @@
  * (when docker-compose is installed, as in CI).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -17,12 +17,11 @@ import { loadConfig as apiConfig } from "../../services/api/config.js";
 import { loadConfig as standinConfig } from "../../services/kube-standin/config.js";
 import { duration } from "../../services/shared/config.js";
 import { IMAGE_ENTRIES } from "../../services/stack/build.js";
+import { requires } from "../support/requirements.js";
 
 const run = promisify(execFile);
-const available = existsSync("/usr/bin/docker-compose");
-// CI installs the Debian docker-compose package (.ci/run); elsewhere those tests are skipped with a reason.
-const maybe = available || process.env.CI ? test : test.skip;
-if (!available && !process.env.CI) console.warn("skipping the docker-compose checks: apt-get install docker-compose");
+// CI installs the Debian docker-compose package (.ci/run); a machine without it skips these, and npm test says how to get it.
+const maybe = requires("docker-compose");
 
 type Env = Record<string, string>;
 interface Service {
