@@ -59,10 +59,10 @@ export function isRequirement(name: string): name is Requirement {
   return Object.hasOwn(REQUIREMENTS, name);
 }
 
-/** The one line printed for a missing thing; `detail` says where it was looked for. */
-export function missingLine(name: Requirement, detail?: string): string {
+/** The one line printed for a missing thing; `detail` says where it was looked for. Under CI it skips nothing: it is needed. */
+export function missingLine(name: Requirement, detail?: string, skipped = true): string {
   const r = REQUIREMENTS[name];
-  return `skipped ${r.skips}: ${r.what} missing${detail ? ` (${detail})` : ""}; to get it: ${r.get}`;
+  return `${skipped ? "skipped" : "needed for"} ${r.skips}: ${r.what} missing${detail ? ` (${detail})` : ""}; to get it: ${r.get}`;
 }
 
 /** The names HYPERFLEET_TEST_MISSING lists (set for the run by test-services.ts). */

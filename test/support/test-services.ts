@@ -133,8 +133,9 @@ export async function prepareTestServices(opts: { lifeline?: number } = {}): Pro
   const stop = async () => {
     await Promise.all([broker.emulator?.stop(), db.server?.destroy()]);
   };
-  const lines = missing.map((name) => missingLine(name, absent.get(name)));
-  if (process.env.CI === "true" && missing.length > 0) {
+  const ci = process.env.CI === "true";
+  const lines = missing.map((name) => missingLine(name, absent.get(name), !ci));
+  if (ci && missing.length > 0) {
     await stop();
     throw new Error(`CI=true, and this machine lacks what some suites need (.ci/run installs all of it):\n${lines.map((l) => `  ${l}`).join("\n")}`);
   }
