@@ -44,7 +44,7 @@ export const REQUIREMENTS = {
   pgbench: {
     what: "pgbench",
     skips: "the benchmarks' smoke test (it compares the API with pgbench)",
-    get: "apt-get install postgresql-client postgresql (Debian ships pgbench with the server)",
+    get: "apt-get install postgresql (Debian ships pgbench with the server)",
   },
   h2load: {
     what: "h2load",
