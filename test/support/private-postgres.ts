@@ -206,8 +206,10 @@ export async function startPrivatePostgres(opts: { bin: string; settings?: Recor
     child = proc;
     if (opts.lifeline !== undefined) {
       // A fast shutdown once the lifeline process is gone, even SIGKILLed (so it never reaches its own
-      // cleanup); it watches the postmaster too, and ends with it.
-      const watch = `while [ -d /proc/${opts.lifeline} ] && [ -d /proc/${proc.pid} ]; do sleep 1; done; [ -d /proc/${proc.pid} ] && kill -INT ${proc.pid}`;
+      // cleanup), then the files removed; it watches the postmaster too, and ends with it.
+      const watch =
+        `while [ -d /proc/${opts.lifeline} ] && [ -d /proc/${proc.pid} ]; do sleep 1; done; ` +
+        `if [ -d /proc/${proc.pid} ]; then kill -INT ${proc.pid}; while [ -d /proc/${proc.pid} ]; do sleep 1; done; rm -rf '${dir}'; fi`;
       spawn("sh", ["-c", watch], { ...as, detached: true, stdio: "ignore" }).unref();
     }
     await until("the private Postgres did not accept queries", async () => {
