@@ -312,7 +312,7 @@ describe("docker-compose's resolution of it", () => {
     checkClosed(resolved, { api: ["8000:8000"], kube: ["8080:8080"], pubsub: ["8085:8085"] });
     // Merged into each service's own environment, not replacing it.
     expect(envOf(resolved.services.sentinel)).toMatchObject({ POLL_INTERVAL: "250ms", MAX_AGE_NOT_READY: "500ms", MAX_AGE_READY: "8s", RESOURCE_KIND: "clusters", API_TOKEN_FILE: "/credentials/tokens/sentinel.token" });
-    expect(envOf(resolved.services.kube)).toMatchObject({ STANDIN_JOB_DURATION: "4s", STANDIN_DNS_DELAY: "1s", KUBE_STANDIN_HOST: "0.0.0.0" });
+    expect(envOf(resolved.services.kube)).toMatchObject({ STANDIN_JOB_DURATION: "6s", STANDIN_DNS_DELAY: "1s", KUBE_STANDIN_HOST: "0.0.0.0" });
     for (const a of ["validation", "dns", "placement"]) expect(envOf(resolved.services[a])).toMatchObject({ ADAPTER: a, DRIFT_CHECK_AFTER: "4s", AUTH: "jwt" });
     const moved = parse((await compose([...files, "config"], { POSTGRES_PASSWORD: PASSWORD, HF_E2E_KUBE_PORT: "18080" })).stdout) as Compose;
     expect(portsOf(moved.services.kube)).toEqual([{ hostIp: "127.0.0.1", published: "18080", target: "8080" }]);

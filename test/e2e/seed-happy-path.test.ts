@@ -33,7 +33,7 @@ beforeAll(async () => {
     MAX_AGE_READY: `${MAX_AGE_READY_MS}ms`,
     // Validation's Job outlasts DNS's delay, so that 42:02 (dns done at generation 2 while validation's
     // generation-2 Job still runs) has seconds to show, not milliseconds.
-    STANDIN_JOB_DURATION: "4s",
+    STANDIN_JOB_DURATION: "6s",
     STANDIN_DNS_DELAY: "1s",
   });
   api = createApiClient(stack.apiUrl, { interceptors: stack.credentials });
