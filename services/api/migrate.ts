@@ -12,7 +12,8 @@ import { createDb } from "./store/db.js";
 import { migrateDatabase } from "./store/schema.js";
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  // It serves no calls: the API's authentication settings are not its business (compose's migrate job has none).
+  const config = loadConfig({ ...process.env, AUTH: "none" });
   const log = createLogger("api-migrate", config.logLevel);
   const { url, embedded } = await locateDatabase(config, log);
   // The embedded database takes one connection: migrate on it, with no statement timeout of our own.

@@ -169,9 +169,11 @@ test(
     expect(api.code).toBe(1);
     expect(api.stderr).toMatch(/the database schema is behind this API: 2 migration\(s\) not applied .*`npm run migrate`/);
 
-    const first = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env, timeout: 60_000 });
+    // npm run migrate needs no auth settings (the API does): none in its environment.
+    const migrateEnv = { ...env, AUTH: undefined };
+    const first = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env: migrateEnv, timeout: 60_000 });
     expect(first.stdout).toMatch(/"applied":\["0003_reconcile_pending","0004_labels_gin_without_pending_list"\]/);
-    const again = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env, timeout: 60_000 });
+    const again = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env: migrateEnv, timeout: 60_000 });
     expect(again.stdout).toMatch(/nothing to migrate/);
   },
   120_000,

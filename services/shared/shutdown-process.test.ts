@@ -2,6 +2,8 @@
  * A real adapter, started as npm start starts it (serviceArgs: the lifeline, then the service), whose
  * broker, API and Kubernetes are gone: it still exits within 10 s of SIGTERM or of its parent's death.
  * Its parent is a bare node process that only spawns it, so the test can SIGKILL that parent.
+ *
+ * @requires pubsub
  */
 import { spawn } from "node:child_process";
 import { createBroker } from "./broker/index.js";
