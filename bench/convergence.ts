@@ -27,8 +27,8 @@ function services(stackPid: number): { name: string; pid: number }[] {
   return out;
 }
 
-export async function benchConvergence(opts: { clusters: number }): Promise<Record<string, number>> {
-  const stack = await startStack({ POLL_INTERVAL: "1s", MAX_AGE_NOT_READY: "2s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" });
+export async function benchConvergence(opts: { clusters: number; database?: "temp" | "pglite" | "own" }): Promise<Record<string, number>> {
+  const stack = await startStack({ POLL_INTERVAL: "1s", MAX_AGE_NOT_READY: "2s", MAX_AGE_READY: "30m", STANDIN_JOB_DURATION: "0s", STANDIN_DNS_DELAY: "0s", LOG_LEVEL: "warn", MAX_CONCURRENCY: "32" }, { database: opts.database });
   try {
     const api = createApiClient(stack.apiUrl, { timeoutMs: 30_000, interceptors: stack.credentials });
     const sentinel = createClient(SentinelService, createGrpcTransport({ baseUrl: stack.sentinelUrl, interceptors: stack.credentials }));
@@ -87,7 +87,8 @@ export async function benchConvergence(opts: { clusters: number }): Promise<Reco
     }
     if (perAdapter.length) table("Adapters: reconciles by trigger, reads of their objects by source, Kubernetes calls by verb", perAdapter);
     console.log("targets: 1,000 clusters create → Ready ≤ 30 s; no process above 250 MB");
-    return { seconds, events: Number(s.eventsPublishedTotal), maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
+    const apiProc = procs.find((p) => p.name === "api");
+    return { seconds, ready, events: Number(s.eventsPublishedTotal), reportsPerSecond: reports / seconds, apiRssMb: apiProc ? peakRssMb(apiProc.pid) : NaN, maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {
     await stack.stop();
   }

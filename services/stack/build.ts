@@ -4,9 +4,10 @@ import { builtinModules } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LIFELINE_ENTRY } from "./processes.js";
+import { POSTGRES_ENTRY } from "./specs.js";
 
 /** The services `npm start` runs, by entry module. */
-export const SERVICE_ENTRIES = ["services/api/main.ts", "services/sentinel/main.ts", "services/adapter/main.ts", "services/kube-standin/main.ts"];
+export const SERVICE_ENTRIES = ["services/api/main.ts", "services/sentinel/main.ts", "services/adapter/main.ts", "services/kube-standin/main.ts", POSTGRES_ENTRY];
 
 
 /**
@@ -18,7 +19,7 @@ export async function buildServices(outDir: string): Promise<Record<string, stri
   const out: Record<string, string> = {};
   await Promise.all(
     [...SERVICE_ENTRIES, LIFELINE_ENTRY].map(async (entry) => {
-      const file = join(outDir, `${entry === LIFELINE_ENTRY ? "lifeline" : entry.split("/")[1]}.mjs`);
+      const file = join(outDir, `${entry === LIFELINE_ENTRY ? "lifeline" : entry === POSTGRES_ENTRY ? "postgres" : entry.split("/")[1]}.mjs`);
       await build({
         entryPoints: [entry],
         outfile: file,

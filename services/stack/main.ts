@@ -10,6 +10,7 @@ import { ConfigError } from "../shared/config.js";
 import { loadConfig } from "./config.js";
 import { startEmulator, type Emulator } from "./emulator.js";
 import { stackSpecs, type StackAuth } from "./specs.js";
+import net from "node:net";
 import type { ProcessSpec } from "./processes.js";
 import { buildServices } from "./build.js";
 import { watchParent } from "../shared/parent-watch.js";
@@ -129,12 +130,18 @@ async function main(): Promise<void> {
     onGiveUp: () => void shutdown(1),
   });
   const startAll = (specs: ProcessSpec[]) => Promise.all(specs.map((spec) => (stopped ? undefined : supervisor!.start(spec))));
-  // The stand-in and the API do not read the broker's address: their specs do not depend on it.
-  const early = stackSpecs(config, config.broker, auth).filter((s) => s.name === "kube" || s.name === "api");
-  const earlyStarted = startAll(early);
+  // The stack's own Postgres keeps its port for the whole run (a restart comes back on it).
+  const postgresPort = config.database === "postgres" && config.postgresPort === 0 ? await freeLoopbackPort() : config.postgresPort;
+  // The stand-in, the Postgres and the API do not read the broker's address: their specs do not depend
+  // on it. The API starts once its Postgres accepts connections.
+  const early = stackSpecs(config, config.broker, auth, postgresPort);
+  const earlyStarted = Promise.all([
+    startAll(early.filter((s) => s.name === "kube")),
+    startAll(early.filter((s) => s.name === "postgres")).then(() => startAll(early.filter((s) => s.name === "api"))),
+  ]);
   earlyStarted.catch(() => undefined);
   const broker = await brokerReady;
-  const specs = stackSpecs(config, broker, auth);
+  const specs = stackSpecs(config, broker, auth, postgresPort);
   await earlyStarted;
   if (stopped) return;
   // The adapters need Kubernetes (setup objects) and their subscriptions; the Sentinels start last, so
@@ -158,6 +165,16 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+}
+
+/** A port on 127.0.0.1 that nothing listens on now. */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once("error", reject).listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 process.on("SIGINT", () => onSignal("SIGINT"));

@@ -17,6 +17,8 @@ export interface ProcessSpec {
   readyPort: number;
   /** Printed once ready. */
   endpoints: string[];
+  /** Stopped only once every other service has exited (the stack's own Postgres: the API writes until it stops). */
+  stopLast?: boolean;
 }
 
 /** How a process ended: its exit code, or the signal that ended it. */

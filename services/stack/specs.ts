@@ -17,8 +17,17 @@ const ADAPTER_OFFSETS: Record<string, number> = { validation: 1, dns: 2, placeme
 /** The shortest orphan sweep interval npm start gives an adapter at any speed. */
 const MIN_STACK_SWEEP_MS = 30_000;
 
-/** The child processes of the local stack, in start order, with their environment. */
-export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: StackAuth | undefined): ProcessSpec[] {
+/** The entry of npm start's own Postgres (HYPERFLEET_DATABASE=postgres). */
+export const POSTGRES_ENTRY = "services/stack/postgres-main.ts";
+
+/** The URL of the stack's own Postgres on `port` (postgres-main.ts: trust authentication, loopback only). */
+export const ownPostgresUrl = (port: number) => `postgres://postgres@127.0.0.1:${port}/postgres`;
+
+/**
+ * The child processes of the local stack, in start order, with their environment. `postgresPort`: the
+ * port of the stack's own Postgres (config.database "postgres"), chosen once per start.
+ */
+export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: StackAuth | undefined, postgresPort = config.postgresPort): ProcessSpec[] {
   const ms = (v: number) => `${Math.max(1, Math.round(v / config.speed))}ms`;
   const tls = auth?.tls;
   const scheme = tls ? "https" : "http";
@@ -35,6 +44,21 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
   };
   const kube: Record<string, string> = config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : { KUBE_URL: `http://127.0.0.1:${config.standinPort}` };
   const specs: ProcessSpec[] = [];
+  // The API's database: the stack's own Postgres, which starts before it; PGlite (DATABASE_URL unset)
+  // in the API's process; or the DATABASE_URL it inherits. Its own Postgres is migrated at startup unless
+  // MIGRATE_ON_START says otherwise, as the embedded database always was: npm start needs no migrate step.
+  const database: Record<string, string> = {};
+  if (config.database === "postgres") {
+    specs.push({
+      name: "postgres",
+      entry: POSTGRES_ENTRY,
+      env: { POSTGRES_PORT: String(postgresPort), HYPERFLEET_POSTGRES_DIR: config.postgresDir },
+      readyPort: postgresPort,
+      endpoints: [`Postgres            ${ownPostgresUrl(postgresPort)} (data in ${config.postgresDir})`],
+      stopLast: true,
+    });
+    Object.assign(database, { DATABASE_URL: ownPostgresUrl(postgresPort), MIGRATE_ON_START: process.env.MIGRATE_ON_START ?? "true" });
+  }
   if (!config.kubeconfig) {
     specs.push({
       name: "kube",
@@ -48,7 +72,7 @@ export function stackSpecs(config: StackConfig, broker: BrokerConfig, auth: Stac
     {
       name: "api",
       entry: "services/api/main.ts",
-      env: { ...common, API_PORT: String(config.apiPort), CLUSTER_REQUIRED_ADAPTERS: config.adapters.join(","), NODEPOOL_REQUIRED_ADAPTERS: config.nodepoolAdapters.join(",") },
+      env: { ...common, ...database, API_PORT: String(config.apiPort), CLUSTER_REQUIRED_ADAPTERS: config.adapters.join(","), NODEPOOL_REQUIRED_ADAPTERS: config.nodepoolAdapters.join(",") },
       readyPort: config.apiPort,
       endpoints: [`API                 ${apiUrl}`],
     },

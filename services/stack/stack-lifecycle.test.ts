@@ -1,10 +1,13 @@
 /**
  * `npm start` itself, on free ports: Ctrl-C at several moments of its startup leaves no process and no
  * port behind; a crashed service is restarted, and a crash loop stops the stack; a third Ctrl-C kills
- * what a graceful stop is still waiting for. The API runs on its embedded database, in memory.
+ * what a graceful stop is still waiting for. The API runs on the stack's own Postgres (npm start's
+ * default, in a temporary data directory), whose processes must be gone too; one test runs it on PGlite.
  */
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DEFAULT_EMULATOR_BIN } from "./emulator.js";
 import { descendantsOf, groupRunning, isRunning, waitUntil } from "./process-table.js";
 import { portIsFree, watchChild, type WatchedChild } from "../../test/support/child-process.js";
@@ -16,6 +19,8 @@ interface StackRun {
   buildDir: string;
   /** Every process seen below the stack while it ran. */
   seen: Set<number>;
+  /** The own Postgres's parent directory (removed afterwards). */
+  pgParent: string;
   /** Waits for the stack to exit, then for everything it started to be gone and its ports free. */
   nothingLeft(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Each service's pid, from the line the stack prints once it is up. */
@@ -28,6 +33,7 @@ afterEach(() => {
   for (const run of runs.splice(0)) {
     for (const pid of [run.pid, ...run.seen]) if (isRunning(pid)) process.kill(pid, "SIGKILL");
     rmSync(run.buildDir, { recursive: true, force: true });
+    rmSync(run.pgParent, { recursive: true, force: true });
   }
 });
 
@@ -41,10 +47,13 @@ async function freePorts(): Promise<{ base: number; all: number[] }> {
   }
 }
 
-async function startStack(opts: { ownEmulator?: boolean } = {}): Promise<StackRun> {
+async function startStack(opts: { ownEmulator?: boolean; database?: "postgres" | "pglite" } = {}): Promise<StackRun> {
   const { base, all } = await freePorts();
   const namespace = `life${Date.now().toString(36)}`;
   const buildDir = `.hyperfleet/build-${namespace}`;
+  // Searchable by the user Postgres runs as when the test runs as root (postgres-binaries.ts).
+  const pgParent = mkdtempSync(join(tmpdir(), "hf-life-pg-"));
+  chmodSync(pgParent, 0o755);
   const env: Record<string, string | undefined> = { ...process.env };
   for (const k of ["NODE_OPTIONS", "KUBECONFIG", "DATABASE_URL", "BROKER", "RABBITMQ_URL", ...(opts.ownEmulator ? ["PUBSUB_EMULATOR_HOST"] : [])]) delete env[k];
   Object.assign(env, {
@@ -58,7 +67,9 @@ async function startStack(opts: { ownEmulator?: boolean } = {}): Promise<StackRu
     HYPERFLEET_BUILD_DIR: buildDir,
     HYPERFLEET_AUTH_DIR: `${buildDir}/auth`,
     HF_CREDENTIALS: `${buildDir}/auth/credentials.json`,
+    HYPERFLEET_DATABASE: opts.database ?? "postgres",
     HYPERFLEET_DATA_DIR: "memory",
+    HYPERFLEET_POSTGRES_DIR: join(pgParent, "data"),
     LOG_LEVEL: "info",
   });
   // Its own process group, as a shell gives a foreground job: SIGINT to the group is a terminal's Ctrl-C.
@@ -74,9 +85,11 @@ async function startStack(opts: { ownEmulator?: boolean } = {}): Promise<StackRu
     ports: all,
     buildDir,
     seen,
+    pgParent,
     async nothingLeft() {
       await stack.exitWithin(60_000);
       rmSync(buildDir, { recursive: true, force: true });
+      rmSync(pgParent, { recursive: true, force: true });
       const alive = () => [...seen].filter(isRunning);
       await waitUntil(() => alive().length === 0, 15_000);
       expect(alive()).toEqual([]);
@@ -109,21 +122,58 @@ const ctrlC = (run: StackRun) => process.kill(-run.pid, "SIGINT");
   180_000,
 );
 
-test("Ctrl-C while the API starts its database and migrates", async () => {
+test("Ctrl-C while the stack's Postgres is initialised (first run): the Postgres is stopped too", async () => {
   const run = await startStack();
+  await run.stack.waitFor(/postgres\s*\| first run: initdb/);
+  ctrlC(run);
+  await run.nothingLeft();
+  expect(run.stack.output()).not.toContain("HyperFleet is running");
+}, 180_000);
+
+test("Ctrl-C while the API starts its database (PGlite) and migrates", async () => {
+  const run = await startStack({ database: "pglite" });
   await run.stack.waitFor(/using embedded Postgres/);
   ctrlC(run);
   await run.nothingLeft();
   expect(run.stack.output()).not.toContain("HyperFleet is running");
 }, 180_000);
 
-test("Ctrl-C once everything is up: all stopped, exit 0", async () => {
+test("Ctrl-C once everything is up: all stopped (the Postgres server and its backends too), exit 0", async () => {
   const run = await startStack();
   await run.stack.waitFor(/HyperFleet is running/);
+  const postmaster = postgresProcesses(run);
+  expect(postmaster.length).toBeGreaterThan(0);
   ctrlC(run);
   expect(await run.nothingLeft()).toEqual({ code: 0, signal: null });
+  expect(postmaster.filter(isRunning)).toEqual([]);
   expect(run.stack.output()).not.toMatch(/restarting it/);
+  // A fast shutdown after the API had stopped, not a crash.
+  expect(run.stack.output()).toMatch(/postgres\s*\|.*database system is shut down/);
 }, 180_000);
+
+test("the Postgres server killed with -9 (postmaster and backends) is restarted on its data", async () => {
+  const run = await startStack();
+  await run.stack.waitFor(/HyperFleet is running/);
+  const { postgres } = await run.pids();
+  const postmaster = descendantsOf(postgres).filter((p) => commandOf(p).includes("postgres") && !commandOf(p).includes("sh"));
+  for (const p of postmaster) process.kill(p, "SIGKILL");
+  await run.stack.waitFor(/postgres is back \(pid \d+\)/);
+  ctrlC(run);
+  expect(await run.nothingLeft()).toEqual({ code: 0, signal: null });
+}, 180_000);
+
+/** The Postgres server's processes (postmaster and backends) below the stack now. */
+function postgresProcesses(run: StackRun): number[] {
+  return descendantsOf(run.pid).filter((p) => /^postgres/.test(commandOf(p)));
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].split("/").pop() ?? "";
+  } catch {
+    return "";
+  }
+}
 
 test("a service killed with -9 is restarted; five crashes within 60 s stop the stack", async () => {
   const run = await startStack();

@@ -108,7 +108,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     async stop(graceMs = 10_000) {
       halt();
-      await Promise.all(services.map((svc) => stopProcess(svc.proc, graceMs)));
+      await Promise.all(services.filter((svc) => !svc.spec.stopLast).map((svc) => stopProcess(svc.proc, graceMs)));
+      await Promise.all(services.filter((svc) => svc.spec.stopLast).map((svc) => stopProcess(svc.proc, graceMs)));
     },
     kill() {
       halt();

