@@ -75,18 +75,7 @@ export async function startPrivatePostgres(opts: { bin: string; settings?: Recor
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let child: ChildProcess | undefined;
 
-  const ready = async () => {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    try {
-      await c.connect();
-      await c.query("select 1");
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  };
+  const ready = () => postgresAnswers(url);
   const start = async () => {
     const out = openSync(logFile, "a");
     // detached: its own process group, so that crash() reaches the backends too, and nothing else.
@@ -144,4 +133,18 @@ export async function startPrivatePostgres(opts: { bin: string; settings?: Recor
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** True once a server at `url` accepts a connection and answers a query within `timeoutMs`. */
+export async function postgresAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await c.connect();
+    await c.query("select 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }

@@ -15,9 +15,8 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import amqp from "amqplib";
-import pg from "pg";
 import { DEFAULT_EMULATOR_BIN, emulatorAnswers, startEmulator, type Emulator } from "../../services/stack/emulator.js";
-import { findPostgresBin, startPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
+import { findPostgresBin, postgresAnswers, startPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
 import { freePort } from "./ports.js";
 import { GRPC_TOOLS_PROTO, isRequirement, missingLine, PYTHON, REQUIREMENTS, type Requirement } from "./requirements.js";
 
@@ -32,18 +31,6 @@ export interface TestServices {
 
 const DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres";
 
-async function postgresAnswers(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query("select 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 function onPath(command: string): boolean {
   return (process.env.PATH ?? "").split(delimiter).some((dir) => {
@@ -70,10 +57,10 @@ async function rabbitAnswers(url: string): Promise<boolean> {
 async function postgres(lifeline: number): Promise<{ url: string; line: string; server?: PrivatePostgres }> {
   const configured = process.env.TEST_DATABASE_URL;
   if (configured) {
-    if (await postgresAnswers(configured)) return { url: configured, line: "Postgres: TEST_DATABASE_URL" };
+    if (await postgresAnswers(configured, 2000)) return { url: configured, line: "Postgres: TEST_DATABASE_URL" };
     throw new Error(`TEST_DATABASE_URL (${configured.replace(/\/\/[^@]*@/, "//…@")}) does not answer: start that server, or unset TEST_DATABASE_URL for a Postgres of the run's own`);
   }
-  if (await postgresAnswers(DEFAULT_POSTGRES)) return { url: DEFAULT_POSTGRES, line: "Postgres: the machine's, on 127.0.0.1:5432" };
+  if (await postgresAnswers(DEFAULT_POSTGRES, 2000)) return { url: DEFAULT_POSTGRES, line: "Postgres: the machine's, on 127.0.0.1:5432" };
   const bin = findPostgresBin();
   if (!bin) {
     throw new Error(
