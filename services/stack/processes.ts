@@ -121,7 +121,8 @@ export async function waitForPort(port: number, proc: RunningProcess, timeoutMs 
       s.once("error", () => resolve(false));
     });
     if (ok && isRunningProcess(proc)) return;
-    await new Promise((r) => setTimeout(r, 200));
+    // Each start wave waits on this: a long pause here is added to the time to the banner, once a wave.
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms`);
 }
