@@ -8,7 +8,13 @@ import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { ClusterStore } from "./store/cluster-store.js";
 import type { ReadView } from "./store/resource-store.js";
-import type { RowView } from "./store/rows.js";
+import { clusterToPb, type RowView } from "./store/rows.js";
+import { ClusterSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { toConnectError } from "./errors.js";
+import { WATCH_PAGE, watchStream, type ChangeBell, type Watchers } from "./watch.js";
+import type { ChangeFeed } from "./store/change-feed.js";
+import { checkWatch } from "./resource-requests.js";
 
 export interface ClusterServiceDeps {
   clusters: ClusterStore;
@@ -17,6 +23,14 @@ export interface ClusterServiceDeps {
   log: Logger;
   /** Who makes a change: the authenticated caller (actor.ts). */
   actor: ActorOf;
+  /** The change feed, its doorbell and the process's watchers (watch.ts). */
+  watch: WatchDeps;
+}
+
+export interface WatchDeps {
+  feed: ChangeFeed;
+  bell: ChangeBell;
+  watchers: Watchers;
 }
 
 /** Fields the list filter accepts for clusters, and their columns. */
@@ -61,6 +75,31 @@ export function createClusterService(deps: ClusterServiceDeps) {
     async deleteCluster(req, ctx) {
       requireId(req.id);
       return deps.clusters.softDelete(req.id, deps.actor(ctx), deps.now());
+    },
+
+    async *watchClusters(req, ctx) {
+      try {
+        const view = checkListView(req.view);
+        const where = checkWatch(req, CLUSTER_FILTER, "clusters");
+        const q = { kind: "clusters" as const, where, showDeleted: req.showDeleted, view, resumeToken: req.resumeToken, sendInitial: req.sendInitial };
+        const stream = watchStream(
+          {
+            ...deps.watch,
+            now: deps.now,
+            log: deps.log,
+            list: (afterId) => deps.clusters.list({ where, pageSize: WATCH_PAGE, afterId, showDeleted: req.showDeleted, view }),
+            toPb: (row) => clusterToPb(row),
+            removedPb: (r) => create(ClusterSchema, { id: r.id, kind: "Cluster" }),
+          },
+          deps.watch.watchers,
+          q,
+          ctx.signal,
+        );
+        for await (const e of stream) yield { type: e.type, cluster: e.resource, resumeToken: e.resumeToken };
+      } catch (err) {
+        // The error interceptor sees a stream's start only: what the stream throws later is translated here.
+        if (!ctx.signal.aborted) throw toConnectError(err);
+      }
     },
 
     async forceDeleteCluster(req, ctx) {

@@ -51,6 +51,8 @@ export const MAX_FILTER_DEPTH = 32;
 export const MAX_FILTER_TERMS = 100;
 /** page_token: the tokens this API issues are 48 characters. */
 export const MAX_PAGE_TOKEN_LENGTH = 256;
+/** A watch's resume token: a Postgres snapshot (its in-progress transaction ids grow with the connections), encoded. */
+export const MAX_RESUME_TOKEN_LENGTH = 4096;
 export const DEFAULT_PAGE_SIZE = 100;
 /** page_size above this is served as this. */
 export const MAX_PAGE_SIZE = 1000;

@@ -5,6 +5,10 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { createServer } from "./server.js";
 import { createDbProbe } from "./store/db.js";
+import { listenForChanges } from "./store/change-listener.js";
+import { createChangeFeed } from "./store/change-feed.js";
+import { createChangeBell } from "./watch.js";
+import { CHANGE_RETENTION_MS } from "./core/watch-token.js";
 import { SchemaBehindError } from "./store/schema.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { tuneGarbageCollector } from "../shared/gc-tuning.js";
@@ -19,7 +23,16 @@ async function main(): Promise<void> {
   const auth = serverAuth(config.auth, config.host, log);
   const { db, embedded } = await openDatabase(config, log);
   const probe = createDbProbe(db);
+  // A server of its own: every replica's writes reach every replica's watchers through LISTEN. The
+  // embedded PGlite serves one session: there this process's own writes ring the bell (server.ts).
+  const changeBell = embedded ? undefined : createChangeBell();
+  const listener = changeBell && config.databaseUrl ? listenForChanges(config.databaseUrl, changeBell, log, { connectTimeoutMs: config.dbConnectTimeoutMs, keepAliveDelayMs: config.dbKeepAliveDelayMs }) : undefined;
+  // Removals stay replayable for CHANGE_RETENTION_MS; every replica prunes (a delete of nothing is cheap).
+  const feed = createChangeFeed(db);
+  const prune = setInterval(() => void feed.prune(new Date(Date.now() - CHANGE_RETENTION_MS)).catch((err: unknown) => log.warn({ err: String(err) }, "pruning the change feed failed; trying again later")), 5 * 60_000);
+  prune.unref();
   const { server, metrics } = createServer({
+    changeBell,
     db,
     log,
     clusterAdapters: config.clusterAdapters,
@@ -43,6 +56,8 @@ async function main(): Promise<void> {
   onShutdown(log, [
     () => stopTlsWatch(),
     () => probe.stop(),
+    () => clearInterval(prune),
+    () => listener?.close(),
     () => server.close(),
     () => metricsServer.close(),
     () => db.destroy(),

@@ -87,7 +87,7 @@ test(
       const err = await startupError({ DATABASE_URL: temp.url, ...env });
       expect(err).toBeInstanceOf(SchemaBehindError);
       expect((err as Error).message).toMatch(/npm run migrate/);
-      expect((err as Error).message).toContain("0003_reconcile_pending, 0004_labels_gin_without_pending_list");
+      expect((err as Error).message).toContain("0003_reconcile_pending, 0004_labels_gin_without_pending_list, 0005_change_feed");
     }
     expect((await withClient(temp.url, (c) => c.query("select count(*)::int as n from knex_migrations"))).rows[0].n).toBe(2);
 
@@ -132,7 +132,7 @@ test("a migrator killed midway left knex's lock row set: the next one clears it 
   const temp = await tempDatabase();
   await migrateUpTo(temp.url, "0002_nodepools");
   await withClient(temp.url, (c) => c.query("update knex_migrations_lock set is_locked = 1"));
-  expect(await migrateDatabase(temp.url)).toEqual(["0003_reconcile_pending", "0004_labels_gin_without_pending_list"]);
+  expect(await migrateDatabase(temp.url)).toEqual(["0003_reconcile_pending", "0004_labels_gin_without_pending_list", "0005_change_feed"]);
 });
 
 test("a new, empty database is migrated at startup unless MIGRATE_ON_START=false", async () => {
@@ -172,7 +172,7 @@ test(
     // npm run migrate needs no auth settings (the API does): none in its environment.
     const migrateEnv = { ...env, AUTH: undefined };
     const first = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env: migrateEnv, timeout: 60_000 });
-    expect(first.stdout).toMatch(/"applied":\["0003_reconcile_pending","0004_labels_gin_without_pending_list"\]/);
+    expect(first.stdout).toMatch(/"applied":\["0003_reconcile_pending","0004_labels_gin_without_pending_list","0005_change_feed"\]/);
     const again = await run(process.execPath, ["--import", "tsx", "services/api/migrate.ts"], { env: migrateEnv, timeout: 60_000 });
     expect(again.stdout).toMatch(/nothing to migrate/);
   },

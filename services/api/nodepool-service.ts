@@ -5,7 +5,13 @@ import type { ActorOf } from "./actor.js";
 import type { FilterSchema } from "./core/filter.js";
 import { checkCreate, checkGet, checkForceDelete, checkOptionalId, checkList, checkUpdate, COMMON_FILTER_FIELDS, DERIVED_FILTERS, encodePageToken, requireId } from "./resource-requests.js";
 import type { NodePoolStore } from "./store/cluster-store.js";
-import { checkListView, getView } from "./cluster-service.js";
+import { checkListView, getView, type WatchDeps } from "./cluster-service.js";
+import { NodePoolSchema } from "../../gen/hyperfleet/v1/nodepool_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { toConnectError } from "./errors.js";
+import { WATCH_PAGE, watchStream } from "./watch.js";
+import { nodePoolToPb } from "./store/rows.js";
+import { checkWatch } from "./resource-requests.js";
 
 export interface NodePoolServiceDeps {
   nodepools: NodePoolStore;
@@ -14,6 +20,7 @@ export interface NodePoolServiceDeps {
   log: Logger;
   /** Who makes a change: the authenticated caller (actor.ts). */
   actor: ActorOf;
+  watch: WatchDeps;
 }
 
 /** Fields the list filter accepts for nodepools: the common ones plus cluster_id. */
@@ -46,6 +53,32 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
     async deleteNodePool(req, ctx) {
       requireId(req.id);
       return deps.nodepools.softDelete(req.id, deps.actor(ctx), deps.now());
+    },
+
+    async *watchNodePools(req, ctx) {
+      try {
+        checkOptionalId(req.clusterId, "cluster_id");
+        const view = checkListView(req.view);
+        const where = checkWatch(req, NODEPOOL_FILTER, "nodepools");
+        const clusterId = req.clusterId || undefined;
+        const q = { kind: "nodepools" as const, where, showDeleted: req.showDeleted, view, resumeToken: req.resumeToken, sendInitial: req.sendInitial, clusterId };
+        const stream = watchStream(
+          {
+            ...deps.watch,
+            now: deps.now,
+            log: deps.log,
+            list: (afterId) => deps.nodepools.list({ where, pageSize: WATCH_PAGE, afterId, showDeleted: req.showDeleted, clusterId, view }),
+            toPb: (row) => nodePoolToPb(row),
+            removedPb: (r) => create(NodePoolSchema, { id: r.id, kind: "NodePool", clusterId: r.clusterId ?? "" }),
+          },
+          deps.watch.watchers,
+          q,
+          ctx.signal,
+        );
+        for await (const e of stream) yield { type: e.type, nodepool: e.resource, resumeToken: e.resumeToken };
+      } catch (err) {
+        if (!ctx.signal.aborted) throw toConnectError(err);
+      }
     },
 
     async forceDeleteNodePool(req, ctx) {

@@ -1,3 +1,4 @@
+import { decodeWatchToken, type WatchKind } from "./core/watch-token.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
@@ -70,6 +71,28 @@ export function checkList(req: { pageSize: number; pageToken: string; filter: st
   }
   if (violations.length > 0) throw new InvalidArgumentError(violations);
   return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), afterId: afterId ?? undefined };
+}
+
+/** A watch: the list's filter, and a resume token this API issued for this kind (decoded again by the stream). */
+export function checkWatch(req: { filter: string; resumeToken: string }, schema: FilterSchema, kind: WatchKind): SqlFragment {
+  const violations: Violation[] = [];
+  let where: SqlFragment = { sql: "true", bindings: [] };
+  try {
+    where = compileFilter(req.filter, schema);
+  } catch (err) {
+    if (!(err instanceof FilterError)) throw err;
+    violations.push({ field: "filter", description: err.message, reason: "INVALID_FILTER" });
+  }
+  if (req.resumeToken !== "") {
+    try {
+      decodeWatchToken(req.resumeToken, kind);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      violations.push(...err.violations);
+    }
+  }
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return where;
 }
 
 /**

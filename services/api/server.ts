@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { createRpcServer, observeInterceptor, ServingStatus, type ServeTls } from "../shared/rpc/index.js";
 import { createRpcMetrics, type RpcMetrics } from "../shared/metrics.js";
 import type { Logger } from "../shared/log.js";
@@ -12,6 +12,8 @@ import { API_SERVICES, routes } from "./routes.js";
 import { createClusterStore, createNodePoolStore } from "./store/cluster-store.js";
 import { createStatusStore } from "./store/status-store.js";
 import type { Knex } from "./store/db.js";
+import { createChangeFeed } from "./store/change-feed.js";
+import { createChangeBell, createWatchers, ringOnLocalWrites, type ChangeBell } from "./watch.js";
 
 export interface ApiDeps {
   db: Knex;
@@ -37,6 +39,11 @@ export interface ApiDeps {
   auth: Authenticator;
   /** Serve TLS (and require client certificates when it has a CA): shared/tls-config.ts tlsConfig. */
   tls?: ServeTls;
+  /**
+   * What wakes the watch streams: a bell rung by Postgres notifications (listenForChanges, every
+   * replica's writes). Without one, this process's own writes ring it (the embedded database, tests).
+   */
+  changeBell?: ChangeBell;
 }
 
 /** An unstarted API server and its metrics registry. */
@@ -54,6 +61,13 @@ export function createServer(deps: ApiDeps): { server: ReturnType<typeof createR
     buckets: [1, 2, 4, 8, 16, 32, 64],
     registers: [metrics.registry],
   });
+  const watchersOpen = new Gauge({ name: "hyperfleet_api_watch_streams", help: "Watch streams open now, by kind.", labelNames: ["kind"] as const, registers: [metrics.registry] });
+  let bell = deps.changeBell;
+  if (!bell) {
+    bell = createChangeBell();
+    ringOnLocalWrites(deps.db, bell);
+  }
+  const watch = { feed: createChangeFeed(deps.db), bell, watchers: createWatchers({ onCount: (kind, n) => watchersOpen.set({ kind }, n) }) };
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_api");
   const server = createRpcServer({
@@ -84,6 +98,7 @@ export function createServer(deps: ApiDeps): { server: ReturnType<typeof createR
       now: deps.now ?? (() => new Date()),
       newId: deps.newId ?? (() => uuidv7()),
       onReport: (outcome) => reports.inc({ outcome }),
+      watch,
     }),
   });
   return { server, metrics };

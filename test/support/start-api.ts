@@ -13,6 +13,8 @@ import { openLocalCa } from "../../services/shared/auth/local-ca.js";
 import { createTestIssuer, type TestIssuer } from "./test-issuer.js";
 import { createTempDatabase, type TempDatabase } from "./temp-database.js";
 import { createNoAuth } from "../../services/shared/auth/index.js";
+import { createChangeBell } from "../../services/api/watch.js";
+import { listenForChanges } from "../../services/api/store/change-listener.js";
 
 /** An API server on a real port over its own temporary database, with typed clients. */
 export interface TestApi {
@@ -42,6 +44,8 @@ export interface StartApiOptions {
   auth?: boolean;
   /** Serve TLS with a certificate from a temporary local CA (`caFile` for clients); the typed clients trust it. */
   tls?: boolean;
+  /** Wake watchers by Postgres LISTEN, as main.ts does (every replica's writes), instead of this server's own writes. */
+  listen?: boolean;
 }
 
 /** Starts createServer(deps) on 127.0.0.1:0 as main.ts would, minus the process. */
@@ -57,7 +61,10 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
   const ca = opts.tls ? await temporaryCa() : undefined;
   const db = createDb({ url, connectTimeoutMs: 1000, poolMax: 10 });
   await migrate(db);
+  const changeBell = opts.listen ? createChangeBell() : undefined;
+  const listener = changeBell ? listenForChanges(url, changeBell, silentLogger()) : undefined;
   const { server, metrics } = createServer({
+    changeBell,
     db,
     log: silentLogger(),
     auth: issuer ? issuer.authenticator() : createNoAuth(),
@@ -84,6 +91,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
     metricsText: () => metrics.registry.metrics(),
     async close() {
       await server.close(100);
+      await listener?.close();
       await db.destroy();
       await temp?.drop();
       issuer?.remove();

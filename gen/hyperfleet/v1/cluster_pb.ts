@@ -10,13 +10,15 @@ import type { ResourceStatus, ResourceView } from "./resource_status_pb.js";
 import { file_hyperfleet_v1_resource_status } from "./resource_status_pb.js";
 import type { AdapterStatus } from "./status_pb.js";
 import { file_hyperfleet_v1_status } from "./status_pb.js";
+import type { WatchEventType } from "./watch_pb.js";
+import { file_hyperfleet_v1_watch } from "./watch_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file hyperfleet/v1/cluster.proto.
  */
 export const file_hyperfleet_v1_cluster: GenFile = /*@__PURE__*/
-  fileDesc("ChtoeXBlcmZsZWV0L3YxL2NsdXN0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEilgQKB0NsdXN0ZXISCgoCaWQYASABKAkSDAoEaHJlZhgCIAEoCRIMCgRraW5kGAMgASgJEgwKBG5hbWUYBCABKAkSMgoGbGFiZWxzGAUgAygLMiIuaHlwZXJmbGVldC52MS5DbHVzdGVyLkxhYmVsc0VudHJ5EiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCmdlbmVyYXRpb24YByABKAMSLQoGc3RhdHVzGAggASgLMh0uaHlwZXJmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIwCgxjcmVhdGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHVwZGF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsZXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAwgASgJEhIKCnVwZGF0ZWRfYnkYDSABKAkSEgoKZGVsZXRlZF9ieRgOIAEoCRI2ChBhZGFwdGVyX3N0YXR1c2VzGA8gAygLMhwuaHlwZXJmbGVldC52MS5BZGFwdGVyU3RhdHVzGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuwEKFENyZWF0ZUNsdXN0ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSPwoGbGFiZWxzGAIgAygLMi8uaHlwZXJmbGVldC52MS5DcmVhdGVDbHVzdGVyUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkoKEUdldENsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEikKBHZpZXcYAiABKA4yGy5oeXBlcmZsZWV0LnYxLlJlc291cmNlVmlldyKNAQoTTGlzdENsdXN0ZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSFAoMc2hvd19kZWxldGVkGAQgASgIEikKBHZpZXcYBSABKA4yGy5oeXBlcmZsZWV0LnYxLlJlc291cmNlVmlldyJtChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIoCghjbHVzdGVycxgBIAMoCzIWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoAyLqAQoUVXBkYXRlQ2x1c3RlclJlcXVlc3QSCgoCaWQYASABKAkSPwoGbGFiZWxzGAIgAygLMi8uaHlwZXJmbGVldC52MS5VcGRhdGVDbHVzdGVyUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2saLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIiChREZWxldGVDbHVzdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSI3ChlGb3JjZURlbGV0ZUNsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI3ChpGb3JjZURlbGV0ZUNsdXN0ZXJSZXNwb25zZRIZChFub2RlcG9vbHNfcmVtb3ZlZBgBIAEoAzKGBAoOQ2x1c3RlclNlcnZpY2USTAoNQ3JlYXRlQ2x1c3RlchIjLmh5cGVyZmxlZXQudjEuQ3JlYXRlQ2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISRgoKR2V0Q2x1c3RlchIgLmh5cGVyZmxlZXQudjEuR2V0Q2x1c3RlclJlcXVlc3QaFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISVwoMTGlzdENsdXN0ZXJzEiIuaHlwZXJmbGVldC52MS5MaXN0Q2x1c3RlcnNSZXF1ZXN0GiMuaHlwZXJmbGVldC52MS5MaXN0Q2x1c3RlcnNSZXNwb25zZRJMCg1VcGRhdGVDbHVzdGVyEiMuaHlwZXJmbGVldC52MS5VcGRhdGVDbHVzdGVyUmVxdWVzdBoWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchJMCg1EZWxldGVDbHVzdGVyEiMuaHlwZXJmbGVldC52MS5EZWxldGVDbHVzdGVyUmVxdWVzdBoWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchJpChJGb3JjZURlbGV0ZUNsdXN0ZXISKC5oeXBlcmZsZWV0LnYxLkZvcmNlRGVsZXRlQ2x1c3RlclJlcXVlc3QaKS5oeXBlcmZsZWV0LnYxLkZvcmNlRGVsZXRlQ2x1c3RlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status, file_hyperfleet_v1_status]);
+  fileDesc("ChtoeXBlcmZsZWV0L3YxL2NsdXN0ZXIucHJvdG8SDWh5cGVyZmxlZXQudjEilgQKB0NsdXN0ZXISCgoCaWQYASABKAkSDAoEaHJlZhgCIAEoCRIMCgRraW5kGAMgASgJEgwKBG5hbWUYBCABKAkSMgoGbGFiZWxzGAUgAygLMiIuaHlwZXJmbGVldC52MS5DbHVzdGVyLkxhYmVsc0VudHJ5EiUKBHNwZWMYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCmdlbmVyYXRpb24YByABKAMSLQoGc3RhdHVzGAggASgLMh0uaHlwZXJmbGVldC52MS5SZXNvdXJjZVN0YXR1cxIwCgxjcmVhdGVkX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHVwZGF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsZXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAwgASgJEhIKCnVwZGF0ZWRfYnkYDSABKAkSEgoKZGVsZXRlZF9ieRgOIAEoCRI2ChBhZGFwdGVyX3N0YXR1c2VzGA8gAygLMhwuaHlwZXJmbGVldC52MS5BZGFwdGVyU3RhdHVzGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuwEKFENyZWF0ZUNsdXN0ZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSPwoGbGFiZWxzGAIgAygLMi8uaHlwZXJmbGVldC52MS5DcmVhdGVDbHVzdGVyUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkoKEUdldENsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEikKBHZpZXcYAiABKA4yGy5oeXBlcmZsZWV0LnYxLlJlc291cmNlVmlldyKNAQoTTGlzdENsdXN0ZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSFAoMc2hvd19kZWxldGVkGAQgASgIEikKBHZpZXcYBSABKA4yGy5oeXBlcmZsZWV0LnYxLlJlc291cmNlVmlldyJtChRMaXN0Q2x1c3RlcnNSZXNwb25zZRIoCghjbHVzdGVycxgBIAMoCzIWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoAyKTAQoUV2F0Y2hDbHVzdGVyc1JlcXVlc3QSDgoGZmlsdGVyGAEgASgJEhQKDHNob3dfZGVsZXRlZBgCIAEoCBIpCgR2aWV3GAMgASgOMhsuaHlwZXJmbGVldC52MS5SZXNvdXJjZVZpZXcSFAoMcmVzdW1lX3Rva2VuGAQgASgJEhQKDHNlbmRfaW5pdGlhbBgFIAEoCCKDAQoVV2F0Y2hDbHVzdGVyc1Jlc3BvbnNlEisKBHR5cGUYASABKA4yHS5oeXBlcmZsZWV0LnYxLldhdGNoRXZlbnRUeXBlEicKB2NsdXN0ZXIYAiABKAsyFi5oeXBlcmZsZWV0LnYxLkNsdXN0ZXISFAoMcmVzdW1lX3Rva2VuGAMgASgJIuoBChRVcGRhdGVDbHVzdGVyUmVxdWVzdBIKCgJpZBgBIAEoCRI/CgZsYWJlbHMYAiADKAsyLy5oeXBlcmZsZWV0LnYxLlVwZGF0ZUNsdXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EiUKBHNwZWMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiIKFERlbGV0ZUNsdXN0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjcKGUZvcmNlRGVsZXRlQ2x1c3RlclJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjcKGkZvcmNlRGVsZXRlQ2x1c3RlclJlc3BvbnNlEhkKEW5vZGVwb29sc19yZW1vdmVkGAEgASgDMuQECg5DbHVzdGVyU2VydmljZRJMCg1DcmVhdGVDbHVzdGVyEiMuaHlwZXJmbGVldC52MS5DcmVhdGVDbHVzdGVyUmVxdWVzdBoWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchJGCgpHZXRDbHVzdGVyEiAuaHlwZXJmbGVldC52MS5HZXRDbHVzdGVyUmVxdWVzdBoWLmh5cGVyZmxlZXQudjEuQ2x1c3RlchJXCgxMaXN0Q2x1c3RlcnMSIi5oeXBlcmZsZWV0LnYxLkxpc3RDbHVzdGVyc1JlcXVlc3QaIy5oeXBlcmZsZWV0LnYxLkxpc3RDbHVzdGVyc1Jlc3BvbnNlEkwKDVVwZGF0ZUNsdXN0ZXISIy5oeXBlcmZsZWV0LnYxLlVwZGF0ZUNsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyEkwKDURlbGV0ZUNsdXN0ZXISIy5oeXBlcmZsZWV0LnYxLkRlbGV0ZUNsdXN0ZXJSZXF1ZXN0GhYuaHlwZXJmbGVldC52MS5DbHVzdGVyEmkKEkZvcmNlRGVsZXRlQ2x1c3RlchIoLmh5cGVyZmxlZXQudjEuRm9yY2VEZWxldGVDbHVzdGVyUmVxdWVzdBopLmh5cGVyZmxlZXQudjEuRm9yY2VEZWxldGVDbHVzdGVyUmVzcG9uc2USXAoNV2F0Y2hDbHVzdGVycxIjLmh5cGVyZmxlZXQudjEuV2F0Y2hDbHVzdGVyc1JlcXVlc3QaJC5oeXBlcmZsZWV0LnYxLldhdGNoQ2x1c3RlcnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status, file_hyperfleet_v1_status, file_hyperfleet_v1_watch]);
 
 /**
  * A managed Kubernetes cluster as declared by a user.
@@ -264,6 +266,86 @@ export const ListClustersResponseSchema: GenMessage<ListClustersResponse> = /*@_
   messageDesc(file_hyperfleet_v1_cluster, 4);
 
 /**
+ * @generated from message hyperfleet.v1.WatchClustersRequest
+ */
+export type WatchClustersRequest = Message<"hyperfleet.v1.WatchClustersRequest"> & {
+  /**
+   * As ListClusters.filter. A cluster that stops matching arrives as REMOVED.
+   *
+   * @generated from field: string filter = 1;
+   */
+  filter: string;
+
+  /**
+   * Soft-deleted clusters arrive as CHANGED (with deleted_time) instead of REMOVED.
+   *
+   * @generated from field: bool show_deleted = 2;
+   */
+  showDeleted: boolean;
+
+  /**
+   * BASIC when unspecified, or STATUS (no spec, labels or conditions). FULL is InvalidArgument.
+   *
+   * @generated from field: hyperfleet.v1.ResourceView view = 3;
+   */
+  view: ResourceView;
+
+  /**
+   * The resume_token of the last message received: the stream sends every change made since. Empty:
+   * from now on (with send_initial, after the current clusters). At most 4,096 characters.
+   *
+   * @generated from field: string resume_token = 4;
+   */
+  resumeToken: string;
+
+  /**
+   * Without resume_token: send every matching cluster first (CHANGED, in id order), then SYNCED.
+   *
+   * @generated from field: bool send_initial = 5;
+   */
+  sendInitial: boolean;
+};
+
+/**
+ * Describes the message hyperfleet.v1.WatchClustersRequest.
+ * Use `create(WatchClustersRequestSchema)` to create a new message.
+ */
+export const WatchClustersRequestSchema: GenMessage<WatchClustersRequest> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_cluster, 5);
+
+/**
+ * @generated from message hyperfleet.v1.WatchClustersResponse
+ */
+export type WatchClustersResponse = Message<"hyperfleet.v1.WatchClustersResponse"> & {
+  /**
+   * @generated from field: hyperfleet.v1.WatchEventType type = 1;
+   */
+  type: WatchEventType;
+
+  /**
+   * CHANGED: the cluster as it is now, in the requested view. REMOVED: only its id. Otherwise unset.
+   *
+   * @generated from field: hyperfleet.v1.Cluster cluster = 2;
+   */
+  cluster?: Cluster | undefined;
+
+  /**
+   * Where to resume after this message. Empty while an initial listing is being sent (a stream that
+   * breaks during it starts the listing again).
+   *
+   * @generated from field: string resume_token = 3;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message hyperfleet.v1.WatchClustersResponse.
+ * Use `create(WatchClustersResponseSchema)` to create a new message.
+ */
+export const WatchClustersResponseSchema: GenMessage<WatchClustersResponse> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_cluster, 6);
+
+/**
  * @generated from message hyperfleet.v1.UpdateClusterRequest
  */
 export type UpdateClusterRequest = Message<"hyperfleet.v1.UpdateClusterRequest"> & {
@@ -300,7 +382,7 @@ export type UpdateClusterRequest = Message<"hyperfleet.v1.UpdateClusterRequest">
  * Use `create(UpdateClusterRequestSchema)` to create a new message.
  */
 export const UpdateClusterRequestSchema: GenMessage<UpdateClusterRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_cluster, 5);
+  messageDesc(file_hyperfleet_v1_cluster, 7);
 
 /**
  * @generated from message hyperfleet.v1.DeleteClusterRequest
@@ -317,7 +399,7 @@ export type DeleteClusterRequest = Message<"hyperfleet.v1.DeleteClusterRequest">
  * Use `create(DeleteClusterRequestSchema)` to create a new message.
  */
 export const DeleteClusterRequestSchema: GenMessage<DeleteClusterRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_cluster, 6);
+  messageDesc(file_hyperfleet_v1_cluster, 8);
 
 /**
  * @generated from message hyperfleet.v1.ForceDeleteClusterRequest
@@ -341,7 +423,7 @@ export type ForceDeleteClusterRequest = Message<"hyperfleet.v1.ForceDeleteCluste
  * Use `create(ForceDeleteClusterRequestSchema)` to create a new message.
  */
 export const ForceDeleteClusterRequestSchema: GenMessage<ForceDeleteClusterRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_cluster, 7);
+  messageDesc(file_hyperfleet_v1_cluster, 9);
 
 /**
  * @generated from message hyperfleet.v1.ForceDeleteClusterResponse
@@ -360,7 +442,7 @@ export type ForceDeleteClusterResponse = Message<"hyperfleet.v1.ForceDeleteClust
  * Use `create(ForceDeleteClusterResponseSchema)` to create a new message.
  */
 export const ForceDeleteClusterResponseSchema: GenMessage<ForceDeleteClusterResponse> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_cluster, 8);
+  messageDesc(file_hyperfleet_v1_cluster, 10);
 
 /**
  * Manages Clusters. Get/Create/Update/Delete return the Cluster itself (AIP-131..135).
@@ -420,6 +502,18 @@ export const ClusterService: GenService<{
     methodKind: "unary";
     input: typeof ForceDeleteClusterRequestSchema;
     output: typeof ForceDeleteClusterResponseSchema;
+  },
+  /**
+   * Streams every change to the clusters that match, within milliseconds of its commit, from any API
+   * replica: optionally the current clusters first, then each change as it happens. A client that
+   * reconnects with the last resume_token it received misses nothing. Authorised like ListClusters.
+   *
+   * @generated from rpc hyperfleet.v1.ClusterService.WatchClusters
+   */
+  watchClusters: {
+    methodKind: "server_streaming";
+    input: typeof WatchClustersRequestSchema;
+    output: typeof WatchClustersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hyperfleet_v1_cluster, 0);

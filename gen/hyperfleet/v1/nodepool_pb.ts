@@ -10,13 +10,15 @@ import type { ResourceStatus, ResourceView } from "./resource_status_pb.js";
 import { file_hyperfleet_v1_resource_status } from "./resource_status_pb.js";
 import type { AdapterStatus } from "./status_pb.js";
 import { file_hyperfleet_v1_status } from "./status_pb.js";
+import type { WatchEventType } from "./watch_pb.js";
+import { file_hyperfleet_v1_watch } from "./watch_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file hyperfleet/v1/nodepool.proto.
  */
 export const file_hyperfleet_v1_nodepool: GenFile = /*@__PURE__*/
-  fileDesc("ChxoeXBlcmZsZWV0L3YxL25vZGVwb29sLnByb3RvEg1oeXBlcmZsZWV0LnYxIqwECghOb2RlUG9vbBIKCgJpZBgBIAEoCRIMCgRocmVmGAIgASgJEgwKBGtpbmQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIMCgRuYW1lGAUgASgJEjMKBmxhYmVscxgGIAMoCzIjLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wuTGFiZWxzRW50cnkSJQoEc3BlYxgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKZ2VuZXJhdGlvbhgIIAEoAxItCgZzdGF0dXMYCSABKAsyHS5oeXBlcmZsZWV0LnYxLlJlc291cmNlU3RhdHVzEjAKDGNyZWF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMdXBkYXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxldGVkX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYDSABKAkSEgoKdXBkYXRlZF9ieRgOIAEoCRISCgpkZWxldGVkX2J5GA8gASgJEjYKEGFkYXB0ZXJfc3RhdHVzZXMYECADKAsyHC5oeXBlcmZsZWV0LnYxLkFkYXB0ZXJTdGF0dXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLRAQoVQ3JlYXRlTm9kZVBvb2xSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRJACgZsYWJlbHMYAyADKAsyMC5oeXBlcmZsZWV0LnYxLkNyZWF0ZU5vZGVQb29sUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIksKEkdldE5vZGVQb29sUmVxdWVzdBIKCgJpZBgBIAEoCRIpCgR2aWV3GAIgASgOMhsuaHlwZXJmbGVldC52MS5SZXNvdXJjZVZpZXciogEKFExpc3ROb2RlUG9vbHNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSDgoGZmlsdGVyGAQgASgJEhQKDHNob3dfZGVsZXRlZBgFIAEoCBIpCgR2aWV3GAYgASgOMhsuaHlwZXJmbGVldC52MS5SZXNvdXJjZVZpZXcicAoVTGlzdE5vZGVQb29sc1Jlc3BvbnNlEioKCW5vZGVwb29scxgBIAMoCzIXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAMi7AEKFVVwZGF0ZU5vZGVQb29sUmVxdWVzdBIKCgJpZBgBIAEoCRJACgZsYWJlbHMYAiADKAsyMC5oeXBlcmZsZWV0LnYxLlVwZGF0ZU5vZGVQb29sUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2saLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIjChVEZWxldGVOb2RlUG9vbFJlcXVlc3QSCgoCaWQYASABKAkiOAoaRm9yY2VEZWxldGVOb2RlUG9vbFJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIh0KG0ZvcmNlRGVsZXRlTm9kZVBvb2xSZXNwb25zZTKZBAoPTm9kZVBvb2xTZXJ2aWNlEk8KDkNyZWF0ZU5vZGVQb29sEiQuaHlwZXJmbGVldC52MS5DcmVhdGVOb2RlUG9vbFJlcXVlc3QaFy5oeXBlcmZsZWV0LnYxLk5vZGVQb29sEkkKC0dldE5vZGVQb29sEiEuaHlwZXJmbGVldC52MS5HZXROb2RlUG9vbFJlcXVlc3QaFy5oeXBlcmZsZWV0LnYxLk5vZGVQb29sEloKDUxpc3ROb2RlUG9vbHMSIy5oeXBlcmZsZWV0LnYxLkxpc3ROb2RlUG9vbHNSZXF1ZXN0GiQuaHlwZXJmbGVldC52MS5MaXN0Tm9kZVBvb2xzUmVzcG9uc2USTwoOVXBkYXRlTm9kZVBvb2wSJC5oeXBlcmZsZWV0LnYxLlVwZGF0ZU5vZGVQb29sUmVxdWVzdBoXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSTwoORGVsZXRlTm9kZVBvb2wSJC5oeXBlcmZsZWV0LnYxLkRlbGV0ZU5vZGVQb29sUmVxdWVzdBoXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSbAoTRm9yY2VEZWxldGVOb2RlUG9vbBIpLmh5cGVyZmxlZXQudjEuRm9yY2VEZWxldGVOb2RlUG9vbFJlcXVlc3QaKi5oeXBlcmZsZWV0LnYxLkZvcmNlRGVsZXRlTm9kZVBvb2xSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status, file_hyperfleet_v1_status]);
+  fileDesc("ChxoeXBlcmZsZWV0L3YxL25vZGVwb29sLnByb3RvEg1oeXBlcmZsZWV0LnYxIqwECghOb2RlUG9vbBIKCgJpZBgBIAEoCRIMCgRocmVmGAIgASgJEgwKBGtpbmQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIMCgRuYW1lGAUgASgJEjMKBmxhYmVscxgGIAMoCzIjLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wuTGFiZWxzRW50cnkSJQoEc3BlYxgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKZ2VuZXJhdGlvbhgIIAEoAxItCgZzdGF0dXMYCSABKAsyHS5oeXBlcmZsZWV0LnYxLlJlc291cmNlU3RhdHVzEjAKDGNyZWF0ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMdXBkYXRlZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxldGVkX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYDSABKAkSEgoKdXBkYXRlZF9ieRgOIAEoCRISCgpkZWxldGVkX2J5GA8gASgJEjYKEGFkYXB0ZXJfc3RhdHVzZXMYECADKAsyHC5oeXBlcmZsZWV0LnYxLkFkYXB0ZXJTdGF0dXMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLRAQoVQ3JlYXRlTm9kZVBvb2xSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRJACgZsYWJlbHMYAyADKAsyMC5oeXBlcmZsZWV0LnYxLkNyZWF0ZU5vZGVQb29sUmVxdWVzdC5MYWJlbHNFbnRyeRIlCgRzcGVjGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIksKEkdldE5vZGVQb29sUmVxdWVzdBIKCgJpZBgBIAEoCRIpCgR2aWV3GAIgASgOMhsuaHlwZXJmbGVldC52MS5SZXNvdXJjZVZpZXciogEKFExpc3ROb2RlUG9vbHNSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSDgoGZmlsdGVyGAQgASgJEhQKDHNob3dfZGVsZXRlZBgFIAEoCBIpCgR2aWV3GAYgASgOMhsuaHlwZXJmbGVldC52MS5SZXNvdXJjZVZpZXcicAoVTGlzdE5vZGVQb29sc1Jlc3BvbnNlEioKCW5vZGVwb29scxgBIAMoCzIXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAMiqAEKFVdhdGNoTm9kZVBvb2xzUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg4KBmZpbHRlchgCIAEoCRIUCgxzaG93X2RlbGV0ZWQYAyABKAgSKQoEdmlldxgEIAEoDjIbLmh5cGVyZmxlZXQudjEuUmVzb3VyY2VWaWV3EhQKDHJlc3VtZV90b2tlbhgFIAEoCRIUCgxzZW5kX2luaXRpYWwYBiABKAgihgEKFldhdGNoTm9kZVBvb2xzUmVzcG9uc2USKwoEdHlwZRgBIAEoDjIdLmh5cGVyZmxlZXQudjEuV2F0Y2hFdmVudFR5cGUSKQoIbm9kZXBvb2wYAiABKAsyFy5oeXBlcmZsZWV0LnYxLk5vZGVQb29sEhQKDHJlc3VtZV90b2tlbhgDIAEoCSLsAQoVVXBkYXRlTm9kZVBvb2xSZXF1ZXN0EgoKAmlkGAEgASgJEkAKBmxhYmVscxgCIAMoCzIwLmh5cGVyZmxlZXQudjEuVXBkYXRlTm9kZVBvb2xSZXF1ZXN0LkxhYmVsc0VudHJ5EiUKBHNwZWMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiMKFURlbGV0ZU5vZGVQb29sUmVxdWVzdBIKCgJpZBgBIAEoCSI4ChpGb3JjZURlbGV0ZU5vZGVQb29sUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiHQobRm9yY2VEZWxldGVOb2RlUG9vbFJlc3BvbnNlMvoECg9Ob2RlUG9vbFNlcnZpY2USTwoOQ3JlYXRlTm9kZVBvb2wSJC5oeXBlcmZsZWV0LnYxLkNyZWF0ZU5vZGVQb29sUmVxdWVzdBoXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSSQoLR2V0Tm9kZVBvb2wSIS5oeXBlcmZsZWV0LnYxLkdldE5vZGVQb29sUmVxdWVzdBoXLmh5cGVyZmxlZXQudjEuTm9kZVBvb2wSWgoNTGlzdE5vZGVQb29scxIjLmh5cGVyZmxlZXQudjEuTGlzdE5vZGVQb29sc1JlcXVlc3QaJC5oeXBlcmZsZWV0LnYxLkxpc3ROb2RlUG9vbHNSZXNwb25zZRJPCg5VcGRhdGVOb2RlUG9vbBIkLmh5cGVyZmxlZXQudjEuVXBkYXRlTm9kZVBvb2xSZXF1ZXN0GhcuaHlwZXJmbGVldC52MS5Ob2RlUG9vbBJPCg5EZWxldGVOb2RlUG9vbBIkLmh5cGVyZmxlZXQudjEuRGVsZXRlTm9kZVBvb2xSZXF1ZXN0GhcuaHlwZXJmbGVldC52MS5Ob2RlUG9vbBJsChNGb3JjZURlbGV0ZU5vZGVQb29sEikuaHlwZXJmbGVldC52MS5Gb3JjZURlbGV0ZU5vZGVQb29sUmVxdWVzdBoqLmh5cGVyZmxlZXQudjEuRm9yY2VEZWxldGVOb2RlUG9vbFJlc3BvbnNlEl8KDldhdGNoTm9kZVBvb2xzEiQuaHlwZXJmbGVldC52MS5XYXRjaE5vZGVQb29sc1JlcXVlc3QaJS5oeXBlcmZsZWV0LnYxLldhdGNoTm9kZVBvb2xzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_hyperfleet_v1_resource_status, file_hyperfleet_v1_status, file_hyperfleet_v1_watch]);
 
 /**
  * A pool of nodes of one Cluster.
@@ -256,6 +258,81 @@ export const ListNodePoolsResponseSchema: GenMessage<ListNodePoolsResponse> = /*
   messageDesc(file_hyperfleet_v1_nodepool, 4);
 
 /**
+ * @generated from message hyperfleet.v1.WatchNodePoolsRequest
+ */
+export type WatchNodePoolsRequest = Message<"hyperfleet.v1.WatchNodePoolsRequest"> & {
+  /**
+   * Empty watches the nodepools of every cluster.
+   *
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * As WatchClustersRequest.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+
+  /**
+   * @generated from field: bool show_deleted = 3;
+   */
+  showDeleted: boolean;
+
+  /**
+   * @generated from field: hyperfleet.v1.ResourceView view = 4;
+   */
+  view: ResourceView;
+
+  /**
+   * @generated from field: string resume_token = 5;
+   */
+  resumeToken: string;
+
+  /**
+   * @generated from field: bool send_initial = 6;
+   */
+  sendInitial: boolean;
+};
+
+/**
+ * Describes the message hyperfleet.v1.WatchNodePoolsRequest.
+ * Use `create(WatchNodePoolsRequestSchema)` to create a new message.
+ */
+export const WatchNodePoolsRequestSchema: GenMessage<WatchNodePoolsRequest> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_nodepool, 5);
+
+/**
+ * @generated from message hyperfleet.v1.WatchNodePoolsResponse
+ */
+export type WatchNodePoolsResponse = Message<"hyperfleet.v1.WatchNodePoolsResponse"> & {
+  /**
+   * @generated from field: hyperfleet.v1.WatchEventType type = 1;
+   */
+  type: WatchEventType;
+
+  /**
+   * CHANGED: the nodepool as it is now. REMOVED: only id and cluster_id. Otherwise unset.
+   *
+   * @generated from field: hyperfleet.v1.NodePool nodepool = 2;
+   */
+  nodepool?: NodePool | undefined;
+
+  /**
+   * @generated from field: string resume_token = 3;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message hyperfleet.v1.WatchNodePoolsResponse.
+ * Use `create(WatchNodePoolsResponseSchema)` to create a new message.
+ */
+export const WatchNodePoolsResponseSchema: GenMessage<WatchNodePoolsResponse> = /*@__PURE__*/
+  messageDesc(file_hyperfleet_v1_nodepool, 6);
+
+/**
  * @generated from message hyperfleet.v1.UpdateNodePoolRequest
  */
 export type UpdateNodePoolRequest = Message<"hyperfleet.v1.UpdateNodePoolRequest"> & {
@@ -285,7 +362,7 @@ export type UpdateNodePoolRequest = Message<"hyperfleet.v1.UpdateNodePoolRequest
  * Use `create(UpdateNodePoolRequestSchema)` to create a new message.
  */
 export const UpdateNodePoolRequestSchema: GenMessage<UpdateNodePoolRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_nodepool, 5);
+  messageDesc(file_hyperfleet_v1_nodepool, 7);
 
 /**
  * @generated from message hyperfleet.v1.DeleteNodePoolRequest
@@ -302,7 +379,7 @@ export type DeleteNodePoolRequest = Message<"hyperfleet.v1.DeleteNodePoolRequest
  * Use `create(DeleteNodePoolRequestSchema)` to create a new message.
  */
 export const DeleteNodePoolRequestSchema: GenMessage<DeleteNodePoolRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_nodepool, 6);
+  messageDesc(file_hyperfleet_v1_nodepool, 8);
 
 /**
  * @generated from message hyperfleet.v1.ForceDeleteNodePoolRequest
@@ -326,7 +403,7 @@ export type ForceDeleteNodePoolRequest = Message<"hyperfleet.v1.ForceDeleteNodeP
  * Use `create(ForceDeleteNodePoolRequestSchema)` to create a new message.
  */
 export const ForceDeleteNodePoolRequestSchema: GenMessage<ForceDeleteNodePoolRequest> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_nodepool, 7);
+  messageDesc(file_hyperfleet_v1_nodepool, 9);
 
 /**
  * @generated from message hyperfleet.v1.ForceDeleteNodePoolResponse
@@ -339,7 +416,7 @@ export type ForceDeleteNodePoolResponse = Message<"hyperfleet.v1.ForceDeleteNode
  * Use `create(ForceDeleteNodePoolResponseSchema)` to create a new message.
  */
 export const ForceDeleteNodePoolResponseSchema: GenMessage<ForceDeleteNodePoolResponse> = /*@__PURE__*/
-  messageDesc(file_hyperfleet_v1_nodepool, 8);
+  messageDesc(file_hyperfleet_v1_nodepool, 10);
 
 /**
  * Manages NodePools, each owned by a Cluster. Get/Create/Update/Delete return the NodePool itself.
@@ -400,6 +477,16 @@ export const NodePoolService: GenService<{
     methodKind: "unary";
     input: typeof ForceDeleteNodePoolRequestSchema;
     output: typeof ForceDeleteNodePoolResponseSchema;
+  },
+  /**
+   * As WatchClusters, for nodepools (of one cluster when cluster_id is set). Authorised like ListNodePools.
+   *
+   * @generated from rpc hyperfleet.v1.NodePoolService.WatchNodePools
+   */
+  watchNodePools: {
+    methodKind: "server_streaming";
+    input: typeof WatchNodePoolsRequestSchema;
+    output: typeof WatchNodePoolsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hyperfleet_v1_nodepool, 0);

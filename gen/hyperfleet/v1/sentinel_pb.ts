@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/sentinel.proto.
  */
 export const file_hyperfleet_v1_sentinel: GenFile = /*@__PURE__*/
-  fileDesc("ChxoeXBlcmZsZWV0L3YxL3NlbnRpbmVsLnByb3RvEg1oeXBlcmZsZWV0LnYxIiEKH1NlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QipwQKIFNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEhUKDXJlc291cmNlX2tpbmQYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkSDQoFdG9waWMYAyABKAkSPQoZbGFzdF9zdWNjZXNzZnVsX3BvbGxfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYbGFzdF9wb2xsX3Jlc291cmNlc19zZWVuGAUgASgDEhUKDWxhc3RfcG9sbF9kdWUYBiABKAMSHQoVbGFzdF9wb2xsX2R1cmF0aW9uX21zGAcgASgDEhMKC3BvbGxzX3RvdGFsGAggASgDEh4KFmV2ZW50c19wdWJsaXNoZWRfdG90YWwYCSABKAMSFAoMZXJyb3JzX3RvdGFsGAogASgDEhIKCmxhc3RfZXJyb3IYCyABKAkSMwoPbGFzdF9lcnJvcl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFsYXN0X3BvbGxfc2tpcHBlZBgNIAEoAxIVCg1za2lwcGVkX3RvdGFsGA4gASgDEiMKG2xhc3RfcG9sbF9hd2FpdGluZ19hZGFwdGVycxgPIAEoAxIWCg5hbnN3ZXJfdGltZV9tcxgQIAEoAxITCgtmbG93X3dpbmRvdxgRIAEoAxIWCg5sYXN0X3BvbGxfaGVsZBgSIAEoAyInChBSZWNvbmNpbGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJIjkKEVJlY29uY2lsZVJlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAMyzwEKD1NlbnRpbmVsU2VydmljZRJsCglHZXRTdGF0dXMSLi5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QaLy5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEk4KCVJlY29uY2lsZRIfLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVxdWVzdBogLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxoeXBlcmZsZWV0L3YxL3NlbnRpbmVsLnByb3RvEg1oeXBlcmZsZWV0LnYxIiEKH1NlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QigQUKIFNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEhUKDXJlc291cmNlX2tpbmQYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkSDQoFdG9waWMYAyABKAkSPQoZbGFzdF9zdWNjZXNzZnVsX3BvbGxfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIAoYbGFzdF9wb2xsX3Jlc291cmNlc19zZWVuGAUgASgDEhUKDWxhc3RfcG9sbF9kdWUYBiABKAMSHQoVbGFzdF9wb2xsX2R1cmF0aW9uX21zGAcgASgDEhMKC3BvbGxzX3RvdGFsGAggASgDEh4KFmV2ZW50c19wdWJsaXNoZWRfdG90YWwYCSABKAMSFAoMZXJyb3JzX3RvdGFsGAogASgDEhIKCmxhc3RfZXJyb3IYCyABKAkSMwoPbGFzdF9lcnJvcl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFsYXN0X3BvbGxfc2tpcHBlZBgNIAEoAxIVCg1za2lwcGVkX3RvdGFsGA4gASgDEiMKG2xhc3RfcG9sbF9hd2FpdGluZ19hZGFwdGVycxgPIAEoAxIWCg5hbnN3ZXJfdGltZV9tcxgQIAEoAxITCgtmbG93X3dpbmRvdxgRIAEoAxIWCg5sYXN0X3BvbGxfaGVsZBgSIAEoAxISCgp3YXRjaF9saXZlGBMgASgIEiQKHHdhdGNoX2V2ZW50c19wdWJsaXNoZWRfdG90YWwYFCABKAMSHgoWd2F0Y2hfcmVjb25uZWN0c190b3RhbBgVIAEoAyInChBSZWNvbmNpbGVSZXF1ZXN0EhMKC3Jlc291cmNlX2lkGAEgASgJIjkKEVJlY29uY2lsZVJlc3BvbnNlEhAKCGV2ZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAMyzwEKD1NlbnRpbmVsU2VydmljZRJsCglHZXRTdGF0dXMSLi5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1JlcXVlc3QaLy5oeXBlcmZsZWV0LnYxLlNlbnRpbmVsU2VydmljZUdldFN0YXR1c1Jlc3BvbnNlEk4KCVJlY29uY2lsZRIfLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVxdWVzdBogLmh5cGVyZmxlZXQudjEuUmVjb25jaWxlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message hyperfleet.v1.SentinelServiceGetStatusRequest
@@ -154,6 +154,28 @@ export type SentinelServiceGetStatusResponse = Message<"hyperfleet.v1.SentinelSe
    * @generated from field: int64 last_poll_held = 18;
    */
   lastPollHeld: bigint;
+
+  /**
+   * Whether the Sentinel's watch of the API is streaming changes now (WATCH=true): while it is,
+   * a change is published within milliseconds; while it is not, the poll alone finds it.
+   *
+   * @generated from field: bool watch_live = 19;
+   */
+  watchLive: boolean;
+
+  /**
+   * Events published by the watch path (as soon as a change made a resource due), since start.
+   *
+   * @generated from field: int64 watch_events_published_total = 20;
+   */
+  watchEventsPublishedTotal: bigint;
+
+  /**
+   * Times the watch had to be opened again (the API restarted, the stream broke), since start.
+   *
+   * @generated from field: int64 watch_reconnects_total = 21;
+   */
+  watchReconnectsTotal: bigint;
 };
 
 /**

@@ -196,7 +196,10 @@ class Call implements CallHooks {
     if (this.refusal) throw this.refusal;
     // A call whose stream already closed would never give its slot back.
     if (this.ended) throw new ConnectError("the call ended before it started", Code.Canceled);
-    const counted = !isHealthCheck(ctx);
+    // A call that streams for as long as its client stays (health Watch, reflection, a resource watch)
+    // would hold a slot for hours: bounded by streams per connection and connections instead, and by
+    // the service itself (the API's watchers).
+    const counted = !isHealthCheck(ctx) && ctx.method.methodKind === "unary";
     if (counted && this.load.inFlight >= this.load.limits.maxInFlight) throw shed("too many calls in progress");
     // A refused call's body is then discarded, not counted (Connect drains a little of it over HTTP/1.1).
     if (!this.charge()) throw tooManyBytes();
