@@ -167,7 +167,7 @@ test(
       (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr ?? "" }),
     );
     expect(api.code).toBe(1);
-    expect(api.stderr).toMatch(/the database schema is behind this API: 2 migration\(s\) not applied .*`npm run migrate`/);
+    expect(api.stderr).toMatch(/the database schema is behind this API: 3 migration\(s\) not applied .*`npm run migrate`/);
 
     // npm run migrate needs no auth settings (the API does): none in its environment.
     const migrateEnv = { ...env, AUTH: undefined };
