@@ -2,7 +2,7 @@ import { clientTlsConfig, tlsConfig } from "../shared/tls-config.js";
 import type { ServeTls } from "../shared/rpc/index.js";
 import type { ClientTls } from "../shared/rpc/grpc-client.js";
 import { apiCredentialsConfig, authConfig, type ApiCredentialsConfig, type AuthConfig } from "../shared/auth/index.js";
-import { collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
+import { bool, collect, duration, list, oneOf, port, positiveInt, str, rpcConfig, type Parsed, type RpcConfig } from "../shared/config.js";
 import { brokerConfig, topicName, type BrokerConfig, type ResourceKind } from "../shared/broker/index.js";
 import { parseLabelSelector } from "../shared/label-selector.js";
 import { DEFAULT_MAX_OUTSTANDING } from "./core/flow.js";
@@ -39,6 +39,8 @@ export interface SentinelConfig {
   apiTls: ClientTls | undefined;
   /** How it proves itself to the API (API_TOKEN_FILE). */
   apiCredentials: ApiCredentialsConfig;
+  /** WATCH: stream the API's changes and publish a change at once (the poll stays the guarantee). */
+  watch: boolean;
 }
 
 const DEFAULTS: Record<ResourceKind, { port: number; metricsPort: number; adapters: string[] }> = {
@@ -81,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined>): SentinelCon
     tls: tlsConfig(env),
     apiTls: clientTlsConfig(env),
     apiCredentials: apiCredentialsConfig(env),
+    watch: bool(env, "WATCH", true),
   });
 }
 

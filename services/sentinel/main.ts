@@ -22,15 +22,16 @@ async function main(): Promise<void> {
   await broker.provision(topicTopology(config.topic, config.adapters)).catch((err: unknown) => log.warn({ topic: config.topic, err: String(err) }, "could not provision the topic at startup; retrying on publish"));
   const api = createApiClient(config.apiUrl, { timeoutMs: config.apiTimeoutMs, fastPath: config.rpc.fastPath, interceptors, tls: config.apiTls });
   const lister = config.kind === "nodepools" ? createNodePoolLister(api) : createClusterLister(api);
-  const { server, poller, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc, auth, tls: config.tls });
+  const { server, poller, watcher, metrics, healthy } = createServer({ lister, broker, config, log, rpc: config.rpc, auth, tls: config.tls });
   const stopTlsWatch = watchServerTls(process.env, server, log);
   const metricsServer = createMetricsServer(metrics.registry, healthy);
   const port = await server.listen(config.port, config.host);
   await metricsServer.listen(config.metricsPort, config.host);
   poller.start();
-  log.info({ url: `${config.tls ? "https" : "http"}://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs }, "sentinel polling");
+  watcher.start();
+  log.info({ url: `${config.tls ? "https" : "http"}://${config.host}:${port}`, topic: config.topic, selector: config.labelSelector, pollIntervalMs: config.pollIntervalMs, watch: config.watch }, "sentinel polling");
 
-  onShutdown(log, [() => stopTlsWatch(), () => poller.stop(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
+  onShutdown(log, [() => stopTlsWatch(), () => watcher.stop(), () => poller.stop(), () => server.close(), () => metricsServer.close(), () => broker.close()]);
 }
 
 main().catch((err) => {

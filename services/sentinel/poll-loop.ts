@@ -70,6 +70,8 @@ export interface PollStats {
   answerMs?: number;
   /** How many events may wait for answers at once now (flow control). */
   window: number;
+  /** Events the watch path published (a change made a resource due), since start. */
+  watchPublished: number;
 }
 
 /** A due resource and why. */
@@ -96,7 +98,9 @@ export function createPoller(deps: PollDeps) {
   const pendingSamples: number[] = [];
   let limitedSinceAdjust = false;
   let lastAdjust = -Infinity;
-  const stats: PollStats = { polls: 0, published: 0, errors: 0, skipped: 0, window };
+  const stats: PollStats = { polls: 0, published: 0, errors: 0, skipped: 0, window, watchPublished: 0 };
+  /** Resources whose event is being published now (by the watch path or a poll): the other path leaves them alone. */
+  const publishing = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PollResult> | undefined;
   let stopped = true;
@@ -123,6 +127,7 @@ export function createPoller(deps: PollDeps) {
   /** Publishes one event for `ref`; resolves false (logged, counted) when the broker refuses. */
   async function publishOne(ref: ReconcileData, reason: DecisionReason | "Manual", now: Date, snapshot?: ResourceSnapshot): Promise<string | undefined> {
     const event = newReconcileEvent(ref, deps.newId(), now);
+    publishing.add(ref.id);
     try {
       await deps.publisher.publish(config.topic, { data: encodeReconcileEvent(event), attributes: { "content-type": CLOUDEVENTS_CONTENT_TYPE } });
       stats.published++;
@@ -134,6 +139,8 @@ export function createPoller(deps: PollDeps) {
     } catch (err) {
       fail("publish", err, { resourceId: ref.id });
       return undefined;
+    } finally {
+      publishing.delete(ref.id);
     }
   }
 
@@ -209,6 +216,8 @@ export function createPoller(deps: PollDeps) {
       for (const r of page.resources) {
         if (seen.has(r.ref.id)) continue;
         seen.add(r.ref.id);
+        // Its event is on its way (the watch path): this poll would only repeat it.
+        if (publishing.has(r.ref.id)) continue;
         try {
           const last = lastPublished.get(r.ref.id);
           const d = decide(r, startedAt, config, last, answerBasis());
@@ -319,6 +328,23 @@ export function createPoller(deps: PollDeps) {
      */
     eventsLost() {
       lastPublished.clear();
+    },
+    /**
+     * The watch path: `r` has just changed. decide() rules as in a poll; only a change (the first event
+     * of a new generation, which a poll also sends at once, outside the window) is published here;
+     * everything else is the poll's, with its window. Resolves once the event is published (or not:
+     * then the next poll finds the resource due again). Returns whether it published.
+     */
+    async changed(r: DueResource): Promise<boolean> {
+      if (publishing.has(r.ref.id)) return false;
+      const now = deps.now();
+      const last = lastPublished.get(r.ref.id);
+      const d = decide(r, now, config, last, answerBasis());
+      if (!d.publish || d.reason !== "GenerationAhead" || last?.generation === r.generation) return false;
+      const id = await publishOne(r.ref, d.reason, now, r);
+      if (id === undefined) return false;
+      stats.watchPublished++;
+      return true;
     },
     /** Publishes an event for one resource now (SentinelService.Reconcile). */
     publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),

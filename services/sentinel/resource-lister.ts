@@ -6,6 +6,7 @@ import type { ApiClient } from "../shared/api-client.js";
 import { isUuid } from "../shared/ids.js";
 import type { ReconcileData } from "../shared/events/index.js";
 import type { ResourceSnapshot } from "./core/decide.js";
+import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
 
 /** A resource as the poll loop needs it: what to decide on and what to put in the event. */
 export interface DueResource extends ResourceSnapshot {
@@ -34,7 +35,33 @@ export interface ResourcePage {
 export interface ResourceLister {
   listPage(filter: string, pageToken: string, pageSize: number): Promise<ResourcePage>;
   get(id: string): Promise<DueResource>;
+  /**
+   * The API's watch of the resources matching `filter` (STATUS view, soft-deleted ones included), from
+   * `resumeToken` (empty: from now). Ends or throws when the stream breaks; `signal` ends it.
+   */
+  watch?(filter: string, resumeToken: string, signal: AbortSignal): AsyncIterable<WatchItem>;
 }
+
+/** One message of a watch, read: a resource that changed (or could not be read), or only a new resume point. */
+export interface WatchItem {
+  type: WatchEventType;
+  resumeToken: string;
+  resource?: DueResource;
+  unreadable?: UnreadableRow;
+}
+
+/** A watch message's resource, read as the poll reads a row. */
+function itemOf(type: WatchEventType, resumeToken: string, row: Cluster | NodePool | undefined): WatchItem {
+  if (type !== WatchEventType.CHANGED || !row) return { type, resumeToken };
+  try {
+    return { type, resumeToken, resource: toDue(row) };
+  } catch (err) {
+    return { type, resumeToken, unreadable: { id: row.id, error: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
+/** A watch has no deadline (the API's default one would end it after API_TIMEOUT); its heartbeats say it is alive. */
+const NO_DEADLINE = 0;
 
 /**
  * Maps a Cluster or NodePool to what the Sentinel needs; nodepool events carry their owner (spec §5).
@@ -78,6 +105,9 @@ export function createClusterLister(api: ApiClient): ResourceLister {
     async get(id) {
       return toDue(await api.clusters.getCluster({ id, view: ResourceView.STATUS }));
     },
+    async *watch(filter, resumeToken, signal) {
+      for await (const m of api.clusters.watchClusters({ filter, resumeToken, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE })) yield itemOf(m.type, m.resumeToken, m.cluster);
+    },
   };
 }
 
@@ -90,6 +120,9 @@ export function createNodePoolLister(api: ApiClient): ResourceLister {
     },
     async get(id) {
       return toDue(await api.nodepools.getNodePool({ id, view: ResourceView.STATUS }));
+    },
+    async *watch(filter, resumeToken, signal) {
+      for await (const m of api.nodepools.watchNodePools({ filter, resumeToken, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE })) yield itemOf(m.type, m.resumeToken, m.nodepool);
     },
   };
 }

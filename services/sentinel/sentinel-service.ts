@@ -4,9 +4,11 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { SentinelService } from "../../gen/hyperfleet/v1/sentinel_pb.js";
 import type { Poller } from "./poll-loop.js";
 import type { ResourceLister } from "./resource-lister.js";
+import type { WatchLoop } from "./watch-loop.js";
 
 export interface SentinelServiceDeps {
   poller: Poller;
+  watcher?: WatchLoop;
   lister: ResourceLister;
   kind: string;
   labelSelector: string;
@@ -37,6 +39,9 @@ export function createSentinelService(deps: SentinelServiceDeps) {
         answerTimeMs: BigInt(Math.round(s.answerMs ?? 0)),
         flowWindow: BigInt(Math.floor(s.window)),
         lastPollHeld: BigInt(s.last?.held ?? 0),
+        watchLive: deps.watcher?.stats().live ?? false,
+        watchEventsPublishedTotal: BigInt(s.watchPublished),
+        watchReconnectsTotal: BigInt(deps.watcher?.stats().reconnects ?? 0),
       };
     },
 

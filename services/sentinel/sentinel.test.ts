@@ -91,6 +91,57 @@ describe.each(TEST_BROKERS)("sentinel on %s", (_name, brokerConfig) => {
     expect(first.event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   });
 
+  describe("the watch path (WATCH=true)", () => {
+    /** A Sentinel that polls once at start and then only every minute: what it publishes in between came by the watch. */
+    function watching(shard: string, apiUrl = api.baseUrl) {
+      const lister = createClusterLister(createApiClient(apiUrl, { timeoutMs: 1000 }));
+      const s = createServer({ lister, broker, log: silentLogger(), auth: createNoAuth(), config: { ...INTERVALS, pollIntervalMs: 60_000, topic, selector: shardOn(shard), kind: "clusters", labelSelector: `run=${shard}`, watch: true } });
+      stops.push(() => s.poller.stop(), () => s.watcher.stop());
+      s.poller.start();
+      s.watcher.start();
+      return s;
+    }
+    const live = (s: ReturnType<typeof watching>) => eventually(() => (s.watcher.stats().live ? true : undefined), WAIT_MS);
+
+    test("a new cluster and an update are published as they happen, between polls, once each", async () => {
+      const shard = uniqueNamespace("w");
+      const s = watching(shard);
+      await live(s);
+      await eventually(() => (s.poller.stats().polls >= 1 ? true : undefined), WAIT_MS);
+      const c = await newCluster(shard);
+      await eventually(() => (eventsFor(c.id).length ? true : undefined), WAIT_MS);
+      await api.clusters.updateCluster({ id: c.id, spec: { v: 2 } });
+      await eventually(() => (eventsFor(c.id).some((r) => r.event.data.generation === 2) ? true : undefined), WAIT_MS);
+      expect(s.poller.stats().polls).toBe(1);
+      expect(s.poller.stats().watchPublished).toBe(2);
+      // Another cluster's reports, or this one's, publish nothing more: only a new generation does.
+      await reportAll(c.id, 2, "False");
+      await api.clusters.createCluster({ name: `other-${shard}`, labels: { run: `${shard}-x` }, spec: {} });
+      const status = await createClient(SentinelService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${await s.server.listen(0, "127.0.0.1")}` })).getStatus({});
+      stops.push(() => s.server.close());
+      expect(status.watchLive).toBe(true);
+      expect(status.watchEventsPublishedTotal).toBe(2n);
+      expect(eventsFor(c.id).map((r) => r.event.data.generation)).toEqual([1, 2]);
+    });
+
+    test("the API connection breaking: the watch goes dead, reconnects with backoff and resumes, missing nothing", async () => {
+      const shard = uniqueNamespace("w");
+      const proxy = await startTcpProxy({ host: "127.0.0.1", port: api.port });
+      stops.push(() => proxy.close());
+      const s = watching(shard, `http://127.0.0.1:${proxy.port}`);
+      await live(s);
+      await proxy.cut();
+      await eventually(() => (s.watcher.stats().live ? undefined : true), WAIT_MS);
+      // Made while the Sentinel cannot reach the API: the resumed watch brings it, not a poll.
+      const c = await newCluster(shard);
+      await proxy.restore();
+      await eventually(() => (eventsFor(c.id).length ? true : undefined), WAIT_MS);
+      expect(s.watcher.stats().reconnects).toBeGreaterThanOrEqual(1);
+      expect(s.poller.stats().polls).toBe(1);
+      expect(s.poller.stats().watchPublished).toBe(1);
+    });
+  });
+
   test("NotReady: events at the not-ready cadence while adapters keep reporting; none in between", async () => {
     const shard = uniqueNamespace("s");
     const c = await newCluster(shard);

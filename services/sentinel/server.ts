@@ -7,6 +7,7 @@ import { createRpcServer, observeInterceptor, ServingStatus, type ServeTls } fro
 import { errorInterceptor } from "./errors.js";
 import { createPoller, type PollConfig, type PollObserver, type Poller } from "./poll-loop.js";
 import type { ResourceLister } from "./resource-lister.js";
+import { createWatchLoop, type WatchLoop } from "./watch-loop.js";
 import { routes, SENTINEL_SERVICES } from "./routes.js";
 import type { RpcConfig } from "../shared/config.js";
 import { observeAuth, type Authenticator } from "../shared/auth/index.js";
@@ -15,7 +16,7 @@ export interface SentinelDeps {
   lister: ResourceLister;
   broker: Broker;
   /** `adapters`: the subscriptions provisioned with the topic when a publish finds it missing (as at startup). */
-  config: PollConfig & { kind: string; labelSelector: string; adapters?: readonly string[] };
+  config: PollConfig & { kind: string; labelSelector: string; adapters?: readonly string[]; watch?: boolean };
   log: Logger;
   now?: () => Date;
   newId?: () => string;
@@ -28,7 +29,7 @@ export interface SentinelDeps {
 }
 
 /** An unstarted Sentinel: its RPC server, its poller (call start()) and metrics. */
-export function createServer(deps: SentinelDeps): { server: ReturnType<typeof createRpcServer>; poller: Poller; metrics: RpcMetrics; healthy: () => boolean } {
+export function createServer(deps: SentinelDeps): { server: ReturnType<typeof createRpcServer>; poller: Poller; watcher: WatchLoop; metrics: RpcMetrics; healthy: () => boolean } {
   const metrics = createRpcMetrics("hyperfleet_sentinel");
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
@@ -77,6 +78,18 @@ export function createServer(deps: SentinelDeps): { server: ReturnType<typeof cr
     },
   });
   const poller = createPoller({ lister: deps.lister, publisher, config: deps.config, log: deps.log, now, newId: deps.newId ?? (() => uuidv7()), observer });
+  const watchLive = new Gauge({ name: "hyperfleet_sentinel_watch_live", help: "1 while the watch of the API streams changes (a change is then published within milliseconds); 0 while only the poll finds them.", registers: r });
+  const watchReconnects = new Counter({ name: "hyperfleet_sentinel_watch_reconnects_total", help: "Times the watch of the API had to be opened again.", registers: r });
+  const watcher = createWatchLoop({
+    lister: deps.config.watch === false ? { ...deps.lister, watch: undefined } : deps.lister,
+    poller,
+    selector: deps.config.selector,
+    log: deps.log,
+    onLive: (live) => {
+      watchLive.set(live ? 1 : 0);
+      if (!live) watchReconnects.inc();
+    },
+  });
   // Healthy while polls succeed: the last success (or start) is at most three intervals old (the
   // interval as flow control stretches it).
   const healthy = () => now().getTime() - (poller.stats().lastSuccessfulPoll ?? startedAt).getTime() <= 3 * poller.interval();
@@ -89,7 +102,7 @@ export function createServer(deps: SentinelDeps): { server: ReturnType<typeof cr
     interceptors: [observeInterceptor(deps.log, metrics), auth.interceptor, errorInterceptor],
     requestGate: auth.requestGate,
     health: () => (healthy() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
-    routes: routes({ poller, lister: deps.lister, kind: deps.config.kind, labelSelector: deps.config.labelSelector, topic: deps.config.topic }),
+    routes: routes({ poller, watcher, lister: deps.lister, kind: deps.config.kind, labelSelector: deps.config.labelSelector, topic: deps.config.topic }),
   });
-  return { server, poller, metrics, healthy };
+  return { server, poller, watcher, metrics, healthy };
 }

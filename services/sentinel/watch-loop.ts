@@ -1,0 +1,137 @@
+/**
+ * The Sentinel's watch path: streams the API's changes to resources whose generation is ahead of what
+ * the adapters observed (and in this Sentinel's shard) and hands each to the poller's changed(), which
+ * applies the same decide() as a poll. The poll stays the guarantee: a change the watch misses (it was
+ * down, an event failed to publish) is found by the next poll. The stream is opened again with
+ * backoff whenever it breaks, resuming from the last token, and given up on (and reopened) when it
+ * has been silent past the API's heartbeats.
+ */
+import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
+import type { Logger } from "../shared/log.js";
+import { labelFilter, type ShardRequirement } from "./core/due-query.js";
+import type { Poller } from "./poll-loop.js";
+import type { ResourceLister } from "./resource-lister.js";
+
+/** Changes being published at once by the watch path; past it the stream waits (and the API with it). */
+export const WATCH_PUBLISHES_IN_FLIGHT = 500;
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+/** The API sends SYNCED at least every 30 s: a stream silent for this long is dead (a black-holed connection). */
+export const WATCH_SILENCE_MS = 75_000;
+
+/** What the watch filters on: a generation ahead, in this Sentinel's shard. Everything else is the poll's. */
+export function watchFilter(selector: readonly ShardRequirement[]): string {
+  return ["generation > status.observed_generation", ...selector.map(labelFilter)].join(" and ");
+}
+
+export interface WatchStats {
+  live: boolean;
+  reconnects: number;
+}
+
+export interface WatchLoopDeps {
+  lister: ResourceLister;
+  poller: Poller;
+  selector: readonly ShardRequirement[];
+  log: Logger;
+  onLive?: (live: boolean) => void;
+  /** Test hook: how long a silent stream is trusted. */
+  silenceMs?: number;
+}
+
+export function createWatchLoop(deps: WatchLoopDeps) {
+  const stats: WatchStats = { live: false, reconnects: 0 };
+  const filter = watchFilter(deps.selector);
+  let stopped = true;
+  let abort: AbortController | undefined;
+  let running: Promise<void> | undefined;
+  let wakeBackoff: (() => void) | undefined;
+  const setLive = (live: boolean) => {
+    if (stats.live === live) return;
+    stats.live = live;
+    deps.onLive?.(live);
+  };
+
+  /** Where a reopened stream resumes: the last token received, kept across breaks. */
+  let token = "";
+
+  async function consume(): Promise<void> {
+    const watch = deps.lister.watch!;
+    abort = new AbortController();
+    const signal = abort.signal;
+    let silence: NodeJS.Timeout | undefined;
+    const heard = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => abort?.abort(new Error("the watch was silent past the API's heartbeats")), deps.silenceMs ?? WATCH_SILENCE_MS);
+      silence.unref();
+    };
+    heard();
+    const inFlight = new Set<Promise<unknown>>();
+    try {
+      for await (const item of watch(filter, token, signal)) {
+        heard();
+        setLive(true);
+        if (item.resumeToken) token = item.resumeToken;
+        if (item.type === WatchEventType.SYNCED || item.type === WatchEventType.RESYNC) continue;
+        if (item.unreadable) {
+          deps.log.warn({ resourceId: item.unreadable.id, err: item.unreadable.error }, "watch: resource could not be read; the poll retries it");
+          continue;
+        }
+        if (!item.resource) continue;
+        const p = deps.poller.changed(item.resource).catch((err: unknown) => deps.log.warn({ resourceId: item.resource!.ref.id, err: String(err) }, "watch: publishing failed; the poll retries it"));
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        // Bounded: past the limit the stream is read no further until publishes finish.
+        if (inFlight.size >= WATCH_PUBLISHES_IN_FLIGHT) await Promise.race(inFlight);
+      }
+    } finally {
+      clearTimeout(silence);
+      await Promise.all(inFlight);
+    }
+  }
+
+  async function loop(): Promise<void> {
+    let backoff = MIN_BACKOFF_MS;
+    while (!stopped) {
+      const opened = Date.now();
+      try {
+        await consume();
+        if (!stopped) deps.log.warn({}, "watch stream ended; opening it again");
+      } catch (err) {
+        if (stopped) break;
+        deps.log.warn({ err: err instanceof Error ? err.message : String(err), retryMs: backoff }, "watch stream broke; the poll covers changes until it is back");
+      }
+      setLive(false);
+      if (stopped) break;
+      stats.reconnects++;
+      // A stream that lived a while was fine: start the backoff over.
+      if (Date.now() - opened > 30_000) backoff = MIN_BACKOFF_MS;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, backoff);
+        wakeBackoff = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+    }
+  }
+
+  return {
+    stats: () => stats,
+    start() {
+      if (!stopped || !deps.lister.watch) return;
+      stopped = false;
+      running = loop();
+    },
+    async stop() {
+      stopped = true;
+      abort?.abort();
+      wakeBackoff?.();
+      await running;
+      setLive(false);
+    },
+  };
+}
+
+export type WatchLoop = ReturnType<typeof createWatchLoop>;
