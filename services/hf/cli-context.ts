@@ -19,9 +19,13 @@ export interface CliContext {
   output: OutputFormat;
   color: boolean;
   out: (text: string) => void;
+  /** Diagnostics that are not the command's output (stderr): e.g. hf watch reconnecting. */
+  err: (text: string) => void;
   now: () => Date;
   /** Resolves after `ms` unless interrupted (watch). */
   sleep: (ms: number) => Promise<boolean>;
+  /** Aborts on interruption (Ctrl-C): long-running commands stop their calls with it. */
+  signal?: AbortSignal;
   isTTY: boolean;
 }
 

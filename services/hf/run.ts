@@ -104,6 +104,8 @@ export async function run(argv: string[], env: Record<string, string | undefined
       output,
       color: io.isTTY && !noColor && env.NO_COLOR === undefined,
       out: io.out,
+      err: io.err,
+      signal: io.signal,
       now: () => new Date(),
       isTTY: io.isTTY,
       sleep: (ms) =>
