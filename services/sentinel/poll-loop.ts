@@ -340,7 +340,9 @@ export function createPoller(deps: PollDeps) {
       const now = deps.now();
       const last = lastPublished.get(r.ref.id);
       const d = decide(r, now, config, last, answerBasis());
-      if (!d.publish || d.reason !== "GenerationAhead" || last?.generation === r.generation) return false;
+      // What goes at once: a change (the first event of a new generation), or a dependency met.
+      const change = d.reason === "GenerationAhead" && last?.generation !== r.generation;
+      if (!d.publish || !(change || d.reason === "AdapterBecameAvailable")) return false;
       const id = await publishOne(r.ref, d.reason, now, r);
       if (id === undefined) return false;
       stats.watchPublished++;

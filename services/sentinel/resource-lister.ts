@@ -79,7 +79,7 @@ export function toDue(c: Cluster | NodePool): DueResource {
     c.$typeName === "hyperfleet.v1.NodePool"
       ? { id: c.id, kind: "NodePool", href: c.href, generation, owner_references: { id: c.clusterId, kind: "Cluster", href: `/api/hyperfleet/v1/clusters/${c.clusterId}` } }
       : { id: c.id, kind: "Cluster", href: c.href, generation };
-  return { generation, observedGeneration, phase: c.status?.phase === Phase.READY ? "Ready" : "NotReady", lastUpdatedTime, ref };
+  return { generation, observedGeneration, phase: c.status?.phase === Phase.READY ? "Ready" : "NotReady", lastUpdatedTime, availableAdapters: c.status?.availableAdapters ?? 0, ref };
 }
 
 /** Reads each row on its own: one that cannot be read is set aside with its id, and the others go on. */

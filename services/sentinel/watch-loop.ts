@@ -19,9 +19,12 @@ const MAX_BACKOFF_MS = 10_000;
 /** The API sends SYNCED at least every 30 s: a stream silent for this long is dead (a black-holed connection). */
 export const WATCH_SILENCE_MS = 75_000;
 
-/** What the watch filters on: a generation ahead, in this Sentinel's shard. Everything else is the poll's. */
+/**
+ * What the watch filters on: a generation ahead or not Ready (where a change or a dependency met makes
+ * a resource due at once), in this Sentinel's shard. Ready resources' reports are the poll's.
+ */
 export function watchFilter(selector: readonly ShardRequirement[]): string {
-  return ["generation > status.observed_generation", ...selector.map(labelFilter)].join(" and ");
+  return ["(generation > status.observed_generation or status.phase = 'NotReady')", ...selector.map(labelFilter)].join(" and ");
 }
 
 export interface WatchStats {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hyperfleet/v1/resource_status.proto.
  */
 export const file_hyperfleet_v1_resource_status: GenFile = /*@__PURE__*/
-  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSLxAQoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24qRAoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABITCg9QSEFTRV9OT1RfUkVBRFkQARIPCgtQSEFTRV9SRUFEWRACKngKDFJlc291cmNlVmlldxIdChlSRVNPVVJDRV9WSUVXX1VOU1BFQ0lGSUVEEAASFwoTUkVTT1VSQ0VfVklFV19CQVNJQxABEhYKElJFU09VUkNFX1ZJRVdfRlVMTBACEhgKFFJFU09VUkNFX1ZJRVdfU1RBVFVTEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
+  fileDesc("CiNoeXBlcmZsZWV0L3YxL3Jlc291cmNlX3N0YXR1cy5wcm90bxINaHlwZXJmbGVldC52MSKNAgoOUmVzb3VyY2VTdGF0dXMSIwoFcGhhc2UYASABKA4yFC5oeXBlcmZsZWV0LnYxLlBoYXNlEhsKE29ic2VydmVkX2dlbmVyYXRpb24YAiABKAMSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdXBkYXRlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgpjb25kaXRpb25zGAUgAygLMhguaHlwZXJmbGVldC52MS5Db25kaXRpb24SGgoSYXZhaWxhYmxlX2FkYXB0ZXJzGAYgASgFKkQKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASEwoPUEhBU0VfTk9UX1JFQURZEAESDwoLUEhBU0VfUkVBRFkQAip4CgxSZXNvdXJjZVZpZXcSHQoZUkVTT1VSQ0VfVklFV19VTlNQRUNJRklFRBAAEhcKE1JFU09VUkNFX1ZJRVdfQkFTSUMQARIWChJSRVNPVVJDRV9WSUVXX0ZVTEwQAhIYChRSRVNPVVJDRV9WSUVXX1NUQVRVUxADYgZwcm90bzM", [file_google_protobuf_timestamp, file_hyperfleet_v1_condition]);
 
 /**
  * The status the API computes for a resource from its adapters' reports (spec section 4).
@@ -55,6 +55,14 @@ export type ResourceStatus = Message<"hyperfleet.v1.ResourceStatus"> & {
    * @generated from field: repeated hyperfleet.v1.Condition conditions = 5;
    */
   conditions: Condition[];
+
+  /**
+   * How many required adapters are Available at the current generation (in every view, STATUS
+   * included): when it grows while the resource is NotReady, a dependency of the others is met.
+   *
+   * @generated from field: int32 available_adapters = 6;
+   */
+  availableAdapters: number;
 };
 
 /**

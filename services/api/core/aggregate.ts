@@ -10,6 +10,8 @@ export interface ResourceStatus {
   lastTransitionTime: Date;
   lastUpdatedTime: Date;
   conditions: Condition[];
+  /** Required adapters Available at the current generation (what the stored column generates from the conditions). */
+  availableAdapters?: number;
 }
 
 /** What aggregation needs of one adapter's stored report. */
@@ -85,6 +87,10 @@ export function aggregate(input: AggregateInput): ResourceStatus {
     observedGeneration,
     lastTransitionTime,
     lastUpdatedTime,
+    availableAdapters: input.required.filter((a) => {
+      const s = byAdapter.get(a);
+      return s !== undefined && s.observedGeneration === generation && statusOf(s, "Available") === "True";
+    }).length,
     conditions: computed.map((c) => {
       const before = previous && findCondition(previous.conditions, c.type);
       return { ...c, lastTransitionTime: before && before.status === c.status ? before.lastTransitionTime : at };

@@ -29,6 +29,8 @@ export interface ClusterRow {
   created_by: string;
   updated_by: string;
   deleted_by: string | null;
+  /** Generated (migration 0005): required adapters Available at the current generation. */
+  available_adapters?: number;
 }
 
 /** An adapter_statuses row. */
@@ -87,6 +89,7 @@ export const STATUS_VIEW_COLUMNS = [
   "created_by",
   "updated_by",
   "deleted_by",
+  "available_adapters",
 ] as const satisfies readonly (keyof ClusterRow)[];
 
 /** A row as read in either view: labels, spec and status conditions are absent in the STATUS view. */
@@ -107,6 +110,7 @@ export function statusOfRow(row: Omit<StatusColumnsRow, "status_conditions"> & P
     lastUpdatedTime: row.last_updated_time,
     // Absent in the STATUS view.
     conditions: fromStoredConditions(row.status_conditions ?? []),
+    availableAdapters: (row as { available_adapters?: number }).available_adapters,
   };
 }
 
@@ -177,6 +181,7 @@ export function resourceStatusToPb(s: ResourceStatus): PbResourceStatus {
     lastTransitionTime: timestamp(s.lastTransitionTime),
     lastUpdatedTime: timestamp(s.lastUpdatedTime),
     conditions: s.conditions.map(conditionToPb),
+    availableAdapters: s.availableAdapters ?? 0,
   };
 }
 

@@ -89,3 +89,28 @@ describe("decide (spec §5)", () => {
     expect(nextAnswerEstimate(6_000, 1_000)).toBe(5_000);
   });
 });
+
+describe("a dependency met (AdapterBecameAvailable)", () => {
+  const NOW = new Date("2026-01-01T00:00:10.000Z");
+  const CFG = { maxAgeNotReadyMs: 10_000, maxAgeReadyMs: 1_800_000 };
+  const snap = (availableAdapters: number | undefined, phase: "Ready" | "NotReady" = "NotReady") => ({ generation: 2, observedGeneration: 2, phase, lastUpdatedTime: new Date("2026-01-01T00:00:09.900Z"), availableAdapters });
+  const last = (available: number | undefined, generation = 2) => ({ generation, at: new Date("2026-01-01T00:00:09.000Z"), available });
+  test.each([
+    ["one more adapter Available since the last event, 1 s after it", snap(2), last(1), true],
+    ["as many as when it was published", snap(1), last(1), false],
+    ["fewer (an adapter went unavailable)", snap(0), last(1), false],
+    ["more, but the resource is Ready (nothing waits)", snap(3, "Ready"), last(2), false],
+    ["more, but the last event was for another generation", snap(2), last(0, 1), false],
+    ["unknown at the last event (a manual one)", snap(2), last(undefined), false],
+    ["unknown now (an older API)", snap(undefined), last(1), false],
+  ])("%s → publish %s", (_name, r, l, publish) => {
+    const d = decide(r, NOW, CFG, l);
+    expect(d.publish).toBe(publish);
+    if (publish) expect(d.reason).toBe("AdapterBecameAvailable");
+  });
+  test("published() remembers how many were Available, so the same count never publishes twice", () => {
+    const p = published(snap(2), NOW, last(1));
+    expect(p.available).toBe(2);
+    expect(decide(snap(2), new Date(NOW.getTime() + 100), CFG, p).publish).toBe(false);
+  });
+});

@@ -4,6 +4,8 @@ export interface ResourceSnapshot {
   observedGeneration: number;
   phase: "Ready" | "NotReady";
   lastUpdatedTime: Date;
+  /** Required adapters Available at the current generation (status.available_adapters). */
+  availableAdapters?: number;
 }
 
 export interface DecideConfig {
@@ -14,6 +16,7 @@ export interface DecideConfig {
 /** Why an event is (or is not) published; the closed set used in logs and metric labels. */
 export type DecisionReason =
   | "GenerationAhead"
+  | "AdapterBecameAvailable"
   | "NotReadyMaxAgeExceeded"
   | "ReadyMaxAgeExceeded"
   | "NotReadyWithinMaxAge"
@@ -27,6 +30,8 @@ export interface LastPublished {
   at: Date;
   /** Events in a row for this generation that no adapter round has answered, this one included (default 1). */
   unanswered?: number;
+  /** How many required adapters were Available when it was published (unknown: never "more since"). */
+  available?: number;
 }
 
 export interface Decision {
@@ -68,6 +73,12 @@ export function retryAfterMs(cfg: DecideConfig, answerMs: number, unanswered: nu
  * more than a few events waiting however long its adapters are away.
  */
 export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?: LastPublished, answerMs = 0): Decision {
+  // A required adapter became Available at this generation since the last event: the adapters that
+  // wait on it (preconditions) hear of it now, not a max age later. Only growth counts, so this adds
+  // at most one event per adapter and generation, and never repeats.
+  if (last && last.generation === r.generation && r.phase === "NotReady" && r.availableAdapters !== undefined && last.available !== undefined && r.availableAdapters > last.available) {
+    return { publish: true, reason: "AdapterBecameAvailable" };
+  }
   if (last && last.generation === r.generation) {
     const since = now.getTime() - last.at.getTime();
     if (since < cfg.maxAgeNotReadyMs) return { publish: false, reason: "RecentlyPublished" };
@@ -84,7 +95,7 @@ export function decide(r: ResourceSnapshot, now: Date, cfg: DecideConfig, last?:
 /** The memory of an event published now for `r`: it counts on from `last` while nobody has answered. */
 export function published(r: ResourceSnapshot, now: Date, last?: LastPublished): LastPublished {
   const unanswered = last && last.generation === r.generation && r.lastUpdatedTime <= last.at ? (last.unanswered ?? 1) + 1 : 1;
-  return { generation: r.generation, at: now, unanswered };
+  return { generation: r.generation, at: now, unanswered, ...(r.availableAdapters !== undefined ? { available: r.availableAdapters } : {}) };
 }
 
 /**

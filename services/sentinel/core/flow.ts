@@ -44,9 +44,9 @@ export function nextWindow(window: number, samplesMs: readonly number[], limited
   return Math.min(cfg.maxWindow, Math.max(cfg.minWindow, window * factor));
 }
 
-/** Lower goes first: a change the user made, then resources not ready, then drift checks of ready ones. */
+/** Lower goes first: a change the user made, then resources not ready (a dependency met first), then drift checks of ready ones. */
 export function priorityOf(reason: DecisionReason): number {
-  return reason === "GenerationAhead" ? 0 : reason === "NotReadyMaxAgeExceeded" ? 1 : 2;
+  return reason === "GenerationAhead" ? 0 : reason === "AdapterBecameAvailable" || reason === "NotReadyMaxAgeExceeded" ? 1 : 2;
 }
 
 export interface Candidate {

@@ -8,6 +8,11 @@ import type { Knex } from "knex";
  * that snapshot does not see, whatever order transactions committed in, and whichever API replica
  * wrote them. NOTIFY is only the doorbell: a lost one delays a change, never loses it.
  * Existing rows get 0, which every snapshot sees: they have not changed since.
+ *
+ * `available_adapters`: how many required adapters are Available at the current generation, read off
+ * the stored <Adapter>Successful conditions. A bounded number the STATUS view carries, so that the
+ * Sentinel sees a dependency become Available (and publishes at once) without reading conditions.
+ * Stored and generated: no write path has to remember it. (Adding it rewrites the table once.)
  */
 export async function up(db: Knex): Promise<void> {
   await db.raw(`
@@ -39,6 +44,12 @@ export async function up(db: Knex): Promise<void> {
   for (const table of ["clusters", "nodepools"]) {
     await db.raw(`
       alter table ${table} add column change_xid xid8 not null default '0';
+      alter table ${table} add column available_adapters integer generated always as (
+        jsonb_array_length(jsonb_path_query_array(status_conditions,
+          -- (knex would take a bare question mark for a binding: escaped)
+          '$[*] \\? (@.type like_regex "Successful$" && @.status == "True" && @.observedGeneration == $g)',
+          ('{"g":' || generation::text || '}')::jsonb))
+      ) stored;
       create index ${table}_change_xid on ${table} (change_xid);
       create trigger ${table}_stamp_change before insert or update on ${table} for each row execute function hyperfleet_stamp_change();
       create trigger ${table}_stamp_removal after delete on ${table} for each row execute function hyperfleet_stamp_removal();
@@ -53,6 +64,7 @@ export async function down(db: Knex): Promise<void> {
       drop trigger ${table}_stamp_change on ${table};
       drop index ${table}_change_xid;
       alter table ${table} drop column change_xid;
+      alter table ${table} drop column available_adapters;
     `);
   }
   await db.raw("drop table watch_tombstones; drop function hyperfleet_stamp_removal(); drop function hyperfleet_stamp_change();");
