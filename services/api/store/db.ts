@@ -103,7 +103,10 @@ export function createDb(opts: DbOptions): Knex {
 export async function queryPrepared<R extends Record<string, unknown> = Record<string, unknown>>(db: Knex, name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
   const conn = (await db.client.acquireConnection()) as pg.PoolClient;
   try {
-    return await conn.query<R>(unprepared.has(db) ? { text, values } : { name, text, values });
+    const result = await conn.query<R>(unprepared.has(db) ? { text, values } : { name, text, values });
+    // Bypassing knex's builder, so its listeners (the watch bell on an embedded database) hear of it here.
+    db.emit("query-response", result, { sql: text });
+    return result;
   } catch (err) {
     // pg leaves a timed-out query on its connection; end() destroys the socket, and knex then
     // discards the connection instead of handing it out again.
