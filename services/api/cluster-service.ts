@@ -12,7 +12,7 @@ import { clusterToPb, type RowView } from "./store/rows.js";
 import { ClusterSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { toConnectError } from "./errors.js";
-import { WATCH_PAGE, watchStream, type ChangeBell, type Watchers } from "./watch.js";
+import { watchPage, watchStream, type ChangeBell, type Watchers } from "./watch.js";
 import type { ChangeFeed } from "./store/change-feed.js";
 import { checkWatch } from "./resource-requests.js";
 
@@ -87,7 +87,7 @@ export function createClusterService(deps: ClusterServiceDeps) {
             ...deps.watch,
             now: deps.now,
             log: deps.log,
-            list: (afterId) => deps.clusters.list({ where, pageSize: WATCH_PAGE, afterId, showDeleted: req.showDeleted, view }),
+            list: (afterId) => deps.clusters.list({ where, pageSize: watchPage(view), afterId, showDeleted: req.showDeleted, view }),
             toPb: (row) => clusterToPb(row),
             removedPb: (r) => create(ClusterSchema, { id: r.id, kind: "Cluster" }),
           },
@@ -97,8 +97,10 @@ export function createClusterService(deps: ClusterServiceDeps) {
         );
         for await (const e of stream) yield { type: e.type, cluster: e.resource, resumeToken: e.resumeToken };
       } catch (err) {
-        // The error interceptor sees a stream's start only: what the stream throws later is translated here.
-        if (!ctx.signal.aborted) throw toConnectError(err);
+        // The error interceptor sees a stream's start only: what the stream throws later is translated (and logged) here.
+        if (ctx.signal.aborted) return;
+        if (!(err instanceof InvalidArgumentError)) deps.log.warn({ kind: "clusters", err: err instanceof Error ? err.message : String(err) }, "watch stream ended with an error; its client resumes from its last token");
+        throw toConnectError(err);
       }
     },
 

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const listener = changeBell && config.databaseUrl ? listenForChanges(config.databaseUrl, changeBell, log, { connectTimeoutMs: config.dbConnectTimeoutMs, keepAliveDelayMs: config.dbKeepAliveDelayMs }) : undefined;
   // Removals stay replayable for CHANGE_RETENTION_MS; every replica prunes (a delete of nothing is cheap).
   const feed = createChangeFeed(db);
-  const prune = setInterval(() => void feed.prune(new Date(Date.now() - CHANGE_RETENTION_MS)).catch((err: unknown) => log.warn({ err: String(err) }, "pruning the change feed failed; trying again later")), 5 * 60_000);
+  const prune = setInterval(() => void feed.prune(CHANGE_RETENTION_MS).catch((err: unknown) => log.warn({ err: String(err) }, "pruning the change feed failed; trying again later")), 5 * 60_000);
   prune.unref();
   const { server, metrics } = createServer({
     changeBell,

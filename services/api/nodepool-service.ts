@@ -9,7 +9,8 @@ import { checkListView, getView, type WatchDeps } from "./cluster-service.js";
 import { NodePoolSchema } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { toConnectError } from "./errors.js";
-import { WATCH_PAGE, watchStream } from "./watch.js";
+import { InvalidArgumentError } from "./core/domain-errors.js";
+import { watchPage, watchStream } from "./watch.js";
 import { nodePoolToPb } from "./store/rows.js";
 import { checkWatch } from "./resource-requests.js";
 
@@ -67,7 +68,7 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
             ...deps.watch,
             now: deps.now,
             log: deps.log,
-            list: (afterId) => deps.nodepools.list({ where, pageSize: WATCH_PAGE, afterId, showDeleted: req.showDeleted, clusterId, view }),
+            list: (afterId) => deps.nodepools.list({ where, pageSize: watchPage(view), afterId, showDeleted: req.showDeleted, clusterId, view }),
             toPb: (row) => nodePoolToPb(row),
             removedPb: (r) => create(NodePoolSchema, { id: r.id, kind: "NodePool", clusterId: r.clusterId ?? "" }),
           },
@@ -77,7 +78,10 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
         );
         for await (const e of stream) yield { type: e.type, nodepool: e.resource, resumeToken: e.resumeToken };
       } catch (err) {
-        if (!ctx.signal.aborted) throw toConnectError(err);
+        // The error interceptor sees a stream's start only: what the stream throws later is translated (and logged) here.
+        if (ctx.signal.aborted) return;
+        if (!(err instanceof InvalidArgumentError)) deps.log.warn({ kind: "nodepools", err: err instanceof Error ? err.message : String(err) }, "watch stream ended with an error; its client resumes from its last token");
+        throw toConnectError(err);
       }
     },
 

@@ -13,7 +13,7 @@ import { createClusterStore, createNodePoolStore } from "./store/cluster-store.j
 import { createStatusStore } from "./store/status-store.js";
 import type { Knex } from "./store/db.js";
 import { createChangeFeed } from "./store/change-feed.js";
-import { createChangeBell, createWatchers, ringOnLocalWrites, type ChangeBell } from "./watch.js";
+import { announceChanges, createChangeBell, createWatchers, onLocalWrites, type ChangeBell } from "./watch.js";
 
 export interface ApiDeps {
   db: Knex;
@@ -62,11 +62,14 @@ export function createServer(deps: ApiDeps): { server: ReturnType<typeof createR
     registers: [metrics.registry],
   });
   const watchersOpen = new Gauge({ name: "hyperfleet_api_watch_streams", help: "Watch streams open now, by kind.", labelNames: ["kind"] as const, registers: [metrics.registry] });
-  let bell = deps.changeBell;
-  if (!bell) {
-    bell = createChangeBell();
-    ringOnLocalWrites(deps.db, bell);
-  }
+  // This process's writes ring its own watchers at once and, with a LISTENing bell (a Postgres server
+  // others may share), are announced to the other replicas.
+  const bell = deps.changeBell ?? createChangeBell();
+  const announce = deps.changeBell ? announceChanges(deps.db, (err) => deps.log.debug({ err: String(err) }, "change announcement failed; other replicas' watchers find the change within seconds")) : undefined;
+  onLocalWrites(deps.db, (kind) => {
+    bell.ring(kind);
+    announce?.(kind);
+  });
   const watch = { feed: createChangeFeed(deps.db), bell, watchers: createWatchers({ onCount: (kind, n) => watchersOpen.set({ kind }, n) }) };
   const required = { clusters: deps.clusterAdapters, nodepools: deps.nodepoolAdapters ?? ["nodepool"] };
   const auth = observeAuth(deps.auth, metrics.registry, "hyperfleet_api");

@@ -179,10 +179,12 @@ test("under concurrent writers the watcher ends with every cluster's latest gene
   }
 });
 
-test("a token older than the feed keeps: RESYNC, the full listing, then SYNCED", async () => {
+test.each([
+  ["older than the feed keeps (an hour)", { snapshot: "3:3:", issuedMs: Date.now() - 2 * 3600_000 }],
+  ["from transactions this database has not reached (restored from a backup)", { snapshot: "900000000000:900000000000:", issuedMs: Date.now() }],
+])("a token %s: RESYNC, the full listing, then SYNCED", async (_name, t) => {
   const c = await api.clusters.createCluster({ name: uniqueName(), spec: {} });
-  const old = encodeWatchToken({ kind: "clusters", snapshot: "1:1:", issuedMs: Date.now() - 2 * 3600_000 });
-  const w = watch(api, { resumeToken: old });
+  const w = watch(api, { resumeToken: encodeWatchToken({ kind: "clusters", ...t }) });
   try {
     await w.until((es) => synced(es).length === 1);
     expect(w.events[0].type).toBe(WatchEventType.RESYNC);
@@ -203,6 +205,8 @@ test("bad requests are InvalidArgument naming the field, before anything streams
   expect(await fieldOf({ resumeToken: "not-a-token" })).toEqual(["resume_token"]);
   expect(await fieldOf({ resumeToken: encodeWatchToken({ kind: "nodepools", snapshot: "5:5:", issuedMs: Date.now() }) })).toEqual(["resume_token"]);
   expect(await fieldOf({ resumeToken: "x".repeat(5000) })).toEqual(["resume_token"]);
+  // Not a snapshot Postgres would take: refused here, not as an Internal from the database.
+  expect(await fieldOf({ resumeToken: encodeWatchToken({ kind: "clusters", snapshot: "4294967296:4294967296:", issuedMs: Date.now() }) })).toEqual(["resume_token"]);
   expect(await fieldOf({ filter: "labels.env = " })).toEqual(["filter"]);
   expect(await fieldOf({ view: ResourceView.FULL })).toEqual(["view"]);
 });

@@ -11,9 +11,9 @@
  * the round is not visible to N, so the next round sends it: none is ever skipped.
  */
 import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
-import { ResourceExhaustedError } from "./core/domain-errors.js";
+import { ResourceExhaustedError, UnavailableError } from "./core/domain-errors.js";
 import type { SqlFragment } from "./core/filter.js";
-import { CHANGE_RETENTION_MS, decodeWatchToken, encodeWatchToken, tokenExpired, type WatchKind, type WatchToken } from "./core/watch-token.js";
+import { CHANGE_RETENTION_MS, decodeWatchToken, encodeWatchToken, snapshotXmax, tokenExpired, type WatchKind, type WatchToken } from "./core/watch-token.js";
 import type { Logger } from "../shared/log.js";
 import type { Knex } from "./store/db.js";
 import type { ChangeFeed, ChangeCursor, Removed } from "./store/change-feed.js";
@@ -21,8 +21,14 @@ import { createLimiter } from "./store/batcher.js";
 import type { Page } from "./store/resource-store.js";
 import type { RowView, ViewRow } from "./store/rows.js";
 
-/** Rows per page of the feed and of an initial listing. */
+/**
+ * Rows per page of the feed and of an initial listing, by view: what a stream holds while its client
+ * reads it. STATUS rows are a few hundred bytes; a BASIC row carries a spec of up to 64 KiB (the
+ * listing's pages are also bounded to 2 MiB by the store).
+ */
 export const WATCH_PAGE = 500;
+export const WATCH_PAGE_BASIC = 50;
+export const watchPage = (view: RowView) => (view === "status" ? WATCH_PAGE : WATCH_PAGE_BASIC);
 /** A quiet stream gets SYNCED with a fresh token this often (and intermediaries see traffic). */
 export const WATCH_HEARTBEAT_MS = 30_000;
 /** Each watcher looks at the feed this often even with no doorbell: a lost notification costs at most this. */
@@ -33,6 +39,8 @@ export const WATCH_MIN_GAP_MS = 10;
 export const MAX_WATCHERS = 1_000;
 /** Feed queries running at once for all watchers: the rest of the API keeps its connections. */
 const QUERIES_IN_FLIGHT = 2;
+/** Longest a stream waits for a turn at the feed: past it the stream ends Unavailable and its client resumes. */
+const QUERY_WAIT_MS = 10_000;
 
 /** Rings when a kind may have changed; watchers wait on it. */
 export interface ChangeBell {
@@ -69,16 +77,40 @@ export function createChangeBell(): ChangeBell {
   };
 }
 
-/** Rings the bell on this process's own writes (the embedded database has no second session to LISTEN on). */
-export function ringOnLocalWrites(db: Knex, bell: ChangeBell): void {
+/**
+ * Calls `changed(kind)` after each of this process's statements that may have changed `kind` (and on
+ * every commit): its watchers are rung at once, and other replicas through announceChanges.
+ */
+export function onLocalWrites(db: Knex, changed: (kind: WatchKind) => void): void {
   db.on("query-response", (_res: unknown, q: { sql?: string }) => {
     const sql = q?.sql ?? "";
     if (!/^\s*(insert|update|delete|commit|with)/i.test(sql)) return;
     // A commit may have made either kind's changes visible.
     const commit = /^\s*commit/i.test(sql);
-    if (commit || sql.includes("clusters")) bell.ring("clusters");
-    if (commit || sql.includes("nodepools")) bell.ring("nodepools");
+    if (commit || sql.includes("clusters")) changed("clusters");
+    if (commit || sql.includes("nodepools")) changed("nodepools");
   });
+}
+
+/** Announcements of one kind are at most this far apart: a burst of writes costs one NOTIFY per interval. */
+export const ANNOUNCE_EVERY_MS = 5;
+
+/**
+ * Tells the other API replicas (LISTEN, store/change-listener.ts) that `kind` changed: a NOTIFY in a
+ * statement of its own, after the write committed and outside its transaction (a transaction that
+ * NOTIFYs holds a database-wide lock through its commit), coalesced to one per ANNOUNCE_EVERY_MS.
+ * A failed one is dropped: the replicas' watchers look at the feed every few seconds anyway.
+ */
+export function announceChanges(db: Knex, onError: (err: unknown) => void = () => undefined): (kind: WatchKind) => void {
+  const scheduled: Record<WatchKind, boolean> = { clusters: false, nodepools: false };
+  return (kind) => {
+    if (scheduled[kind]) return;
+    scheduled[kind] = true;
+    setTimeout(() => {
+      scheduled[kind] = false;
+      db.raw("select pg_notify('hyperfleet_changes', ?)", [kind]).catch(onError);
+    }, ANNOUNCE_EVERY_MS).unref();
+  };
 }
 
 /** One message of a watch stream, before it is wrapped as WatchClustersResponse or WatchNodePoolsResponse. */
@@ -114,7 +146,7 @@ export interface WatchDeps<M> {
 /** Counts the watchers of the process and bounds their feed queries. */
 export function createWatchers(opts: { max?: number; onCount?: (kind: WatchKind, n: number) => void } = {}) {
   const max = opts.max ?? MAX_WATCHERS;
-  const limiter = createLimiter(QUERIES_IN_FLIGHT);
+  const limiter = createLimiter(QUERIES_IN_FLIGHT, { maxWaitMs: QUERY_WAIT_MS, expired: () => new UnavailableError("too many watch streams are reading the change feed: resume from the last token") });
   const open: Record<WatchKind, number> = { clusters: 0, nodepools: 0 };
   return {
     limiter,
@@ -141,18 +173,26 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
   let token: WatchToken | undefined = q.resumeToken ? decodeWatchToken(q.resumeToken, q.kind) : undefined;
   const leave = watchers.enter(q.kind);
   const run = <T>(fn: () => Promise<T>) => watchers.limiter.run(fn);
-  const take = async (): Promise<WatchToken> => ({ kind: q.kind, snapshot: await run(() => deps.feed.snapshot()), issuedMs: deps.now().getTime() });
+  // Snapshots and their times are the database's: every replica agrees on them whatever its own clock.
+  const take = async (): Promise<WatchToken> => {
+    const { snapshot, nowMs } = await run(() => deps.feed.snapshot());
+    return { kind: q.kind, snapshot, issuedMs: nowMs };
+  };
   try {
     let initial = !token && q.sendInitial;
-    if (token && tokenExpired(token, deps.now().getTime())) {
-      deps.log.info({ kind: q.kind, issued: new Date(token.issuedMs).toISOString(), retentionMs: CHANGE_RETENTION_MS }, "watch resumed from an expired token: resync");
+    const first = await take();
+    // Too old (its removals may be pruned), or from a database whose transactions have not reached it
+    // (restored from a backup, or another database): what it missed cannot be told, only listed again.
+    const stale = token && (tokenExpired(token, first.issuedMs) || snapshotXmax(token.snapshot) > snapshotXmax(first.snapshot));
+    if (token && stale) {
+      deps.log.info({ kind: q.kind, issued: new Date(token.issuedMs).toISOString(), retentionMs: CHANGE_RETENTION_MS }, "watch resumed from a token this database cannot resume from: resync");
       yield { type: WatchEventType.RESYNC, resumeToken: "" };
       token = undefined;
       initial = true;
     }
-    let lastSent = deps.now().getTime();
+    let lastSent = performance.now();
     if (!token) {
-      const start = await take();
+      const start = first;
       if (initial) {
         let afterId: string | undefined;
         do {
@@ -163,7 +203,7 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
       }
       token = start;
       yield { type: WatchEventType.SYNCED, resumeToken: encodeWatchToken(token) };
-      lastSent = deps.now().getTime();
+      lastSent = performance.now();
     }
     while (!signal.aborted) {
       const seen = deps.bell.count(q.kind);
@@ -178,13 +218,13 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
       }
       if (held) {
         yield { ...held, resumeToken: encodeWatchToken(next) };
-        lastSent = deps.now().getTime();
-      } else if (deps.now().getTime() - lastSent >= WATCH_HEARTBEAT_MS) {
+        lastSent = performance.now();
+      } else if (performance.now() - lastSent >= WATCH_HEARTBEAT_MS) {
         yield { type: WatchEventType.SYNCED, resumeToken: encodeWatchToken(next) };
-        lastSent = deps.now().getTime();
+        lastSent = performance.now();
       }
       token = next;
-      const quietFor = Math.max(0, Math.min(WATCH_FALLBACK_MS, WATCH_HEARTBEAT_MS - (deps.now().getTime() - lastSent)));
+      const quietFor = Math.max(0, Math.min(WATCH_FALLBACK_MS, WATCH_HEARTBEAT_MS - (performance.now() - lastSent)));
       await deps.bell.wait(q.kind, seen, quietFor, signal);
       const gap = WATCH_MIN_GAP_MS - (performance.now() - roundStart);
       if (gap > 0 && !signal.aborted) await new Promise((r) => setTimeout(r, gap));
@@ -198,13 +238,13 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
 async function* roundEvents<M>(deps: WatchDeps<M>, q: WatchQuery, since: string, run: <T>(fn: () => Promise<T>) => Promise<T>): AsyncGenerator<WatchEvent<M>> {
   let after: ChangeCursor | undefined;
   for (;;) {
-    const rows = await run(() => deps.feed.changed({ kind: q.kind, since, after, where: q.where, showDeleted: q.showDeleted, clusterId: q.clusterId, view: q.view, limit: WATCH_PAGE }));
+    const rows = await run(() => deps.feed.changed({ kind: q.kind, since, after, where: q.where, showDeleted: q.showDeleted, clusterId: q.clusterId, view: q.view, limit: watchPage(q.view) }));
     for (const r of rows) {
       yield r.matches
         ? { type: WatchEventType.CHANGED, resource: deps.toPb(r.row), resumeToken: "" }
         : { type: WatchEventType.REMOVED, resource: deps.removedPb({ id: r.row.id, clusterId: (r.row as { cluster_id?: string }).cluster_id, cursor: r.cursor }), resumeToken: "" };
     }
-    if (rows.length < WATCH_PAGE) break;
+    if (rows.length < watchPage(q.view)) break;
     after = rows[rows.length - 1].cursor;
   }
   after = undefined;

@@ -100,7 +100,7 @@ export function createPoller(deps: PollDeps) {
   let lastAdjust = -Infinity;
   const stats: PollStats = { polls: 0, published: 0, errors: 0, skipped: 0, window, watchPublished: 0 };
   /** Resources whose event is being published now (by the watch path or a poll): the other path leaves them alone. */
-  const publishing = new Set<string>();
+  const publishing = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PollResult> | undefined;
   let stopped = true;
@@ -127,7 +127,7 @@ export function createPoller(deps: PollDeps) {
   /** Publishes one event for `ref`; resolves false (logged, counted) when the broker refuses. */
   async function publishOne(ref: ReconcileData, reason: DecisionReason | "Manual", now: Date, snapshot?: ResourceSnapshot): Promise<string | undefined> {
     const event = newReconcileEvent(ref, deps.newId(), now);
-    publishing.add(ref.id);
+    publishing.set(ref.id, (publishing.get(ref.id) ?? 0) + 1);
     try {
       await deps.publisher.publish(config.topic, { data: encodeReconcileEvent(event), attributes: { "content-type": CLOUDEVENTS_CONTENT_TYPE } });
       stats.published++;
@@ -140,7 +140,9 @@ export function createPoller(deps: PollDeps) {
       fail("publish", err, { resourceId: ref.id });
       return undefined;
     } finally {
-      publishing.delete(ref.id);
+      const n = (publishing.get(ref.id) ?? 1) - 1;
+      if (n > 0) publishing.set(ref.id, n);
+      else publishing.delete(ref.id);
     }
   }
 
@@ -183,8 +185,14 @@ export function createPoller(deps: PollDeps) {
 
   /** Publishes the admitted resources, a bounded number at a time, and counts what became of them. */
   async function publishAll(result: PollResult, admitted: readonly Due[], now: Date) {
-    for (let i = 0; i < admitted.length; i += PUBLISH_BATCH) {
-      const batch = admitted.slice(i, i + PUBLISH_BATCH);
+    // Decided while its page was read; the watch path may have published it since (a change made
+    // during this poll): not again.
+    const stillDue = admitted.filter(({ r }) => {
+      const last = lastPublished.get(r.ref.id);
+      return !publishing.has(r.ref.id) && !(last && last.generation === r.generation && last.at.getTime() >= now.getTime());
+    });
+    for (let i = 0; i < stillDue.length; i += PUBLISH_BATCH) {
+      const batch = stillDue.slice(i, i + PUBLISH_BATCH);
       const ids = await Promise.all(batch.map(({ r, reason }) => publishOne(r.ref, reason, now, r)));
       for (const id of ids) {
         if (id !== undefined) {

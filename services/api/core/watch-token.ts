@@ -30,7 +30,8 @@ export function isSnapshot(text: string): boolean {
   if (parts.length !== 3 || !XID.test(parts[0]) || !XID.test(parts[1])) return false;
   const xmin = BigInt(parts[0]);
   const xmax = BigInt(parts[1]);
-  if (xmin < 1n || xmax < xmin || xmax >= 1n << 63n) return false;
+  // Postgres refuses a snapshot whose bounds are not valid transaction ids (their low 32 bits below 3).
+  if ((xmin & 0xffffffffn) < 3n || (xmax & 0xffffffffn) < 3n || xmax < xmin || xmax >= 1n << 63n) return false;
   if (parts[2] === "") return true;
   const xip = parts[2].split(",");
   if (xip.length > MAX_XIP) return false;
@@ -42,6 +43,11 @@ export function isSnapshot(text: string): boolean {
     previous = v;
   }
   return true;
+}
+
+/** The snapshot's xmax: every transaction from it on had not started when it was taken. */
+export function snapshotXmax(snapshot: string): bigint {
+  return BigInt(snapshot.split(":")[1]);
 }
 
 export function encodeWatchToken(t: WatchToken): string {

@@ -5,7 +5,8 @@
  */
 import type { SqlFragment } from "../core/filter.js";
 import type { WatchKind } from "../core/watch-token.js";
-import type { Knex } from "./db.js";
+import { translateDbError, type Knex } from "./db.js";
+import { UnavailableError } from "../core/domain-errors.js";
 import { LIST_TIMEOUT_MS } from "./resource-store.js";
 import { STATUS_VIEW_COLUMNS, type RowView, type ViewRow } from "./rows.js";
 
@@ -41,17 +42,25 @@ export interface Removed {
 }
 
 export interface ChangeFeed {
-  /** The database's current snapshot, as text. */
-  snapshot(): Promise<string>;
+  /** The database's current snapshot, as text, and its clock. */
+  snapshot(): Promise<{ snapshot: string; nowMs: number }>;
   changed(q: ChangeQuery): Promise<ChangedRow[]>;
   removed(q: Pick<ChangeQuery, "kind" | "since" | "after" | "clusterId" | "limit">): Promise<Removed[]>;
-  /** Drops removals older than `before`; returns how many. */
-  prune(before: Date): Promise<number>;
+  /** Drops removals older than `retentionMs` by the database's clock; returns how many. */
+  prune(retentionMs: number): Promise<number>;
 }
 
 export function createChangeFeed(db: Knex, opts: { timeoutMs?: number } = {}): ChangeFeed {
   const timeoutMs = opts.timeoutMs ?? LIST_TIMEOUT_MS;
-  const bounded = <T>(q: Knex.Raw<T>) => q.timeout(timeoutMs, { cancel: true });
+  /** Each statement cancelled after timeoutMs; a database that cannot answer is Unavailable, as for a list. */
+  const bounded = async <T>(q: Knex.Raw<T>): Promise<T> => {
+    try {
+      return (await q.timeout(timeoutMs, { cancel: true })) as T;
+    } catch (err) {
+      if (err instanceof Error && err.name === "KnexTimeoutError") throw new UnavailableError("the change feed did not answer in time: retry (the stream resumes from its last token)", { cause: err });
+      translateDbError(err);
+    }
+  };
   const columns = (kind: WatchKind, view: RowView) =>
     view === "status" ? [...STATUS_VIEW_COLUMNS, ...(kind === "nodepools" ? ["cluster_id"] : [])].map((c) => `t.${c}`).join(", ") : "t.*";
   /** Not seen by snapshot `?` (bound twice), after the cursor when there is one. */
@@ -61,8 +70,8 @@ export function createChangeFeed(db: Knex, opts: { timeoutMs?: number } = {}): C
   });
   return {
     async snapshot() {
-      const { rows } = await bounded(db.raw<{ rows: { s: string }[] }>("select pg_current_snapshot()::text as s"));
-      return rows[0].s;
+      const { rows } = await bounded(db.raw<{ rows: { s: string; ms: string }[] }>("select pg_current_snapshot()::text as s, (extract(epoch from clock_timestamp()) * 1000)::bigint as ms"));
+      return { snapshot: rows[0].s, nowMs: Number(rows[0].ms) };
     },
     async changed(q) {
       const u = unseen("t.change_xid", q.since, q.after, "t.id");
@@ -89,8 +98,8 @@ export function createChangeFeed(db: Knex, opts: { timeoutMs?: number } = {}): C
       );
       return rows.map((r) => ({ id: r.id, ...(r.cluster_id ? { clusterId: r.cluster_id } : {}), cursor: { xid: r.xid, id: r.id } }));
     },
-    async prune(before) {
-      const { rowCount } = await db.raw<{ rowCount: number }>("delete from watch_tombstones where removed_time < ?", [before]);
+    async prune(retentionMs) {
+      const { rowCount } = await db.raw<{ rowCount: number }>("delete from watch_tombstones where removed_time < clock_timestamp() - ? * interval '1 millisecond'", [retentionMs]);
       return rowCount ?? 0;
     },
   };

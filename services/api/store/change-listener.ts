@@ -11,6 +11,9 @@ import type { ChangeBell } from "../watch.js";
 export const CHANGES_CHANNEL = "hyperfleet_changes";
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
+/** The LISTEN connection is asked `select 1` this often; no answer within PING_TIMEOUT_MS and it is opened again (a half-open TCP link is otherwise found only by keepalive, minutes later). */
+const PING_EVERY_MS = 15_000;
+const PING_TIMEOUT_MS = 5_000;
 
 export interface ChangeListener {
   /** Whether the LISTEN connection is up now. */
@@ -24,11 +27,13 @@ export function listenForChanges(url: string, bell: ChangeBell, log: Logger, opt
   let up = false;
   let backoff = MIN_BACKOFF_MS;
   let timer: NodeJS.Timeout | undefined;
+  let pinger: NodeJS.Timeout | undefined;
   const ringAll = () => {
     bell.ring("clusters");
     bell.ring("nodepools");
   };
   const again = (why: string) => {
+    clearInterval(pinger);
     if (closed || timer) return;
     if (up) log.warn({ err: why, retryMs: backoff }, "change notifications lost: listening again (watchers fall back to reading the feed every few seconds)");
     up = false;
@@ -53,6 +58,18 @@ export function listenForChanges(url: string, bell: ChangeBell, log: Logger, opt
       if (closed) return void (await c.end().catch(() => undefined));
       up = true;
       backoff = MIN_BACKOFF_MS;
+      pinger = setInterval(() => {
+        const late = setTimeout(() => {
+          c.removeAllListeners("end");
+          void c.end().catch(() => undefined);
+          again("the LISTEN connection did not answer a ping");
+        }, PING_TIMEOUT_MS);
+        c.query("select 1").then(() => clearTimeout(late), (err: unknown) => {
+          clearTimeout(late);
+          again(String(err));
+        });
+      }, PING_EVERY_MS);
+      pinger.unref();
       log.info({ channel: CHANGES_CHANNEL }, "listening for changes");
       ringAll();
     } catch (err) {
@@ -67,6 +84,7 @@ export function listenForChanges(url: string, bell: ChangeBell, log: Logger, opt
     async close() {
       closed = true;
       clearTimeout(timer);
+      clearInterval(pinger);
       const c = client;
       client = undefined;
       if (c) {

@@ -19,8 +19,6 @@ export async function up(db: Knex): Promise<void> {
     create function hyperfleet_stamp_change() returns trigger language plpgsql as $$
     begin
       new.change_xid := pg_current_xact_id();
-      -- One notification per transaction and table: Postgres folds identical ones.
-      perform pg_notify('hyperfleet_changes', tg_table_name);
       return new;
     end $$;
 
@@ -37,7 +35,6 @@ export async function up(db: Knex): Promise<void> {
     create function hyperfleet_stamp_removal() returns trigger language plpgsql as $$
     begin
       insert into watch_tombstones (kind, id, cluster_id) values (tg_table_name, old.id, (to_jsonb(old) ->> 'cluster_id')::uuid);
-      perform pg_notify('hyperfleet_changes', tg_table_name);
       return old;
     end $$;
   `);
