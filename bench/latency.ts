@@ -13,7 +13,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Phase, ResourceView } from "../gen/hyperfleet/v1/resource_status_pb.js";
+import { ResourceView } from "../gen/hyperfleet/v1/resource_status_pb.js";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
 import { createApiClient } from "../services/shared/api-client.js";
 import { brokerConfig, createBroker, subscriptionName, topicName, topicTopology } from "../services/shared/broker/index.js";
@@ -83,31 +83,38 @@ export async function benchLatency(opts: LatencyOptions): Promise<Record<string,
       pending.push(api.clusters.createCluster({ name: `lat-${i}`, spec: { simulate: { placementDuration: "0s" } } }).then((c) => void sent.set(c.id, t)));
     }
     await Promise.all(pending);
-    // Every cluster Ready (bounded: what has not converged in a minute is reported as missing).
-    const until = Date.now() + 60_000;
+    // Every cluster Ready (bounded: what has not converged in three minutes is reported as missing),
+    // found by listing in the STATUS view; the first reports are read once at the end.
+    const until = Date.now() + 180_000;
     const readyAt = new Map<string, number>();
-    const firstReport = new Map<string, number>();
-    while (Date.now() < until && (readyAt.size < sent.size || firstEvent.size < sent.size)) {
-      const ids = [...sent.keys()].filter((id) => !readyAt.has(id));
-      await Promise.all(
-        Array.from({ length: 8 }, async (_, w) => {
-          for (const id of ids.filter((_, i) => i % 8 === w)) {
-            const c = await api.clusters.getCluster({ id, view: ResourceView.FULL });
-            const times = c.adapterStatuses.map((s) => (s.createdTime ? timestampDate(s.createdTime).getTime() : Infinity));
-            if (times.length) firstReport.set(id, Math.min(...times));
-            if (c.status?.phase === Phase.READY && c.status.lastTransitionTime) readyAt.set(id, timestampDate(c.status.lastTransitionTime).getTime());
-          }
-        }),
-      );
+    while (Date.now() < until && readyAt.size < sent.size) {
+      let pageToken = "";
+      do {
+        const page = await api.clusters.listClusters({ filter: "status.phase = 'Ready'", view: ResourceView.STATUS, pageSize: 1000, pageToken });
+        for (const c of page.clusters) if (sent.has(c.id) && c.status?.lastTransitionTime) readyAt.set(c.id, timestampDate(c.status.lastTransitionTime).getTime());
+        pageToken = page.nextPageToken;
+      } while (pageToken);
       if (readyAt.size < sent.size) await sleep(500);
     }
+    const firstReport = new Map<string, number>();
+    const ids = [...sent.keys()];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (const id of ids.filter((_, i) => i % 8 === w)) {
+          const c = await api.clusters.getCluster({ id, view: ResourceView.FULL });
+          const times = c.adapterStatuses.map((st) => (st.createdTime ? timestampDate(st.createdTime).getTime() : Infinity));
+          if (times.length) firstReport.set(id, Math.min(...times));
+        }
+      }),
+    );
     const since = (m: Map<string, number>) => [...sent].filter(([id]) => m.has(id)).map(([id, t]) => m.get(id)! - t);
     const decided = since(new Map([...firstEvent].map(([id, e]) => [id, e.decided])));
     const received = since(new Map([...firstEvent].map(([id, e]) => [id, e.received])));
     const reported = since(firstReport);
     const ready = since(readyAt);
     const s = await sentinel.getStatus({});
-    // Nothing changes now: what do the Sentinels spend?
+    // Nothing changes now (every cluster Ready, a few seconds for the last answers): what do the Sentinels spend?
+    await sleep(5_000);
     const pids = sentinels(stack.pid!);
     const cpuBefore = pids.map(cpuSeconds);
     await sleep(opts.idleSeconds * 1000);

@@ -99,7 +99,7 @@ export async function benchReports(opts: { clusters: number; seconds: number; co
   const conditions = JSON.stringify(CONDITIONS.map((c) => ({ type: c.type, status: c.status === ConditionStatus.TRUE ? "True" : "False", reason: c.reason, message: c.message, lastTransitionTime: new Date().toISOString() })));
   const fill = (sql: string, value: string) => sql.replaceAll("$1", value).replace(/\s+/g, " ").trim();
   const input = `jsonb_build_array(jsonb_build_object('kind', 'Cluster', 'resource_id', :cid::text, 'version', :version::text, 'phase', 'NotReady', 'status_generation', 1,
-    'last_transition_time', clock_timestamp(), 'last_updated_time', clock_timestamp(), 'status_conditions', '${conditions}'::jsonb,
+    'last_transition_time', clock_timestamp(), 'last_updated_time', clock_timestamp(), 'status_conditions', '${conditions}'::jsonb, 'available_adapters', 0,
     'adapter', (ARRAY['validation','dns','placement'])[:a::int], 'resource_kind', 'Cluster', 'observed_generation', 1, 'observed_time', clock_timestamp(),
     'conditions', '${conditions}'::jsonb, 'data', null, 'created_time', clock_timestamp(), 'last_report_time', clock_timestamp()))`;
   // Clusters are numbered so pgbench can pick one at random and look it up by primary key, as the API does.

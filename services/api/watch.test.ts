@@ -1,7 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { WatchClustersRequest, WatchClustersResponse } from "../../gen/hyperfleet/v1/cluster_pb.js";
-import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
+import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
+import { reportRequest } from "../../test/support/reports.js";
 import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchClustersRequestSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
@@ -92,6 +93,21 @@ test("send_initial lists the current clusters, then SYNCED; then each create, up
     await api.clusters.deleteCluster({ id: c.id });
     await w.until((es) => removed(es, c.id));
     expect(w.events.every((e) => e.type !== WatchEventType.CHANGED || e.cluster?.deletedTime === undefined)).toBe(true);
+  } finally {
+    await w.close();
+  }
+});
+
+test("a status report is a change: its new status arrives (phase, available_adapters), down to Ready", async () => {
+  const c = await api.clusters.createCluster({ name: uniqueName(), spec: {} });
+  const w = watch(api, { view: ResourceView.STATUS });
+  try {
+    await w.until((es) => synced(es).length === 1);
+    for (const [i, adapter] of ["validation", "dns", "placement"].entries()) {
+      await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter, generation: 1, at: new Date(), applied: "True", available: "True" }));
+      await w.until((es) => changed(es, c.id).some((e) => e.cluster?.status?.availableAdapters === i + 1));
+    }
+    await w.until((es) => changed(es, c.id).some((e) => e.cluster?.status?.phase === Phase.READY));
   } finally {
     await w.close();
   }

@@ -29,7 +29,7 @@ export interface ClusterRow {
   created_by: string;
   updated_by: string;
   deleted_by: string | null;
-  /** Generated (migration 0005): required adapters Available at the current generation. */
+  /** Required adapters Available at the current generation (migration 0005), written with the status. */
   available_adapters?: number;
 }
 
@@ -123,6 +123,7 @@ export function statusColumns(s: ResourceStatus) {
     last_updated_time: s.lastUpdatedTime,
     // knex sends strings to jsonb as is; an array would be sent as a Postgres array literal.
     status_conditions: JSON.stringify(toStoredConditions(s.conditions)) as unknown as StoredCondition[],
+    available_adapters: s.availableAdapters ?? 0,
   };
 }
 

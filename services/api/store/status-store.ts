@@ -260,6 +260,7 @@ function writeInput(snap: Snapshot, row: AdapterStatusRow, status: ResourceStatu
     last_transition_time: isoTime(status.lastTransitionTime),
     last_updated_time: isoTime(status.lastUpdatedTime),
     status_conditions: toStoredConditions(status.conditions),
+    available_adapters: status.availableAdapters ?? 0,
     adapter: row.adapter,
     resource_kind: row.resource_kind,
     observed_generation: row.observed_generation,
@@ -317,7 +318,7 @@ export const SNAPSHOT_SQL = ["clusters", "nodepools"]
 export const WRITE_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as t(kind text, resource_id uuid, version xid, phase text, status_generation bigint,
-      last_transition_time timestamptz, last_updated_time timestamptz, status_conditions jsonb, adapter text, resource_kind text,
+      last_transition_time timestamptz, last_updated_time timestamptz, status_conditions jsonb, available_adapters integer, adapter text, resource_kind text,
       observed_generation bigint, observed_time timestamptz, conditions jsonb, data jsonb, created_time timestamptz, last_report_time timestamptz)
   ), clusters_locked as materialized (
     select r.id from clusters r join input i on i.kind = 'Cluster' and r.id = i.resource_id and r.xmin = i.version
@@ -327,12 +328,14 @@ export const WRITE_SQL = `
     order by r.id for update of r skip locked
   ), clusters_written as (
     update clusters r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
-      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
+      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions, available_adapters = i.available_adapters,
+      change_xid = pg_current_xact_id()
     from input i, clusters_locked l where i.kind = 'Cluster' and r.id = i.resource_id and r.id = l.id and r.xmin = i.version
     returning r.id
   ), nodepools_written as (
     update nodepools r set phase = i.phase, observed_generation = i.status_generation, last_transition_time = i.last_transition_time,
-      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions
+      last_updated_time = i.last_updated_time, status_conditions = i.status_conditions, available_adapters = i.available_adapters,
+      change_xid = pg_current_xact_id()
     from input i, nodepools_locked l where i.kind = 'NodePool' and r.id = i.resource_id and r.id = l.id and r.xmin = i.version
     returning r.id
   ), status as (

@@ -9,10 +9,12 @@ import type { Knex } from "knex";
  * wrote them. NOTIFY is only the doorbell: a lost one delays a change, never loses it.
  * Existing rows get 0, which every snapshot sees: they have not changed since.
  *
- * `available_adapters`: how many required adapters are Available at the current generation, read off
- * the stored <Adapter>Successful conditions. A bounded number the STATUS view carries, so that the
- * Sentinel sees a dependency become Available (and publishes at once) without reading conditions.
- * Stored and generated: no write path has to remember it. (Adding it rewrites the table once.)
+ * `available_adapters`: how many required adapters are Available at the current generation, written
+ * with the rest of the computed status (aggregate.ts). A bounded number the STATUS view carries, so
+ * that the Sentinel sees a dependency become Available (and publishes at once) without reading
+ * conditions. (A generated column reading the conditions with jsonpath cost Postgres about half as
+ * much CPU again per status report.) Existing rows get 0 until their next report: no event is lost,
+ * the first one only comes a max age later.
  */
 export async function up(db: Knex): Promise<void> {
   await db.raw(`
@@ -41,14 +43,12 @@ export async function up(db: Knex): Promise<void> {
   for (const table of ["clusters", "nodepools"]) {
     await db.raw(`
       alter table ${table} add column change_xid xid8 not null default '0';
-      alter table ${table} add column available_adapters integer generated always as (
-        jsonb_array_length(jsonb_path_query_array(status_conditions,
-          -- (knex would take a bare question mark for a binding: escaped)
-          '$[*] \\? (@.type like_regex "Successful$" && @.status == "True" && @.observedGeneration == $g)',
-          ('{"g":' || generation::text || '}')::jsonb))
-      ) stored;
+      alter table ${table} add column available_adapters integer not null default 0;
       create index ${table}_change_xid on ${table} (change_xid);
-      create trigger ${table}_stamp_change before insert or update on ${table} for each row execute function hyperfleet_stamp_change();
+      -- The report path sets change_xid itself (status-store.ts WRITE_SQL): the WHEN clause, checked
+      -- without calling PL/pgSQL, then skips the function. Every other write is stamped by it.
+      create trigger ${table}_stamp_insert before insert on ${table} for each row execute function hyperfleet_stamp_change();
+      create trigger ${table}_stamp_change before update on ${table} for each row when (new.change_xid is not distinct from old.change_xid) execute function hyperfleet_stamp_change();
       create trigger ${table}_stamp_removal after delete on ${table} for each row execute function hyperfleet_stamp_removal();
     `);
   }
@@ -59,6 +59,7 @@ export async function down(db: Knex): Promise<void> {
     await db.raw(`
       drop trigger ${table}_stamp_removal on ${table};
       drop trigger ${table}_stamp_change on ${table};
+      drop trigger ${table}_stamp_insert on ${table};
       drop index ${table}_change_xid;
       alter table ${table} drop column change_xid;
       alter table ${table} drop column available_adapters;
