@@ -62,27 +62,26 @@ export function checkList(req: { pageSize: number; pageToken: string; filter: st
   if (req.pageSize < 0) violations.push({ field: "page_size", description: "must not be negative", reason: "RANGE" });
   const afterId = req.pageToken.length > MAX_PAGE_TOKEN_LENGTH ? null : decodePageToken(req.pageToken);
   if (afterId === null) violations.push({ field: "page_token", description: "is not a token this API issued", reason: "INVALID" });
-  let where: SqlFragment = { sql: "true", bindings: [] };
+  const where = filterOf(req.filter, schema, violations);
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), afterId: afterId ?? undefined };
+}
+
+/** The filter compiled, or its violation added to `violations` (and a filter that matches everything returned). */
+function filterOf(filter: string, schema: FilterSchema, violations: Violation[]): SqlFragment {
   try {
-    where = compileFilter(req.filter, schema);
+    return compileFilter(filter, schema);
   } catch (err) {
     if (!(err instanceof FilterError)) throw err;
     violations.push({ field: "filter", description: err.message, reason: "INVALID_FILTER" });
+    return { sql: "true", bindings: [] };
   }
-  if (violations.length > 0) throw new InvalidArgumentError(violations);
-  return { where, pageSize: Math.min(req.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), afterId: afterId ?? undefined };
 }
 
 /** A watch: the list's filter, and a resume token this API issued for this kind (decoded again by the stream). */
 export function checkWatch(req: { filter: string; resumeToken: string }, schema: FilterSchema, kind: WatchKind): SqlFragment {
   const violations: Violation[] = [];
-  let where: SqlFragment = { sql: "true", bindings: [] };
-  try {
-    where = compileFilter(req.filter, schema);
-  } catch (err) {
-    if (!(err instanceof FilterError)) throw err;
-    violations.push({ field: "filter", description: err.message, reason: "INVALID_FILTER" });
-  }
+  const where = filterOf(req.filter, schema, violations);
   if (req.resumeToken !== "") {
     try {
       decodeWatchToken(req.resumeToken, kind);
