@@ -80,12 +80,11 @@ export function createClusterService(deps: ClusterServiceDeps) {
     async *watchClusters(req, ctx) {
       try {
         const view = checkListView(req.view);
-        const where = checkWatch(req, CLUSTER_FILTER, "clusters");
-        const q = { kind: "clusters" as const, where, showDeleted: req.showDeleted, view, resumeToken: req.resumeToken, sendInitial: req.sendInitial };
+        const { where, token } = checkWatch(req, CLUSTER_FILTER, "clusters");
+        const q = { kind: "clusters" as const, where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial };
         const stream = watchStream(
           {
             ...deps.watch,
-            now: deps.now,
             log: deps.log,
             list: (afterId) => deps.clusters.list({ where, pageSize: watchPage(view), afterId, showDeleted: req.showDeleted, view }),
             toPb: (row) => clusterToPb(row),

@@ -60,13 +60,12 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
       try {
         checkOptionalId(req.clusterId, "cluster_id");
         const view = checkListView(req.view);
-        const where = checkWatch(req, NODEPOOL_FILTER, "nodepools");
+        const { where, token } = checkWatch(req, NODEPOOL_FILTER, "nodepools");
         const clusterId = req.clusterId || undefined;
-        const q = { kind: "nodepools" as const, where, showDeleted: req.showDeleted, view, resumeToken: req.resumeToken, sendInitial: req.sendInitial, clusterId };
+        const q = { kind: "nodepools" as const, where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial, clusterId };
         const stream = watchStream(
           {
             ...deps.watch,
-            now: deps.now,
             log: deps.log,
             list: (afterId) => deps.nodepools.list({ where, pageSize: watchPage(view), afterId, showDeleted: req.showDeleted, clusterId, view }),
             toPb: (row) => nodePoolToPb(row),

@@ -1,4 +1,4 @@
-import { decodeWatchToken, type WatchKind } from "./core/watch-token.js";
+import { decodeWatchToken, type WatchKind, type WatchToken } from "./core/watch-token.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
@@ -78,20 +78,21 @@ function filterOf(filter: string, schema: FilterSchema, violations: Violation[])
   }
 }
 
-/** A watch: the list's filter, and a resume token this API issued for this kind (decoded again by the stream). */
-export function checkWatch(req: { filter: string; resumeToken: string }, schema: FilterSchema, kind: WatchKind): SqlFragment {
+/** A watch: the list's filter, and a resume token this API issued for this kind, decoded. */
+export function checkWatch(req: { filter: string; resumeToken: string }, schema: FilterSchema, kind: WatchKind): { where: SqlFragment; token?: WatchToken } {
   const violations: Violation[] = [];
   const where = filterOf(req.filter, schema, violations);
+  let token: WatchToken | undefined;
   if (req.resumeToken !== "") {
     try {
-      decodeWatchToken(req.resumeToken, kind);
+      token = decodeWatchToken(req.resumeToken, kind);
     } catch (err) {
       if (!(err instanceof InvalidArgumentError)) throw err;
       violations.push(...err.violations);
     }
   }
   if (violations.length > 0) throw new InvalidArgumentError(violations);
-  return where;
+  return { where, token };
 }
 
 /**

@@ -13,7 +13,7 @@
 import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
 import { ResourceExhaustedError, UnavailableError } from "./core/domain-errors.js";
 import type { SqlFragment } from "./core/filter.js";
-import { CHANGE_RETENTION_MS, decodeWatchToken, encodeWatchToken, snapshotXmax, tokenExpired, type WatchKind, type WatchToken } from "./core/watch-token.js";
+import { CHANGE_RETENTION_MS, encodeWatchToken, snapshotXmax, tokenExpired, type WatchKind, type WatchToken } from "./core/watch-token.js";
 import type { Logger } from "../shared/log.js";
 import type { Knex } from "./store/db.js";
 import type { ChangeFeed, ChangeCursor, Removed } from "./store/change-feed.js";
@@ -126,7 +126,8 @@ export interface WatchQuery {
   where: SqlFragment;
   showDeleted: boolean;
   view: RowView;
-  resumeToken: string;
+  /** The request's resume token, decoded (checkWatch); absent: from now. */
+  token?: WatchToken;
   sendInitial: boolean;
   clusterId?: string;
 }
@@ -134,7 +135,6 @@ export interface WatchQuery {
 export interface WatchDeps<M> {
   feed: ChangeFeed;
   bell: ChangeBell;
-  now: () => Date;
   log: Logger;
   /** A page of the current resources, as ListClusters/ListNodePools would answer it. */
   list(afterId: string | undefined, q: WatchQuery): Promise<Page<M>>;
@@ -150,7 +150,6 @@ export function createWatchers(opts: { max?: number; onCount?: (kind: WatchKind,
   const open: Record<WatchKind, number> = { clusters: 0, nodepools: 0 };
   return {
     limiter,
-    open: () => open.clusters + open.nodepools,
     /** Takes a place for one stream, or refuses it; the returned function gives it back. */
     enter(kind: WatchKind): () => void {
       if (open.clusters + open.nodepools >= max) throw new ResourceExhaustedError(`this API serves at most ${max} watch streams at once: retry later or on another replica`);
@@ -170,7 +169,7 @@ export type Watchers = ReturnType<typeof createWatchers>;
 
 /** The stream of one watcher, until its client goes (`signal`). */
 export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q: WatchQuery, signal: AbortSignal): AsyncGenerator<WatchEvent<M>> {
-  let token: WatchToken | undefined = q.resumeToken ? decodeWatchToken(q.resumeToken, q.kind) : undefined;
+  let token = q.token;
   const leave = watchers.enter(q.kind);
   const run = <T>(fn: () => Promise<T>) => watchers.limiter.run(fn);
   // Snapshots and their times are the database's: every replica agrees on them whatever its own clock.
@@ -183,8 +182,7 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
     const first = await take();
     // Too old (its removals may be pruned), or from a database whose transactions have not reached it
     // (restored from a backup, or another database): what it missed cannot be told, only listed again.
-    const stale = token && (tokenExpired(token, first.issuedMs) || snapshotXmax(token.snapshot) > snapshotXmax(first.snapshot));
-    if (token && stale) {
+    if (token && (tokenExpired(token, first.issuedMs) || snapshotXmax(token.snapshot) > snapshotXmax(first.snapshot))) {
       deps.log.info({ kind: q.kind, issued: new Date(token.issuedMs).toISOString(), retentionMs: CHANGE_RETENTION_MS }, "watch resumed from a token this database cannot resume from: resync");
       yield { type: WatchEventType.RESYNC, resumeToken: "" };
       token = undefined;
@@ -192,7 +190,6 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
     }
     let lastSent = performance.now();
     if (!token) {
-      const start = first;
       if (initial) {
         let afterId: string | undefined;
         do {
@@ -201,7 +198,7 @@ export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q:
           afterId = page.nextAfterId;
         } while (afterId !== undefined && !signal.aborted);
       }
-      token = start;
+      token = first;
       yield { type: WatchEventType.SYNCED, resumeToken: encodeWatchToken(token) };
       lastSent = performance.now();
     }

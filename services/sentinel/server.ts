@@ -85,10 +85,8 @@ export function createServer(deps: SentinelDeps): { server: ReturnType<typeof cr
     poller,
     selector: deps.config.selector,
     log: deps.log,
-    onLive: (live) => {
-      watchLive.set(live ? 1 : 0);
-      if (!live) watchReconnects.inc();
-    },
+    onLive: (live) => watchLive.set(live ? 1 : 0),
+    onReconnect: () => watchReconnects.inc(),
   });
   // Healthy while polls succeed: the last success (or start) is at most three intervals old (the
   // interval as flow control stretches it).

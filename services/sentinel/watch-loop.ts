@@ -38,6 +38,8 @@ export interface WatchLoopDeps {
   selector: readonly ShardRequirement[];
   log: Logger;
   onLive?: (live: boolean) => void;
+  /** The stream is about to be opened again (it broke or ended). */
+  onReconnect?: () => void;
   /** Test hook: how long a silent stream is trusted. */
   silenceMs?: number;
 }
@@ -107,6 +109,7 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       setLive(false);
       if (stopped) break;
       stats.reconnects++;
+      deps.onReconnect?.();
       // A stream that lived a while was fine: start the backoff over.
       if (Date.now() - opened > 30_000) backoff = MIN_BACKOFF_MS;
       await new Promise<void>((r) => {
