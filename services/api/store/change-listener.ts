@@ -1,5 +1,6 @@
 /**
- * LISTENs on `hyperfleet_changes` (migration 0005's triggers) on a connection of its own and rings the
+ * LISTENs on `hyperfleet_changes` (sent by every replica after its writes commit: announceChanges in
+ * watch.ts) on a connection of its own and rings the
  * watch bell for the kind named, so that every replica's watchers hear every replica's writes. The
  * connection is opened again with backoff whenever it drops, and the bell rung on every (re)connect:
  * notifications sent while it was down are lost, the changes are not (watchers read the feed).
