@@ -1,5 +1,5 @@
 /** Benchmark 4: a fleet created at once converges to Ready on the whole system, with stage delays at zero. */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SentinelService } from "../gen/hyperfleet/v1/sentinel_pb.js";
@@ -77,6 +77,9 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
       for (const trigger of ["event", "watch"]) row[`by ${trigger}`] = triggers.get(trigger) ?? 0;
       for (const source of ["cache", "kubernetes", "drift-check"]) row[`read ${source}`] = sources.get(source) ?? 0;
       for (const verb of ["get", "create", "patch", "delete", "list"]) row[`kube ${verb}`] = verbs.get(verb) ?? 0;
+      const outcomes = byLabel(t, "hyperfleet_adapter_events_total", "outcome");
+      for (const outcome of ["Superseded", "Coalesced"]) row[outcome.toLowerCase()] = outcomes.get(outcome) ?? 0;
+      row.resubscribes = sumOf(t, "hyperfleet_adapter_broker_resubscribes_total");
       perAdapter.push(row);
     }
     if (stack.sentinelMetricsUrl) {
@@ -91,5 +94,7 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
     return { seconds, ready, events: Number(s.eventsPublishedTotal), reportsPerSecond: reports / seconds, apiRssMb: apiProc ? peakRssMb(apiProc.pid) : NaN, maxRssMb: Math.max(...procs.map((p) => peakRssMb(p.pid))) };
   } finally {
     await stack.stop();
+    // The stack's own log lines (warnings and errors at LOG_LEVEL warn): restarts, broker trouble.
+    if (process.env.BENCH_STACK_LOG) writeFileSync(process.env.BENCH_STACK_LOG, stack.logs());
   }
 }

@@ -4,6 +4,7 @@ import type { NodePool } from "../../gen/hyperfleet/v1/nodepool_pb.js";
 import { Phase, ResourceView } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { ApiClient } from "../shared/api-client.js";
 import { isUuid } from "../shared/ids.js";
+import { recycledWatch } from "../shared/recycled-watch.js";
 import type { ReconcileData } from "../shared/events/index.js";
 import type { ResourceSnapshot } from "./core/decide.js";
 import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
@@ -106,7 +107,8 @@ export function createClusterLister(api: ApiClient): ResourceLister {
       return toDue(await api.clusters.getCluster({ id, view: ResourceView.STATUS }));
     },
     async *watch(filter, resumeToken, signal) {
-      for await (const m of api.clusters.watchClusters({ filter, resumeToken, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE })) yield itemOf(m.type, m.resumeToken, m.cluster);
+      const open = (token: string) => api.clusters.watchClusters({ filter, resumeToken: token, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE });
+      for await (const m of recycledWatch(open, resumeToken)) yield itemOf(m.type, m.resumeToken, m.cluster);
     },
   };
 }
@@ -122,7 +124,8 @@ export function createNodePoolLister(api: ApiClient): ResourceLister {
       return toDue(await api.nodepools.getNodePool({ id, view: ResourceView.STATUS }));
     },
     async *watch(filter, resumeToken, signal) {
-      for await (const m of api.nodepools.watchNodePools({ filter, resumeToken, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE })) yield itemOf(m.type, m.resumeToken, m.nodepool);
+      const open = (token: string) => api.nodepools.watchNodePools({ filter, resumeToken: token, showDeleted: true, view: ResourceView.STATUS }, { signal, timeoutMs: NO_DEADLINE });
+      for await (const m of recycledWatch(open, resumeToken)) yield itemOf(m.type, m.resumeToken, m.nodepool);
     },
   };
 }

@@ -71,7 +71,17 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       silence.unref();
     };
     heard();
-    const inFlight = new Set<Promise<unknown>>();
+    // Publishes under way, and the reader waiting for one of them to finish (a counter and one waiter:
+    // Promise.race over the set would leave a reaction on every pending publish for each message read).
+    let inFlight = 0;
+    let room: (() => void) | undefined;
+    let drained: (() => void) | undefined;
+    const finished = () => {
+      inFlight--;
+      room?.();
+      room = undefined;
+      if (inFlight === 0) drained?.();
+    };
     try {
       for await (const item of watch(filter, token, signal)) {
         heard();
@@ -83,15 +93,18 @@ export function createWatchLoop(deps: WatchLoopDeps) {
           continue;
         }
         if (!item.resource) continue;
-        const p = deps.poller.changed(item.resource).catch((err: unknown) => deps.log.warn({ resourceId: item.resource!.ref.id, err: String(err) }, "watch: publishing failed; the poll retries it"));
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
+        const id = item.resource.ref.id;
+        inFlight++;
+        void deps.poller
+          .changed(item.resource)
+          .catch((err: unknown) => deps.log.warn({ resourceId: id, err: String(err) }, "watch: publishing failed; the poll retries it"))
+          .finally(finished);
         // Bounded: past the limit the stream is read no further until publishes finish.
-        if (inFlight.size >= WATCH_PUBLISHES_IN_FLIGHT) await Promise.race(inFlight);
+        if (inFlight >= WATCH_PUBLISHES_IN_FLIGHT) await new Promise<void>((r) => (room = r));
       }
     } finally {
       clearTimeout(silence);
-      await Promise.all(inFlight);
+      if (inFlight > 0) await new Promise<void>((r) => (drained = r));
     }
   }
 

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { equals } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseDuration } from "../../shared/config.js";
+import { recycledWatch } from "../../shared/recycled-watch.js";
 import { ClusterSchema, type Cluster, type WatchClustersResponse } from "../../../gen/hyperfleet/v1/cluster_pb.js";
 import { ResourceView } from "../../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { AdapterStatus } from "../../../gen/hyperfleet/v1/status_pb.js";
@@ -203,7 +204,8 @@ export async function watchCommand(ctx: CliContext, args: string[]): Promise<voi
       try {
         watchdog();
         const signal = AbortSignal.any([stop.signal, attempt.signal]);
-        const stream = ctx.api.clusters.watchClusters({ filter: values.filter ?? "", showDeleted: true, resumeToken: token, sendInitial: !token }, { signal, timeoutMs: 0 });
+        const open = (resumeToken: string) => ctx.api.clusters.watchClusters({ filter: values.filter ?? "", showDeleted: true, resumeToken, sendInitial: !resumeToken }, { signal, timeoutMs: 0 });
+        const stream = recycledWatch(open, token);
         for await (const e of stream) {
           watchdog();
           up();
