@@ -61,8 +61,8 @@ export function compile(source: string, scope: Scope): Compiled {
           cluster: vars.cluster as never,
           nodepool: (vars.nodepool ?? EMPTY_NODEPOOL) as never,
           adapters: celMap(new Map(Object.entries(vars.adapters) as [string, CelInput][])) as never,
-          objects: celMap(new Map(Object.entries(vars.objects).map(([k, x]) => [k, cachedCel(x)]))) as never,
-          object: cachedCel(vars.object ?? null) as never,
+          objects: celMap(new Map(Object.entries(vars.objects).map(([k, x]) => [k, cachedCel(x, vars.objects)]))) as never,
+          object: cachedCel(vars.object ?? null, vars.objects) as never,
         });
         if (isCelError(r)) return { error: r.message };
         return { value: fromCel(r) };
@@ -149,16 +149,21 @@ function checkPath(path: string[], scope: Scope): void {
 }
 
 /**
- * Each Kubernetes object converted once, however many expressions read it: a reconcile evaluates
- * every template field, precondition and readiness expression against the same objects, and
- * converting them on each evaluation was the adapters' largest single cost in the convergence
- * profile. Objects read from Kubernetes are never modified afterwards.
+ * Each Kubernetes object converted once per reconcile, however many expressions read it: a reconcile
+ * evaluates every template field, precondition and readiness expression against the same objects, and
+ * converting them on each evaluation was the adapters' largest single cost in the convergence profile.
+ * The conversions belong to the reconcile's `objects` record (every scope of one reconcile shares it)
+ * and go with it. Kept for each object's life instead, every object in the informers' stores carried
+ * a second, larger copy of itself (CEL maps and lists): most of a busy adapter's heap with 10,000
+ * clusters. Objects read from Kubernetes are never modified afterwards.
  */
-const converted = new WeakMap<object, CelInput>();
-function cachedCel(v: unknown): CelInput {
+const converted = new WeakMap<object, Map<object, CelInput>>();
+function cachedCel(v: unknown, reconcile: object): CelInput {
   if (v === null || typeof v !== "object") return toCel(v);
-  let c = converted.get(v);
-  if (c === undefined) converted.set(v, (c = toCel(v)));
+  let cache = converted.get(reconcile);
+  if (cache === undefined) converted.set(reconcile, (cache = new Map()));
+  let c = cache.get(v);
+  if (c === undefined) cache.set(v, (c = toCel(v)));
   return c;
 }
 
