@@ -6,6 +6,7 @@
  * backoff whenever it breaks, resuming from the last token, and given up on (and reopened) when it
  * has been silent past the API's heartbeats.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
 import type { Logger } from "../shared/log.js";
 import { labelFilter, type ShardRequirement } from "./core/due-query.js";
@@ -16,6 +17,13 @@ import type { ResourceLister } from "./resource-lister.js";
 export const WATCH_PUBLISHES_IN_FLIGHT = 500;
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * An API that cannot watch (one from before the watch: Unimplemented) or will not let this Sentinel
+ * (PermissionDenied) is asked again only this often: retrying every 10 s would only fill the log, and
+ * the poll covers every change meanwhile. An upgraded API or a fixed role is picked up within it.
+ */
+export const WATCH_REFUSED_RETRY_MS = 5 * 60_000;
+const REFUSED: ReadonlySet<Code> = new Set([Code.Unimplemented, Code.PermissionDenied]);
 /** The API sends SYNCED at least every 30 s: a stream silent for this long is dead (a black-holed connection). */
 export const WATCH_SILENCE_MS = 75_000;
 
@@ -30,6 +38,10 @@ export function watchFilter(selector: readonly ShardRequirement[]): string {
 export interface WatchStats {
   live: boolean;
   reconnects: number;
+  /** Why the API refused the last attempt (Unimplemented, PermissionDenied), until a stream opens. */
+  refused?: string;
+  /** The wait before the attempt after the last failure. */
+  retryInMs?: number;
 }
 
 export interface WatchLoopDeps {
@@ -86,6 +98,7 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       for await (const item of watch(filter, token, signal)) {
         heard();
         setLive(true);
+        stats.refused = undefined;
         if (item.resumeToken) token = item.resumeToken;
         if (item.type === WatchEventType.SYNCED || item.type === WatchEventType.RESYNC) continue;
         if (item.unreadable) {
@@ -114,10 +127,18 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       const opened = Date.now();
       try {
         await consume();
+        stats.refused = undefined;
         if (!stopped) deps.log.warn({}, "watch stream ended; opening it again");
       } catch (err) {
         if (stopped) break;
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err), retryMs: backoff }, "watch stream broke; the poll covers changes until it is back");
+        const refused = err instanceof ConnectError && REFUSED.has(err.code) ? `${Code[err.code]}: ${err.rawMessage}` : undefined;
+        if (refused) {
+          // Said once as an error (a configuration or version problem), not on every attempt.
+          if (stats.refused !== refused) deps.log.error({ err: refused, retryMs: WATCH_REFUSED_RETRY_MS }, "the API refuses this Sentinel's watch; polling only until it accepts");
+        } else {
+          deps.log.warn({ err: err instanceof Error ? err.message : String(err), retryMs: backoff }, "watch stream broke; the poll covers changes until it is back");
+        }
+        stats.refused = refused;
       }
       setLive(false);
       if (stopped) break;
@@ -125,8 +146,10 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       deps.onReconnect?.();
       // A stream that lived a while was fine: start the backoff over.
       if (Date.now() - opened > 30_000) backoff = MIN_BACKOFF_MS;
+      const wait = stats.refused ? WATCH_REFUSED_RETRY_MS : backoff;
+      stats.retryInMs = wait;
       await new Promise<void>((r) => {
-        const t = setTimeout(r, backoff);
+        const t = setTimeout(r, wait);
         wakeBackoff = () => {
           clearTimeout(t);
           r();
