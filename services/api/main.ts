@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   prune.unref();
   const { server, metrics } = createServer({
     changeBell,
+    changeListenerUp: listener ? () => listener.live() : undefined,
     db,
     log,
     clusterAdapters: config.clusterAdapters,

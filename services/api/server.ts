@@ -44,6 +44,8 @@ export interface ApiDeps {
    * replica's writes). Without one, this process's own writes ring it (the embedded database, tests).
    */
   changeBell?: ChangeBell;
+  /** Whether the LISTEN connection that hears other replicas' changes is up (absent: nothing listens, as on the embedded database). */
+  changeListenerUp?: () => boolean;
 }
 
 /** An unstarted API server and its metrics registry. */
@@ -62,6 +64,17 @@ export function createServer(deps: ApiDeps): { server: ReturnType<typeof createR
     registers: [metrics.registry],
   });
   const watchersOpen = new Gauge({ name: "hyperfleet_api_watch_streams", help: "Watch streams open now, by kind.", labelNames: ["kind"] as const, registers: [metrics.registry] });
+  const listenerUp = deps.changeListenerUp;
+  if (listenerUp) {
+    new Gauge({
+      name: "hyperfleet_api_change_listener_up",
+      help: "1 while the LISTEN connection that hears other replicas' changes is up; 0 while it reconnects (watchers then see other replicas' changes within 5 s instead of at once).",
+      registers: [metrics.registry],
+      collect() {
+        this.set(listenerUp() ? 1 : 0);
+      },
+    });
+  }
   // This process's writes ring its own watchers at once and, with a LISTENing bell (a Postgres server
   // others may share), are announced to the other replicas.
   const bell = deps.changeBell ?? createChangeBell();

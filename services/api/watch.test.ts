@@ -7,6 +7,7 @@ import { WatchEventType } from "../../gen/hyperfleet/v1/watch_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchClustersRequestSchema } from "../../gen/hyperfleet/v1/cluster_pb.js";
 import { startApi, type TestApi } from "../../test/support/start-api.js";
+import { eventually } from "../../test/support/brokers.js";
 import { createTempDatabase, type TempDatabase } from "../../test/support/temp-database.js";
 import { encodeWatchToken } from "./core/watch-token.js";
 
@@ -240,6 +241,10 @@ describe("two API replicas on one database", () => {
     await a?.close();
     await b?.close();
     await temp?.drop();
+  });
+
+  test("each replica's metrics say its LISTEN connection is up", async () => {
+    for (const api of [a, b]) await eventually(async () => ((await api.metricsText()).includes("hyperfleet_api_change_listener_up 1") ? true : undefined));
   });
 
   test("a watcher of one replica hears the other replica's writes at once (LISTEN/NOTIFY)", async () => {

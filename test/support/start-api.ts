@@ -65,6 +65,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<TestApi> {
   const listener = changeBell ? listenForChanges(url, changeBell, silentLogger()) : undefined;
   const { server, metrics } = createServer({
     changeBell,
+    changeListenerUp: listener ? () => listener.live() : undefined,
     db,
     log: silentLogger(),
     auth: issuer ? issuer.authenticator() : createNoAuth(),
