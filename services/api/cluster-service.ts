@@ -81,7 +81,7 @@ export function createClusterService(deps: ClusterServiceDeps) {
       try {
         const view = checkListView(req.view);
         const { where, token } = checkWatch(req, CLUSTER_FILTER, "clusters");
-        const q = { kind: "clusters" as const, where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial };
+        const q = { kind: "clusters" as const, caller: deps.actor(ctx), where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial };
         const stream = watchStream(
           {
             ...deps.watch,

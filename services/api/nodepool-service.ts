@@ -62,7 +62,7 @@ export function createNodePoolService(deps: NodePoolServiceDeps) {
         const view = checkListView(req.view);
         const { where, token } = checkWatch(req, NODEPOOL_FILTER, "nodepools");
         const clusterId = req.clusterId || undefined;
-        const q = { kind: "nodepools" as const, where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial, clusterId };
+        const q = { kind: "nodepools" as const, caller: deps.actor(ctx), where, showDeleted: req.showDeleted, view, token, sendInitial: req.sendInitial, clusterId };
         const stream = watchStream(
           {
             ...deps.watch,

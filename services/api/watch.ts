@@ -37,6 +37,11 @@ export const WATCH_FALLBACK_MS = 5_000;
 export const WATCH_MIN_GAP_MS = 10;
 /** Watch streams per API process; more are refused (ResourceExhausted). */
 export const MAX_WATCHERS = 1_000;
+/**
+ * Watch streams one caller (the authenticated identity, or the user a trusted proxy names) may hold on
+ * one API process: a Sentinel or `hf watch` needs one; without a cap one caller could take every place.
+ */
+export const MAX_WATCHERS_PER_CALLER = 100;
 /** Feed queries running at once for all watchers: the rest of the API keeps its connections. */
 const QUERIES_IN_FLIGHT = 2;
 /** Longest a stream waits for a turn at the feed: past it the stream ends Unavailable and its client resumes. */
@@ -130,6 +135,8 @@ export interface WatchQuery {
   token?: WatchToken;
   sendInitial: boolean;
   clusterId?: string;
+  /** Who watches (for the per-caller cap). */
+  caller: string;
 }
 
 export interface WatchDeps<M> {
@@ -144,15 +151,20 @@ export interface WatchDeps<M> {
 }
 
 /** Counts the watchers of the process and bounds their feed queries. */
-export function createWatchers(opts: { max?: number; onCount?: (kind: WatchKind, n: number) => void } = {}) {
+export function createWatchers(opts: { max?: number; perCaller?: number; onCount?: (kind: WatchKind, n: number) => void } = {}) {
   const max = opts.max ?? MAX_WATCHERS;
+  const perCaller = opts.perCaller ?? MAX_WATCHERS_PER_CALLER;
   const limiter = createLimiter(QUERIES_IN_FLIGHT, { maxWaitMs: QUERY_WAIT_MS, expired: () => new UnavailableError("too many watch streams are reading the change feed: resume from the last token") });
   const open: Record<WatchKind, number> = { clusters: 0, nodepools: 0 };
+  const byCaller = new Map<string, number>();
   return {
     limiter,
-    /** Takes a place for one stream, or refuses it; the returned function gives it back. */
-    enter(kind: WatchKind): () => void {
+    /** Takes a place for one stream of `caller`, or refuses it; the returned function gives it back. */
+    enter(kind: WatchKind, caller: string): () => void {
       if (open.clusters + open.nodepools >= max) throw new ResourceExhaustedError(`this API serves at most ${max} watch streams at once: retry later or on another replica`);
+      const mine = byCaller.get(caller) ?? 0;
+      if (mine >= perCaller) throw new ResourceExhaustedError(`${caller} holds ${mine} watch streams on this API, the most one caller may: close one (a stream watches every change its filter matches)`);
+      byCaller.set(caller, mine + 1);
       open[kind]++;
       opts.onCount?.(kind, open[kind]);
       let left = false;
@@ -160,6 +172,9 @@ export function createWatchers(opts: { max?: number; onCount?: (kind: WatchKind,
         if (left) return;
         left = true;
         open[kind]--;
+        const n = (byCaller.get(caller) ?? 1) - 1;
+        if (n > 0) byCaller.set(caller, n);
+        else byCaller.delete(caller);
         opts.onCount?.(kind, open[kind]);
       };
     },
@@ -170,7 +185,7 @@ export type Watchers = ReturnType<typeof createWatchers>;
 /** The stream of one watcher, until its client goes (`signal`). */
 export async function* watchStream<M>(deps: WatchDeps<M>, watchers: Watchers, q: WatchQuery, signal: AbortSignal): AsyncGenerator<WatchEvent<M>> {
   let token = q.token;
-  const leave = watchers.enter(q.kind);
+  const leave = watchers.enter(q.kind, q.caller);
   const run = <T>(fn: () => Promise<T>) => watchers.limiter.run(fn);
   // Snapshots and their times are the database's: every replica agrees on them whatever its own clock.
   const take = async (): Promise<WatchToken> => {
