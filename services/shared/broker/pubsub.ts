@@ -77,11 +77,10 @@ export function createPubSubBroker(opts: PubSubOptions): Broker {
       // Without excess messages the client hands out at most maxMessages and holds back (and stops
       // reading) the rest, so memory stays bounded however many events are queued.
       flowControl: { maxMessages: options.maxInFlight ?? 10, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, allowExcessMessages: false },
-      // The stream's ack deadline, which also bounds messages the server has sent but flow control has not
-      // yet let the client read: the client's default starts at 10 s, and under a flood (10,000 clusters
-      // created at once) such messages expired in the transport's buffers and came again, ~3.5 deliveries
-      // per event. Leases of messages the client holds are extended either way.
-      minAckDeadline: Duration.from({ seconds: 60 }),
+      // The stream's ack deadline stays the client's (10 s to start): it also bounds how long the messages
+      // of an adapter killed while holding them wait for redelivery. 60 s cut the emulator's redeliveries
+      // under a 10,000-cluster flood (3.5 deliveries per event → 1-2.2) but made the chaos suite's fleet
+      // converge 59 s after its faults instead of 8 (docs/decisions/performance.md).
       // One stream is plenty for tens of messages in flight, and holds one stream's batch, not five.
       streamingOptions: { maxStreams: 1 },
       // A slot frees only once its ack reaches the broker: acks batched for the default 100 ms capped an
