@@ -66,6 +66,8 @@ export function createWatchLoop(deps: WatchLoopDeps) {
   const setLive = (live: boolean) => {
     if (stats.live === live) return;
     stats.live = live;
+    // A stream that opens is the answer to an earlier refusal.
+    if (live) stats.refused = undefined;
     deps.onLive?.(live);
   };
 
@@ -98,7 +100,6 @@ export function createWatchLoop(deps: WatchLoopDeps) {
       for await (const item of watch(filter, token, signal)) {
         heard();
         setLive(true);
-        stats.refused = undefined;
         if (item.resumeToken) token = item.resumeToken;
         if (item.type === WatchEventType.SYNCED || item.type === WatchEventType.RESYNC) continue;
         if (item.unreadable) {
