@@ -9,6 +9,11 @@
  *   Ready            status.last_transition_time of the Ready phase
  * then, with nothing changing, the Sentinels' CPU over an idle stretch. `watch: false` runs the same
  * with WATCH=false, the poll alone: the A/B.
+ *
+ * The first `warmup` creates (10 s at 10/s) are measured apart: they meet processes that have just
+ * started (code not yet optimised by V8, pools and plans not yet filled), which took first event p50
+ * from ~13 to ~55 ms and Ready p50 from ~320 to ~820 ms in the first 5 s of a run. A deployment meets
+ * that once per restart; the `creates` after them are the running system a user meets.
  */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -20,10 +25,12 @@ import { brokerConfig, createBroker, subscriptionName, topicName, topicTopology 
 import { decodeReconcileEvent } from "../services/shared/events/index.js";
 import { startStack } from "../test/support/start-stack.js";
 import { cpuSeconds, peakRssMb, sleep, table } from "./support.js";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 export interface LatencyOptions {
   creates: number;
+  /** Creates before the measured ones, reported apart as the cold start. */
+  warmup: number;
   perSecond: number;
   watch: boolean;
   /** Seconds of nothing changing over which the Sentinels' CPU is measured. */
@@ -76,11 +83,18 @@ export async function benchLatency(opts: LatencyOptions): Promise<Record<string,
     const sent = new Map<string, number>();
     const pending: Promise<void>[] = [];
     const started = Date.now();
-    for (let i = 0; i < opts.creates; i++) {
+    const total = opts.warmup + opts.creates;
+    const cold = new Set<string>();
+    for (let i = 0; i < total; i++) {
       const at = started + (i * 1000) / opts.perSecond;
       if (at > Date.now()) await sleep(at - Date.now());
       const t = Date.now();
-      pending.push(api.clusters.createCluster({ name: `lat-${i}`, spec: { simulate: { placementDuration: "0s" } } }).then((c) => void sent.set(c.id, t)));
+      pending.push(
+        api.clusters.createCluster({ name: `lat-${i}`, spec: { simulate: { placementDuration: "0s" } } }).then((c) => {
+          sent.set(c.id, t);
+          if (i < opts.warmup) cold.add(c.id);
+        }),
+      );
     }
     await Promise.all(pending);
     // Every cluster Ready (bounded: what has not converged in three minutes is reported as missing),
@@ -107,11 +121,17 @@ export async function benchLatency(opts: LatencyOptions): Promise<Record<string,
         }
       }),
     );
-    const since = (m: Map<string, number>) => [...sent].filter(([id]) => m.has(id)).map(([id, t]) => m.get(id)! - t);
-    const decided = since(new Map([...firstEvent].map(([id, e]) => [id, e.decided])));
+    const since = (m: Map<string, number>, warm = true) => [...sent].filter(([id]) => m.has(id) && cold.has(id) !== warm).map(([id, t]) => m.get(id)! - t);
+    const decisions = new Map([...firstEvent].map(([id, e]) => [id, e.decided]));
+    const decided = since(decisions);
     const received = since(new Map([...firstEvent].map(([id, e]) => [id, e.received])));
     const reported = since(firstReport);
     const ready = since(readyAt);
+    // BENCH_LATENCY_DUMP=file: every cluster's times, for finding what the slow ones have in common.
+    if (process.env.BENCH_LATENCY_DUMP) {
+      const rows = [...sent].map(([id, t]) => ({ id, sent: t, decided: firstEvent.get(id)?.decided, received: firstEvent.get(id)?.received, reported: firstReport.get(id), ready: readyAt.get(id) }));
+      writeFileSync(process.env.BENCH_LATENCY_DUMP, JSON.stringify(rows));
+    }
     const s = await sentinel.getStatus({});
     // Nothing changes now (every cluster Ready, a few seconds for the last answers): what do the Sentinels spend?
     await sleep(5_000);
@@ -121,11 +141,18 @@ export async function benchLatency(opts: LatencyOptions): Promise<Record<string,
     const idleCpu = pids.map((p, i) => cpuSeconds(p) - cpuBefore[i]).reduce((a, b) => a + b, 0);
     const label = opts.watch ? "watch" : "poll only";
     const row = (what: string, xs: number[]) => ({ path: label, measure: what, n: xs.length, "p50 ms": pct(xs, 50), "p99 ms": pct(xs, 99), "max ms": pct(xs, 100) });
-    table(`Change latency (${label}): ${opts.creates} creates at ${opts.perSecond}/s, POLL_INTERVAL 10 s, Jobs and DNS delay 0 (Ready = the system's own overhead)`, [
+    table(`Change latency (${label}): ${opts.creates} creates (after ${opts.warmup} to warm up) at ${opts.perSecond}/s, POLL_INTERVAL 10 s, Jobs and DNS delay 0 (Ready = the system's own overhead)`, [
       row("create → first event (decided)", decided),
       row("create → event received by a subscriber", received),
       row("create → first adapter report", reported),
       row("create → Ready", ready),
+      ...(opts.warmup > 0
+        ? [
+            row(`cold: first event, first ${opts.warmup} after start`, since(decisions, false)),
+            row(`cold: first report, first ${opts.warmup} after start`, since(firstReport, false)),
+            row(`cold: Ready, first ${opts.warmup} after start`, since(readyAt, false)),
+          ]
+        : []),
     ]);
     table(`Sentinels (${label}): events, and CPU with nothing changing`, [
       { path: label, "events total": Number(s.eventsPublishedTotal), "by watch": Number(s.watchEventsPublishedTotal), polls: Number(s.pollsTotal), [`idle CPU s over ${opts.idleSeconds} s (both)`]: Math.round(idleCpu * 1000) / 1000, "peak RSS MB (max)": Math.max(...pids.map(peakRssMb)) },

@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark, printing its figures (docs/benchmarks.md has results and how to read
  * them). `--smoke` runs each at a toy size for seconds, so CI keeps them from rotting without judging
  * timings; `--only reports,auth,reads,sentinel,latency,convergence,fleet` picks some;
- * `--clusters N` sizes the convergence run and the fleet run at `--speed N` (default 600).
+ * `--clusters N` sizes the convergence run and the fleet run at `--speed N` (default 600);
+ * `--latency-paths watch` (or `poll`) runs one side of the latency A/B.
  */
 import { DEFAULT_EMULATOR_BIN, startEmulator } from "../services/stack/emulator.js";
 import { benchAuth } from "./auth.js";
@@ -32,7 +33,9 @@ try {
   if (only.includes("sentinel")) await benchSentinel({ sizes: smoke ? [200] : [1_000, 10_000, 100_000], emulatorHost });
   if (only.includes("latency")) {
     // The A/B of the watch: the poll alone (WATCH=false, as before issue 20), then the watch.
-    for (const watch of [false, true]) await benchLatency(smoke ? { creates: 5, perSecond: 5, watch, idleSeconds: 1 } : { creates: 1000, perSecond: 10, watch, idleSeconds: 30 });
+    // `--latency-paths watch` runs the watch alone (the A/B of one change against another).
+    const paths = args.includes("--latency-paths") ? args[args.indexOf("--latency-paths") + 1].split(",") : ["poll", "watch"];
+    for (const watch of [false, true].filter((w) => paths.includes(w ? "watch" : "poll"))) await benchLatency(smoke ? { creates: 5, warmup: 2, perSecond: 5, watch, idleSeconds: 1 } : { creates: 1000, warmup: 100, perSecond: 10, watch, idleSeconds: 30 });
   }
   if (only.includes("convergence")) await benchConvergence({ clusters: clusters ?? (smoke ? 5 : 1000) });
   if (only.includes("fleet")) await benchFleetSpeed({ clusters: clusters ?? (smoke ? 5 : 1000), speed });
