@@ -40,9 +40,28 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
     await createFleet(api, opts.clusters, { simulate: { placementDuration: "0s" } });
     const created = Date.now();
     let ready = 0;
+    // What fills each service's memory at its peak: its own metrics, read every two seconds.
+    const memoryUrls: [string, string][] = [["api", stack.apiMetricsUrl], ["sentinel clusters", stack.sentinelMetricsUrl], ...Object.entries(stack.adapterMetricsUrls ?? {}).map(([a, u]): [string, string | undefined] => [`adapter ${a}`, u])].filter((e): e is [string, string] => e[1] !== undefined);
+    const memoryAtPeak = new Map<string, { rss: number; heap: number; external: number; arrayBuffers: number }>();
+    let lastMemorySample = 0;
+    const sampleMemory = async () => {
+      lastMemorySample = Date.now();
+      await Promise.all(
+        memoryUrls.map(async ([name, url]) => {
+          try {
+            const t = await (await fetch(url, { signal: AbortSignal.timeout(2_000) })).text();
+            const m = { rss: sumOf(t, "process_resident_memory_bytes"), heap: sumOf(t, "nodejs_heap_size_used_bytes"), external: sumOf(t, "nodejs_external_memory_bytes"), arrayBuffers: sumOf(t, "nodejs_array_buffers_bytes") };
+            if (m.rss > (memoryAtPeak.get(name)?.rss ?? 0)) memoryAtPeak.set(name, m);
+          } catch {
+            // busy past the timeout: the next sample
+          }
+        }),
+      );
+    };
     // Bounded: a fleet that has not converged in five minutes is reported as far as it got.
     while (ready < opts.clusters && Date.now() - started < 300_000) {
       ready = Number((await api.clusters.listClusters({ filter: "status.phase = 'Ready'", pageSize: 1 })).totalSize);
+      if (Date.now() - lastMemorySample >= 2_000) await sampleMemory();
       if (ready < opts.clusters) await sleep(250);
     }
     const seconds = (Date.now() - started) / 1000;
@@ -60,6 +79,8 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
       { process: "pubsub emulator", "peak RSS MB": NaN, "CPU s": cpuSecondsOf(EMULATOR_PROCESS) - before.emulator },
       { process: "load generator (this process)", "peak RSS MB": NaN, "CPU s": (own.user + own.system) / 1e6 },
     ]);
+    const mb = (b: number) => Math.round(b / 1e5) / 10;
+    table("Memory at each service's highest RSS sampled (its metrics, every 2 s): V8 heap used, external (buffers outside the heap)", [...memoryAtPeak].map(([process, m]) => ({ process, "RSS MB": mb(m.rss), "heap used MB": mb(m.heap), "external MB": mb(m.external), "array buffers MB": mb(m.arrayBuffers) })));
     // Which calls the API served (its Prometheus counters): where its share of the CPU went.
     const metrics = await (await fetch(stack.apiMetricsUrl!)).text();
     const calls = byLabel(metrics, "hyperfleet_api_rpc_requests_total", "method");

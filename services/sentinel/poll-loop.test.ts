@@ -3,6 +3,7 @@
  * cannot be read or published is skipped and counted, and the others are published. sentinel.test.ts
  * covers the same against the real API and brokers.
  */
+import { jest } from "@jest/globals";
 import type { Publisher } from "../shared/broker/index.js";
 import { decodeReconcileEvent } from "../shared/events/index.js";
 import { silentLogger } from "../shared/log.js";
@@ -161,3 +162,39 @@ test("a burst of 130,000 changes in one poll is published (a spread of that many
   expect(await poller.pollOnce()).toMatchObject({ due: 130_000, published: 130_000, held: 0 });
   expect(published.length).toBe(130_000);
 }, 60_000);
+
+test("with the watch live, polls stretch to a quarter of the answer time while answers are awaited; when the watch goes, the next poll comes within the target again", async () => {
+  jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate", "queueMicrotask"] });
+  try {
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const uuid = (n: number) => `0190dddd-0000-7000-8000-00000000000${n}`;
+    const row = (n: number): DueResource => ({ generation: 1, observedGeneration: 0, phase: "NotReady", lastUpdatedTime: new Date(t0 - 1), ref: { id: uuid(n), kind: "Cluster", href: `/c/${uuid(n)}`, generation: 1 } });
+    const rows = new Map([1, 2].map((n) => [uuid(n), row(n)]));
+    const { poller, clock } = memoryPoller(rows, { pollIntervalMs: 500, maxAgeNotReadyMs: 10_000, maxAgeReadyMs: 1_800_000 }, t0);
+    await poller.pollOnce();
+    // The first is answered after 60 s (the answer time), the second is still awaited.
+    clock.now += 60_000;
+    rows.set(uuid(1), { ...row(1), observedGeneration: 1, phase: "Ready", lastUpdatedTime: new Date(clock.now) });
+    await poller.pollOnce();
+    expect(poller.stats().answerMs).toBe(60_000);
+    // The second went again (presumed lost); 15 s later it is awaited, within its retry time.
+    clock.now += 15_000;
+    poller.setWatchLive(true);
+    poller.start();
+    const polls = poller.stats().polls;
+    await jest.advanceTimersByTimeAsync(0);
+    expect(poller.stats().polls).toBe(polls + 1);
+    // A quarter of the answer time, not the 1 s target the poll alone is held to.
+    expect(poller.interval()).toBe(15_000);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(poller.stats().polls).toBe(polls + 1);
+    // The watch broke: the poll is the only path again, and comes within the target.
+    poller.setWatchLive(false);
+    expect(poller.interval()).toBe(1_000);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(poller.stats().polls).toBe(polls + 2);
+    await poller.stop();
+  } finally {
+    jest.useRealTimers();
+  }
+});

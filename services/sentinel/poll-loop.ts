@@ -311,12 +311,18 @@ export function createPoller(deps: PollDeps) {
   }
 
   let interval = config.pollIntervalMs;
+  /** The watch streams changes (watch-loop.ts): polls may stretch further while answers are awaited. */
+  let watchLive = false;
+  let awaiting = false;
+  let lastStarted = 0;
   const loop = async () => {
     const started = Date.now();
+    lastStarted = started;
     running = pollOnce();
     try {
       const result = await running;
-      interval = pollIntervalMs(config.pollIntervalMs, result.held > 0 || result.awaiting > 0, stats.answerMs, flow.targetMs);
+      awaiting = result.held > 0 || result.awaiting > 0;
+      interval = pollIntervalMs(config.pollIntervalMs, awaiting, stats.answerMs, flow.targetMs, watchLive);
     } catch (err) {
       // A poll never ends the loop (spec §5: the Sentinel never dies of one): counted, and the next goes on.
       stats.errors++;
@@ -356,10 +362,23 @@ export function createPoller(deps: PollDeps) {
       stats.watchPublished++;
       return true;
     },
+    /**
+     * Whether the watch is live. When it goes, the next poll comes no later than it would have without
+     * it: the poll is again the only path.
+     */
+    setWatchLive(live: boolean) {
+      watchLive = live;
+      if (live || stopped || running || timer === undefined) return;
+      const shorter = pollIntervalMs(config.pollIntervalMs, awaiting, stats.answerMs, flow.targetMs, false);
+      if (shorter >= interval) return;
+      interval = shorter;
+      clearTimeout(timer);
+      timer = setTimeout(loop, Math.max(0, interval - (Date.now() - lastStarted)));
+    },
     /** Publishes an event for one resource now (SentinelService.Reconcile). */
     publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),
     stats: () => stats,
-    /** The interval between polls now: POLL_INTERVAL, longer while answers are awaited (flow control). */
+    /** The interval between polls now: POLL_INTERVAL, longer while answers are awaited (flow control), longer still with a live watch. */
     interval: () => interval,
     start() {
       if (!stopped) return;

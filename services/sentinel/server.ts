@@ -85,7 +85,10 @@ export function createServer(deps: SentinelDeps): { server: ReturnType<typeof cr
     poller,
     selector: deps.config.selector,
     log: deps.log,
-    onLive: (live) => watchLive.set(live ? 1 : 0),
+    onLive: (live) => {
+      watchLive.set(live ? 1 : 0);
+      poller.setWatchLive(live);
+    },
     onReconnect: () => watchReconnects.inc(),
   });
   // Healthy while polls succeed: the last success (or start) is at most three intervals old (the

@@ -48,11 +48,14 @@ describe("admit: which due resources go first when the window is short", () => {
 });
 
 test.each([
-  ["nothing awaited → the configured interval", 17, false, 1000, 17],
-  ["answers awaited, taking 1 s → a quarter of it", 17, true, 1000, 250],
-  ["answers awaited but fast → the configured interval", 10_000, true, 400, 10_000],
-  ["no answer time known yet → the configured interval", 17, true, undefined, 17],
-  ["answers taking a minute → never past the target (1 s)", 17, true, 60_000, 1000],
-] as [string, number, boolean, number | undefined, number][])("pollIntervalMs: %s", (_name, configured, awaiting, answer, want) => {
-  expect(pollIntervalMs(configured, awaiting, answer, 1000)).toBe(want);
+  ["nothing awaited → the configured interval", 17, false, 1000, 17, false],
+  ["answers awaited, taking 1 s → a quarter of it", 17, true, 1000, 250, false],
+  ["answers awaited but fast → the configured interval", 10_000, true, 400, 10_000, false],
+  ["no answer time known yet → the configured interval", 17, true, undefined, 17, false],
+  ["answers taking a minute, no watch → never past the target (1 s)", 17, true, 60_000, 1000, false],
+  ["answers taking a minute, the watch live → a quarter of it", 17, true, 60_000, 15_000, true],
+  ["the watch live, nothing awaited → the configured interval", 1000, false, 60_000, 1000, true],
+  ["the watch live, answers fast → the configured interval", 1000, true, 400, 1000, true],
+] as [string, number, boolean, number | undefined, number, boolean][])("pollIntervalMs: %s", (_name, configured, awaiting, answer, want, live) => {
+  expect(pollIntervalMs(configured, awaiting, answer, 1000, live)).toBe(want);
 });
