@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { HEAP_BUDGET_MB, LIFELINE_ENTRY, SEMI_SPACE_MB, serviceArgs, serviceNodeArgs } from "./processes.js";
+import { HEAP_BUDGET_MB, LIFELINE_ENTRY, MALLOC_ARENAS, SEMI_SPACE_MB, serviceArgs, serviceEnv, serviceNodeArgs } from "./processes.js";
 
 const semi = `--max-semi-space-size=${SEMI_SPACE_MB}`;
 test.each([
@@ -19,4 +19,13 @@ test.each([
   ["no bundles: tsx, then the lifeline and the service as TypeScript", {}, ["--max-old-space-size=192", "--import", "tsx", "--import", url(LIFELINE_ENTRY), "services/api/main.ts"]],
 ])("serviceArgs: %s", (_, bundles, expected) => {
   expect(serviceArgs("services/api/main.ts", bundles, ["--max-old-space-size=192"])).toEqual(expected);
+});
+
+test.each([
+  ["glibc's arenas bounded by default", { PATH: "/bin" }, {}, MALLOC_ARENAS],
+  ["the user's own setting stands", { MALLOC_ARENA_MAX: "8" }, {}, "8"],
+  ["a service's own spec wins over both", { MALLOC_ARENA_MAX: "8" }, { MALLOC_ARENA_MAX: "1" }, "1"],
+])("serviceEnv: %s", (_, env, own, expected) => {
+  // Everything else passes through as given.
+  expect(serviceEnv(env, own)).toEqual({ ...env, ...own, MALLOC_ARENA_MAX: expected });
 });
