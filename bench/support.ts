@@ -7,7 +7,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import pg from "pg";
 import { buildServices } from "../services/stack/build.js";
-import { serviceNodeArgs } from "../services/stack/processes.js";
+import { serviceEnv, serviceNodeArgs } from "../services/stack/processes.js";
 import { freePort } from "../test/support/ports.js";
 
 export const SERVER_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -55,7 +55,7 @@ export async function startService(entry: string, env: Record<string, string>, p
     bundles = buildServices(dir);
   }
   const bundle = (await bundles)[entry];
-  const child: ChildProcess = spawn(process.execPath, [...serviceNodeArgs(process.env), ...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: { ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", AUTH: "none", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [...serviceNodeArgs(process.env), ...nodeArgs, ...(bundle ? [bundle] : ["--import", "tsx", entry])], { env: serviceEnv({ ...process.env, LOG_LEVEL: "warn", METADATA_SERVER_DETECTION: "none", AUTH: "none", ...env }), stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (b) => (err += b));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -313,16 +313,18 @@ export function createPoller(deps: PollDeps) {
   let interval = config.pollIntervalMs;
   /** The watch streams changes (watch-loop.ts): polls may stretch further while answers are awaited. */
   let watchLive = false;
-  let awaiting = false;
   let lastStarted = 0;
+  /** The interval after the last poll: longer while it left answers awaited (and longer still with a live watch). */
+  const nextInterval = (live: boolean) => pollIntervalMs(config.pollIntervalMs, stats.last !== undefined && (stats.last.held > 0 || stats.last.awaiting > 0), stats.answerMs, flow.targetMs, live);
+  const schedule = () => {
+    timer = setTimeout(loop, Math.max(0, interval - (Date.now() - lastStarted)));
+  };
   const loop = async () => {
-    const started = Date.now();
-    lastStarted = started;
+    lastStarted = Date.now();
     running = pollOnce();
     try {
-      const result = await running;
-      awaiting = result.held > 0 || result.awaiting > 0;
-      interval = pollIntervalMs(config.pollIntervalMs, awaiting, stats.answerMs, flow.targetMs, watchLive);
+      await running;
+      interval = nextInterval(watchLive);
     } catch (err) {
       // A poll never ends the loop (spec §5: the Sentinel never dies of one): counted, and the next goes on.
       stats.errors++;
@@ -330,7 +332,7 @@ export function createPoller(deps: PollDeps) {
       log.error({ err: err instanceof Error ? err.stack : String(err) }, "poll failed; polling again next interval");
     }
     running = undefined;
-    if (!stopped) timer = setTimeout(loop, Math.max(0, interval - (Date.now() - started)));
+    if (!stopped) schedule();
   };
 
   return {
@@ -369,11 +371,11 @@ export function createPoller(deps: PollDeps) {
     setWatchLive(live: boolean) {
       watchLive = live;
       if (live || stopped || running || timer === undefined) return;
-      const shorter = pollIntervalMs(config.pollIntervalMs, awaiting, stats.answerMs, flow.targetMs, false);
+      const shorter = nextInterval(false);
       if (shorter >= interval) return;
       interval = shorter;
       clearTimeout(timer);
-      timer = setTimeout(loop, Math.max(0, interval - (Date.now() - lastStarted)));
+      schedule();
     },
     /** Publishes an event for one resource now (SentinelService.Reconcile). */
     publishNow: (ref: ReconcileData) => publishOne(ref, "Manual", deps.now()),

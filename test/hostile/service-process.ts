@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import http2 from "node:http2";
 import net from "node:net";
-import { serviceNodeArgs } from "../../services/stack/processes.js";
+import { serviceEnv, serviceNodeArgs } from "../../services/stack/processes.js";
 
 export interface Crash {
   at: number;
@@ -64,7 +64,7 @@ export async function startServiceProcess(name: string, bundle: string, env: Rec
 
   async function launch(): Promise<void> {
     tail = [];
-    child = spawn(process.execPath, [...serviceNodeArgs(childEnv), bundle], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [...serviceNodeArgs(childEnv), bundle], { env: serviceEnv(childEnv), stdio: ["ignore", "pipe", "pipe"] });
     const me = child;
     // A test process that dies (or is killed by jest) takes its services with it.
     const orphanGuard = () => me.kill("SIGKILL");
