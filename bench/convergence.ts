@@ -42,7 +42,7 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
     let ready = 0;
     // What fills each service's memory at its peak: its own metrics, read every two seconds.
     const memoryUrls: [string, string][] = [["api", stack.apiMetricsUrl], ["sentinel clusters", stack.sentinelMetricsUrl], ...Object.entries(stack.adapterMetricsUrls ?? {}).map(([a, u]): [string, string | undefined] => [`adapter ${a}`, u])].filter((e): e is [string, string] => e[1] !== undefined);
-    const memoryAtPeak = new Map<string, { rss: number; heap: number; external: number; arrayBuffers: number }>();
+    const memoryAtPeak = new Map<string, { rss: number; heap: number; heapTotal: number; external: number; arrayBuffers: number }>();
     let lastMemorySample = 0;
     let sampling: Promise<unknown> | undefined;
     const sampleMemory = () =>
@@ -50,7 +50,7 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
         memoryUrls.map(async ([name, url]) => {
           try {
             const t = await (await fetch(url, { signal: AbortSignal.timeout(2_000) })).text();
-            const m = { rss: sumOf(t, "process_resident_memory_bytes"), heap: sumOf(t, "nodejs_heap_size_used_bytes"), external: sumOf(t, "nodejs_external_memory_bytes"), arrayBuffers: sumOf(t, "nodejs_array_buffers_bytes") };
+            const m = { rss: sumOf(t, "process_resident_memory_bytes"), heap: sumOf(t, "nodejs_heap_size_used_bytes"), heapTotal: sumOf(t, "nodejs_heap_size_total_bytes"), external: sumOf(t, "nodejs_external_memory_bytes"), arrayBuffers: sumOf(t, "nodejs_array_buffers_bytes") };
             if (m.rss > (memoryAtPeak.get(name)?.rss ?? 0)) memoryAtPeak.set(name, m);
           } catch {
             // busy past the timeout: the next sample
@@ -84,7 +84,7 @@ export async function benchConvergence(opts: { clusters: number; database?: "tem
       { process: "load generator (this process)", "peak RSS MB": NaN, "CPU s": (own.user + own.system) / 1e6 },
     ]);
     const mb = (b: number) => Math.round(b / 1e5) / 10;
-    table("Memory at each service's highest RSS sampled (its metrics, every 2 s): V8 heap used, external (buffers outside the heap)", [...memoryAtPeak].map(([process, m]) => ({ process, "RSS MB": mb(m.rss), "heap used MB": mb(m.heap), "external MB": mb(m.external), "array buffers MB": mb(m.arrayBuffers) })));
+    table("Memory at each service's highest RSS sampled (its metrics, every 2 s): V8 heap used and committed, external (buffers outside the heap)", [...memoryAtPeak].map(([process, m]) => ({ process, "RSS MB": mb(m.rss), "heap used MB": mb(m.heap), "heap committed MB": mb(m.heapTotal), "external MB": mb(m.external), "array buffers MB": mb(m.arrayBuffers) })));
     // Which calls the API served (its Prometheus counters): where its share of the CPU went.
     const metrics = await (await fetch(stack.apiMetricsUrl!)).text();
     const calls = byLabel(metrics, "hyperfleet_api_rpc_requests_total", "method");
