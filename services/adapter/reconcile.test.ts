@@ -57,6 +57,38 @@ test("validation: one event → one generation-named Job carrying labels and the
   expect(await words(c.id, "validation")).toBe("gen1 Applied=True Available=False Health=True");
 });
 
+/** The API client with its calls counted by method name. */
+function countingClient() {
+  const calls: Record<string, number> = {};
+  const counted = <T extends object>(service: T): T =>
+    new Proxy(service, { get: (t, k) => (typeof (t as Record<string | symbol, unknown>)[k] === "function" ? (...a: unknown[]) => ((calls[String(k)] = (calls[String(k)] ?? 0) + 1), (t as Record<string | symbol, (...a: unknown[]) => unknown>)[k](...a)) : (t as Record<string | symbol, unknown>)[k]) });
+  const api = { ...client, clusters: counted(client.clusters), nodepools: counted(client.nodepools), statuses: counted(client.statuses) } as ApiClient;
+  return { api, calls };
+}
+
+test("a reconcile that creates its Job makes two API calls: it reads the cluster once and reports once", async () => {
+  const c = await newCluster();
+  const { api, calls } = countingClient();
+  const r = await reconcile({ plan: plans.validation, api, kube, now }, c.id);
+  expect(r.objects.map((o) => o.action)).toEqual(["create"]);
+  expect(calls).toEqual({ getCluster: 1, reportStatus: 1 });
+});
+
+test("a cluster deleted while its Job was being created: the report after the create says so, and the reconcile cleans up at once", async () => {
+  const c = await newCluster();
+  // dns has a row, so the deletion waits for its Finalized too and the cluster stays (deleting).
+  await run("dns", c.id);
+  const { api, calls } = countingClient();
+  // The deletion lands between the cluster's read and the Job's create, as another replica's would.
+  const deletingKube: KubeObjects = { ...kube, create: async (o) => (await client.clusters.deleteCluster({ id: c.id }), kube.create(o)) };
+  const r = await reconcile({ plan: plans.validation, api, kube: deletingKube, now }, c.id);
+  expect(r.trace.join("\n")).toContain(`${c.id} was deleted while its objects were created`);
+  expect(r.outcome).toBe("Finalized");
+  expect(jobs(c.id)).toEqual([]);
+  expect(calls).toEqual({ getCluster: 2, reportStatus: 2 });
+  expect(conditionWord((await row(c.id, "validation")).conditions, "Finalized")).toBe("True");
+});
+
 test("the same event ten times → still one Job, and the same report each time (idempotent)", async () => {
   const c = await newCluster();
   const results: ReconcileResult[] = [];

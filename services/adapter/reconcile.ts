@@ -130,6 +130,8 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
 
   let situation: Situation;
   let data: JsonObject | undefined;
+  /** This attempt created an object: the report after it must not find the resource deleted (see afterCreate). */
+  let created = false;
   try {
     if (resource.deletedTime) {
       situation = await cleanup(deps, resource, trace, steps, dryRun);
@@ -160,11 +162,7 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
         const observed: ObjectObservation[] = [];
         const before = steps.length;
         for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun, attempt));
-        // A create may land after another replica's cleanup listed this resource's objects: re-reading
-        // the resource after it means one of the two always sees the other (see deletedMeanwhile).
-        const created = !dryRun && steps.slice(before).some((s) => s.action === "create" || s.action === "recreate");
-        const why = created ? await deletedMeanwhile(deps, resource, trace) : undefined;
-        if (why && attempt < MAX_ATTEMPTS) return { again: why };
+        created = !dryRun && steps.slice(before).some((s) => s.action === "create" || s.action === "recreate");
         situation = { kind: "observed", objects: observed };
         data = evalData(plan, vars, trace);
       }
@@ -197,7 +195,11 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
   try {
     const res = await withRetry(() => api.statuses.reportStatus(report));
     if (!res.stored) trace.push(`the API discarded the report (${res.outcome})`);
+    const why = created ? afterCreate(resource, res.resourceDeletedTime !== undefined) : undefined;
+    if (why && attempt < MAX_ATTEMPTS) return { again: why };
   } catch (err) {
+    const why = created && ConnectError.from(err).code === Code.NotFound ? afterCreate(resource, "removed") : undefined;
+    if (why && attempt < MAX_ATTEMPTS) return { again: why };
     return { outcome: "ApiError", ...parent, reason, trace: [...trace, `report failed: ${ConnectError.from(err).message}`], objects: steps, report, error: ConnectError.from(err).message };
   }
   return { outcome, ...parent, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" || situation.kind === "templateError" ? situation.message : undefined };
@@ -317,22 +319,15 @@ async function converge(
 }
 
 /**
- * Why the objects just created are not wanted after all, read fresh from the API: the resource was
- * deleted or removed meanwhile (undefined: it was not). A cleanup reads the deletion and then lists the objects, so either its
- * list sees our create, or our read (after the create) sees its deletion. An API that cannot answer
- * now leaves the objects to the reconciles that follow, and to the orphan sweep.
+ * Why the objects just created are not wanted after all: the report sent after creating them found the
+ * resource deleted or removed meanwhile (undefined: it did not). A create may land after another
+ * replica's cleanup listed this resource's objects. That cleanup read the deletion before listing, and
+ * the report reads the resource after the create, so one of the two always sees the other. The report
+ * answers this in the same call, without reading the resource again.
  */
-async function deletedMeanwhile(deps: ReconcileDeps, resource: Resource, trace: string[]): Promise<string | undefined> {
-  const { api } = deps;
-  try {
-    const now = resource.nodepoolId ? await withRetry(() => api.nodepools.getNodePool({ id: resource.id })) : await withRetry(() => api.clusters.getCluster({ id: resource.id }));
-    return now.deletedTime ? `${resource.id} was deleted while its objects were created` : undefined;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    if (e.code === Code.NotFound) return `${resource.id} was removed while its objects were created`;
-    trace.push(`could not read ${resource.id} again after creating: ${e.message}`);
-    return undefined;
-  }
+function afterCreate(resource: Resource, deleted: boolean | "removed"): string | undefined {
+  if (deleted === "removed") return `${resource.id} was removed while its objects were created`;
+  return deleted ? `${resource.id} was deleted while its objects were created` : undefined;
 }
 
 /** Deterministic names make AlreadyExists the lock: a concurrent creator's object is simply read. */

@@ -92,6 +92,21 @@ describe("deletion (spec §8)", () => {
     expect(await code(api.clusters.createCluster({ name: c.name, spec: {} }))).toBe("OK");
   });
 
+  test("a report answers whether its resource is being deleted: unset while it lives, the deletion's time after, stored or discarded", async () => {
+    const c = await cluster();
+    const live = await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "validation", generation: 1, at: new Date((clock += 1000)), applied: "True", available: "True" }));
+    expect(live.stored).toBe(true);
+    expect(live.resourceDeletedTime).toBeUndefined();
+    const deleted = await api.clusters.deleteCluster({ id: c.id });
+    // An adapter that created objects at generation 1 reports after the delete: stored, and told.
+    const late = await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date((clock += 1000)), applied: "True", available: "True" }));
+    expect(late.stored).toBe(true);
+    expect(late.resourceDeletedTime).toEqual(deleted.deletedTime);
+    const stale = await api.statuses.reportStatus(reportRequest({ resourceId: c.id, adapter: "dns", generation: 1, at: new Date(clock - 5000), applied: "True", available: "True" }));
+    expect(stale.stored).toBe(false);
+    expect(stale.resourceDeletedTime).toEqual(deleted.deletedTime);
+  });
+
   test("concurrent deletes bump the generation once", async () => {
     const c = await cluster();
     const results = await Promise.all(Array.from({ length: 8 }, () => api.clusters.deleteCluster({ id: c.id })));

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ReportOutcome, StatusService } from "../../gen/hyperfleet/v1/status_pb.js";
 import { InvalidArgumentError } from "./core/domain-errors.js";
 import { clampObservedTime, type ReportOutcome as Outcome } from "./core/report.js";
@@ -49,6 +49,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         outcome: OUTCOME_TO_PB[result.outcome],
         status: result.status,
         resourceStatus: result.resourceStatus,
+        resourceDeletedTime: result.resourceDeletedTime && timestampFromDate(result.resourceDeletedTime),
       };
     },
 

@@ -30,6 +30,8 @@ export interface ReportResult {
   resourceStatus: PbResourceStatus;
   /** True when this report finalized the resource's deletion and it is gone. */
   removed?: boolean;
+  /** When the resource's deletion was requested, as of this report (undefined: not being deleted). */
+  resourceDeletedTime?: Date;
 }
 
 /** Adapter status rows; a report and the resource status it moves are written in one transaction. */
@@ -142,6 +144,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
         }
       }
       for (const w of writes) {
+        // Not being deleted: the snapshot said so, and the write was conditional on that row version.
         if (written.has(w.row.resource_id)) results[w.i] = { ok: true, value: { outcome: w.outcome, status: adapterStatusToPb(w.row), resourceStatus: resourceStatusToPb(w.status) } };
       }
     }
@@ -182,7 +185,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
         .returning("*");
       // Spec §8: the report that finalizes a deleting resource removes it, in this transaction.
       const after = await recompute(trx, found.def, resource, r.observedTime, kinds, [...j.others, row]);
-      return { outcome: j.outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed };
+      return { outcome: j.outcome, status: adapterStatusToPb(row), resourceStatus: resourceStatusToPb(statusOfRow(after.row)), removed: after.removed, resourceDeletedTime: resource.deleted_time ?? undefined };
     });
 
   return {
@@ -220,7 +223,7 @@ export function createStatusStore(db: Knex, required: RequiredAdapters, opts: St
 function judge(r: Report, resource: ReportBasisRow, rows: AdapterStatusRow[]) {
   const stored = rows.find((x) => x.adapter === r.adapter);
   const outcome = decideReport(stored && { observedGeneration: stored.observed_generation, lastReportTime: stored.last_report_time }, r, resource.generation);
-  const discarded: ReportResult | undefined = isStored(outcome) ? undefined : { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)) };
+  const discarded: ReportResult | undefined = isStored(outcome) ? undefined : { outcome, status: stored && adapterStatusToPb(stored), resourceStatus: resourceStatusToPb(statusOfRow(resource)), resourceDeletedTime: resource.deleted_time ?? undefined };
   return { stored, others: rows.filter((x) => x.adapter !== r.adapter), outcome, discarded };
 }
 
