@@ -10,6 +10,7 @@ import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import type { AdapterPlan } from "./adapter-config.js";
 import type { KubeObjects } from "./kube.js";
 import { reconcile } from "./reconcile.js";
+import { BULK_OWNERS } from "./orphan-sweep.js";
 import { createServer, type Adapter } from "./server.js";
 import type { TestStandin } from "../../test/support/start-standin.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
@@ -139,4 +140,63 @@ test("the timer sweeps by itself and stops cleanly", async () => {
   } finally {
     await a.sweeper.stop();
   }
+});
+
+/** The API client with its calls counted by method name, and GetCluster replaceable. */
+function countingApi(getCluster?: (req: { id: string }, opts?: { signal?: AbortSignal }) => Promise<unknown>) {
+  const calls: Record<string, number> = {};
+  const clusters = new Proxy(client.clusters, {
+    get: (t, k) => {
+      const f = (t as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[k];
+      if (typeof f !== "function") return f;
+      return (...a: unknown[]) => {
+        calls[String(k)] = (calls[String(k)] ?? 0) + 1;
+        return k === "getCluster" && getCluster ? getCluster(...(a as [{ id: string }, { signal?: AbortSignal }])) : f.apply(t, a);
+      };
+    },
+  });
+  return { api: { ...client, clusters } as ApiClient, calls };
+}
+
+test(`a sweep over more than ${BULK_OWNERS} resources lists them in pages and asks only about the ones missing from the list`, async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < BULK_OWNERS + 10; i++) {
+    const c = await client.clusters.createCluster({ name: `bulk-sweep-${++n}`, spec: {} });
+    await run("validation", c.id);
+    ids.push(c.id);
+  }
+  await deleteAndForce(ids[0]);
+  const { api, calls } = countingApi();
+  const sweeper = createServer({ plan: plans.validation, api, kube, subscription: "sub-bulk", log: silentLogger(), auth: createNoAuth() }).sweeper;
+  const r = await sweeper.sweep();
+  // (Earlier tests may have left orphans of their own: they go too.)
+  expect(r.deleted.map((o) => o.name)).toContain(`validation-${ids[0]}-gen1`);
+  expect(r).toMatchObject({ errors: 0, unknown: 0 });
+  for (const id of ids.slice(1)) expect(objectsOf(id)).toEqual([`Job/validation-${id}-gen1`]);
+  // Regression guard: one GetCluster per resource that owns an object (60 and more here); now only
+  // the owners missing from the listing are asked about, and each of those was gone.
+  expect(r.owners).toBeGreaterThan(BULK_OWNERS);
+  expect(calls.getCluster).toBe(r.gone);
+  expect(r.gone).toBeLessThan(5);
+  expect(calls.listClusters).toBeGreaterThanOrEqual(1);
+});
+
+test("stop() cuts a sweep in progress short: its unanswered questions are dropped and nothing is deleted", async () => {
+  const { c } = await readyClusterWithNodePool();
+  await deleteAndForce(c.id);
+  let asked!: () => void;
+  const askedOnce = new Promise<void>((r) => (asked = r));
+  // An API that never answers GetCluster (until the call is aborted).
+  const { api } = countingApi((_req, opts) => {
+    asked();
+    return new Promise((_, reject) => opts?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+  });
+  const sweeper = createServer({ plan: plans.placement, api, kube, subscription: "sub-stop", log: silentLogger(), auth: createNoAuth() }).sweeper;
+  const sweeping = sweeper.sweep();
+  await askedOnce;
+  await sweeper.stop();
+  const r = await sweeping;
+  expect(r.deleted).toEqual([]);
+  expect(r.unknown).toBeGreaterThanOrEqual(1);
+  expect(objectsOf(c.id)).toContain(`Job/placement-${c.id}`);
 });
