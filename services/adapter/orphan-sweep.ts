@@ -31,6 +31,8 @@ export interface OrphanSweepDeps {
   log: Logger;
   /** API questions (and deletes) in flight at once (default 8). */
   concurrency?: number;
+  /** Resources per page when the sweep lists them (default 1,000, the API's most). */
+  listPageSize?: number;
   /** Metrics. */
   onDeleted?: () => void;
   onError?: (stage: SweepErrorStage) => void;
@@ -44,7 +46,7 @@ export interface OrphanSweeper {
   sweepOwner(resourceId: string): Promise<SweepResult>;
   /** Sweeps every `intervalMs` (±10 %, so replicas drift apart); 0 turns the timer off. */
   start(intervalMs: number): void;
-  /** Stops the timer, cuts a sweep in progress short (what it has not asked about is kept) and waits for it. */
+  /** Stops the timer, cuts a full sweep in progress short (what it has not asked about is kept) and waits for it. */
   stop(): Promise<void>;
 }
 
@@ -63,11 +65,12 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
   const kinds = [...new Map(plan.objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).values()];
   const ownerLabel = plan.resourceKind === "nodepools" ? LABEL_NODEPOOL : LABEL_CLUSTER;
 
-  // stop() aborts a sweep in progress: its remaining questions go unasked (their objects are kept).
+  // stop() aborts a full sweep in progress: its remaining questions go unasked (their objects are
+  // kept). A sweep of one resource's objects (a reconcile found it NotFound) is short and finishes.
   const halt = new AbortController();
-  const { signal } = halt;
+  const never = new AbortController().signal;
 
-  const existence = async (id: string): Promise<Existence> => {
+  const existence = async (id: string, signal: AbortSignal): Promise<Existence> => {
     try {
       // Each call has the client's deadline (API_TIMEOUT); only NotFound means gone.
       await withRetry<unknown>(() => (plan.resourceKind === "nodepools" ? api.nodepools.getNodePool({ id }, { signal }) : api.clusters.getCluster({ id }, { signal })), { attempts: 3, signal });
@@ -87,17 +90,22 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
    * 1,000 (STATUS view: ids and status only); undefined when the list fails. A fleet of 10,000 is
    * then 10 calls instead of 10,000 GetCluster.
    */
-  const listed = async (): Promise<Set<string> | undefined> => {
+  const pageSize = deps.listPageSize ?? LIST_PAGE;
+  const listed = async (signal: AbortSignal): Promise<Set<string> | undefined> => {
     const ids = new Set<string>();
     let pageToken = "";
     try {
-      do {
+      for (let pages = 0; ; pages++) {
+        // A token that does not move on (a broken API or proxy) would page forever.
+        if (pages === MAX_LIST_PAGES) throw new Error(`the listing did not end after ${MAX_LIST_PAGES} pages`);
         const page = plan.resourceKind === "nodepools"
-          ? await withRetry(() => api.nodepools.listNodePools({ pageSize: LIST_PAGE, pageToken, showDeleted: true, view: ResourceView.STATUS }, { signal }), { attempts: 3, signal }).then((r) => ({ items: r.nodepools, next: r.nextPageToken }))
-          : await withRetry(() => api.clusters.listClusters({ pageSize: LIST_PAGE, pageToken, showDeleted: true, view: ResourceView.STATUS }, { signal }), { attempts: 3, signal }).then((r) => ({ items: r.clusters, next: r.nextPageToken }));
+          ? await withRetry(() => api.nodepools.listNodePools({ pageSize, pageToken, showDeleted: true, view: ResourceView.STATUS }, { signal }), { attempts: 3, signal }).then((r) => ({ items: r.nodepools, next: r.nextPageToken }))
+          : await withRetry(() => api.clusters.listClusters({ pageSize, pageToken, showDeleted: true, view: ResourceView.STATUS }, { signal }), { attempts: 3, signal }).then((r) => ({ items: r.clusters, next: r.nextPageToken }));
         for (const r of page.items) ids.add(r.id);
+        if (page.next === pageToken) throw new Error("the listing returned the same page token twice");
         pageToken = page.next;
-      } while (pageToken !== "" && !signal.aborted);
+        if (pageToken === "" || signal.aborted) break;
+      }
       return signal.aborted ? undefined : ids;
     } catch (err) {
       if (!signal.aborted) log.warn({ error: ConnectError.from(err).message }, "orphan sweep: cannot list the resources; asking about each instead");
@@ -105,7 +113,7 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
     }
   };
 
-  const run = async (trigger: SweepTrigger, selector: string): Promise<SweepResult> => {
+  const run = async (trigger: SweepTrigger, selector: string, signal: AbortSignal): Promise<SweepResult> => {
     const started = performance.now();
     const result: SweepResult = { objects: 0, owners: 0, gone: 0, unknown: 0, deleted: [], errors: 0 };
     const fail = (stage: SweepErrorStage) => {
@@ -128,11 +136,11 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
     const known = new Map<string, Existence>();
     // Many owners: one listing says which exist, and only the others are asked about one by one
     // (NotFound from a GET is what makes an object an orphan; a list only rules owners out).
-    const existing = owners.length > BULK_OWNERS ? await listed() : undefined;
+    const existing = owners.length > BULK_OWNERS ? await listed(signal) : undefined;
     for (const id of owners) if (existing?.has(id)) known.set(id, "exists");
     await eachLimited(owners.filter((id) => !known.has(id)), concurrency, signal, async (id) => {
-      const e = await existence(id);
-      if (e === "unknown") result.errors++;
+      const e = await existence(id, signal);
+      if (e === "unknown" && !signal.aborted) result.errors++;
       known.set(id, e);
     });
     result.owners = owners.length;
@@ -154,6 +162,10 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
       }
     });
     const seconds = (performance.now() - started) / 1000;
+    if (signal.aborted) {
+      log.debug({ trigger, objects: result.objects, owners: result.owners, deleted: result.deleted.length, seconds }, "orphan sweep cut short by shutdown");
+      return result;
+    }
     deps.onDone?.(trigger, seconds);
     const level = result.deleted.length > 0 || result.errors > 0 ? "info" : "debug";
     log[level]({ trigger, objects: result.objects, owners: result.owners, gone: result.gone, unknown: result.unknown, deleted: result.deleted.length, errors: result.errors, seconds }, "orphan sweep done");
@@ -169,16 +181,16 @@ export function createOrphanSweeper(deps: OrphanSweepDeps): OrphanSweeper {
   let running: Promise<unknown> | undefined;
   let stopped = false;
   return {
-    sweep: (trigger = "interval") => run(trigger, mine),
+    sweep: (trigger = "interval") => run(trigger, mine, halt.signal),
     // An id no object can carry (events take any string) has nothing to sweep.
-    sweepOwner: async (resourceId) => (isLabelValue(resourceId) ? run("resource-gone", `${mine},${ownerLabel}=${resourceId}`) : { objects: 0, owners: 0, gone: 0, unknown: 0, deleted: [], errors: 0 }),
+    sweepOwner: async (resourceId) => (isLabelValue(resourceId) ? run("resource-gone", `${mine},${ownerLabel}=${resourceId}`, never) : { objects: 0, owners: 0, gone: 0, unknown: 0, deleted: [], errors: 0 }),
     start(intervalMs) {
       if (intervalMs <= 0) return;
       const next = () => {
         if (stopped) return;
         timer = setTimeout(() => {
           // One at a time: a sweep that outlasts the interval delays the next instead of overlapping it.
-          running = run("interval", mine)
+          running = run("interval", mine, halt.signal)
             .catch((err) => log.error({ err: String(err) }, "orphan sweep failed"))
             .finally(() => {
               running = undefined;
@@ -205,6 +217,8 @@ function owned(o: KubeObject, apiVersion: string, kind: string): OwnedObject {
 /** Owners past which a sweep lists the resources instead of asking about each. */
 export const BULK_OWNERS = 50;
 const LIST_PAGE = 1000;
+/** Pages a listing may take (a million resources) before the sweep gives up on it and asks about each owner. */
+const MAX_LIST_PAGES = 1000;
 
 /** Runs `fn` over `items`, at most `limit` at a time, taking no more once `signal` aborts. */
 async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {

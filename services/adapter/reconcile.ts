@@ -130,8 +130,9 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
 
   let situation: Situation;
   let data: JsonObject | undefined;
-  /** This attempt created an object: the report after it must not find the resource deleted (see afterCreate). */
-  let created = false;
+  // Where this attempt's steps start: an object it created (even one before a later object failed)
+  // must not outlive a deletion its report learns of (see afterCreate).
+  const attemptSteps = steps.length;
   try {
     if (resource.deletedTime) {
       situation = await cleanup(deps, resource, trace, steps, dryRun);
@@ -160,9 +161,7 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
       } else {
         trace.push(pre.working ? `preconditions met (${pre.working.join(", ")} working on generation ${generation} after an earlier generation was reconciled)` : "preconditions met");
         const observed: ObjectObservation[] = [];
-        const before = steps.length;
         for (const o of plan.objects) observed.push(await converge(deps, o, vars, resource, own, trace, steps, dryRun, attempt));
-        created = !dryRun && steps.slice(before).some((s) => s.action === "create" || s.action === "recreate");
         situation = { kind: "observed", objects: observed };
         data = evalData(plan, vars, trace);
       }
@@ -192,14 +191,16 @@ async function reconcileOnce(deps: ReconcileDeps, resourceId: string, dryRun: bo
   trace.push(`report: ${conditions.map((c) => `${c.type}=${c.status}`).join(" ")} (${reason}) at generation ${generation}`);
   const parent = nodepool ? { clusterId: cluster.id } : {};
   if (dryRun) return { outcome, ...parent, reason, trace, objects: steps, report };
+  const created = steps.slice(attemptSteps).some((s) => s.action === "create" || s.action === "recreate");
+  // The reconcile that follows only cleans up (it creates nothing), so it may take one attempt more.
   try {
     const res = await withRetry(() => api.statuses.reportStatus(report));
     if (!res.stored) trace.push(`the API discarded the report (${res.outcome})`);
     const why = created ? afterCreate(resource, res.resourceDeletedTime !== undefined) : undefined;
-    if (why && attempt < MAX_ATTEMPTS) return { again: why };
+    if (why && attempt <= MAX_ATTEMPTS) return { again: why };
   } catch (err) {
     const why = created && ConnectError.from(err).code === Code.NotFound ? afterCreate(resource, "removed") : undefined;
-    if (why && attempt < MAX_ATTEMPTS) return { again: why };
+    if (why && attempt <= MAX_ATTEMPTS) return { again: why };
     return { outcome: "ApiError", ...parent, reason, trace: [...trace, `report failed: ${ConnectError.from(err).message}`], objects: steps, report, error: ConnectError.from(err).message };
   }
   return { outcome, ...parent, reason, trace, objects: steps, report, error: situation.kind === "kubernetesError" || situation.kind === "templateError" ? situation.message : undefined };
