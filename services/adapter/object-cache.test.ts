@@ -18,7 +18,9 @@ test("answers only for kinds whose informer is attached, and never that an objec
   const c = createObjectCache();
   const jobs = store(job("a"));
   expect(c.lookup(ref("a"))).toBeUndefined(); // not attached: ask Kubernetes
+  expect(c.watches(ref("b"))).toBe(false);
   c.attach("batch/v1", "Job", jobs);
+  expect(c.watches(ref("b"))).toBe(true); // a miss now most likely means absent: reconcile creates at once
   expect(c.lookup(ref("a"))).toBe(jobs.get("a", "hyperfleet"));
   expect(c.lookup(ref("b"))).toBeUndefined(); // absent from the informer, yet it may exist without our label
   expect(c.lookup({ ...ref("a"), apiVersion: "batch/v2" })).toBeUndefined(); // another version is another kind
@@ -31,6 +33,7 @@ test("a detached kind answers nothing; other kinds are unaffected", () => {
   c.attach("hyperfleet.io/v1", "DNSRecord", records);
   c.detach("batch/v1", "Job");
   expect(c.lookup(ref("a"))).toBeUndefined();
+  expect(c.watches(ref("a"))).toBe(false);
   expect(c.lookup({ apiVersion: "hyperfleet.io/v1", kind: "DNSRecord", namespace: "hyperfleet", name: "a" })).toBeDefined();
 });
 

@@ -10,8 +10,8 @@ export type KindStore = Pick<KubeInformer, "get">;
  * deserialisation), and there was one per object per reconcile.
  *
  * It only ever says what an object looks like, never that one is absent (an object without our label
- * is invisible to the informer, and only a GET finds it before a create); and only for kinds whose
- * informer has listed and is watching. While an informer re-watches or re-lists its store stays
+ * is invisible to the informer): on a miss for a watched kind the reconcile creates, and AlreadyExists
+ * sends it to Kubernetes to read. It answers only for kinds whose informer has listed and is watching. While an informer re-watches or re-lists its store stays
  * readable, as client-go's does: a stale answer is harmless in a level-triggered loop, because the
  * change that made it stale arrives as an informer event, which updates the store and then reconciles
  * the resource again. Writes and read-after-write checks always go to Kubernetes.
@@ -19,6 +19,11 @@ export type KindStore = Pick<KubeInformer, "get">;
 export interface ObjectCache {
   /** The object as last seen, or undefined when Kubernetes must be asked. */
   lookup(ref: ObjectRef): KubeObject | undefined;
+  /**
+   * The kind's informer is watching: an object of it that lookup() does not know is most likely
+   * absent (this adapter's objects carry its label), though it may exist unlabelled or not yet seen.
+   */
+  watches(ref: ObjectRef): boolean;
   /** The object was just deleted by us: not answered until its informer sees a newer version. */
   forget(ref: ObjectRef): void;
   /** The kind's informer has listed and is watching: answer from its store. */
@@ -42,6 +47,9 @@ export function createObjectCache(): ObjectCache {
     lookup(ref) {
       const o = find(ref);
       return o && !forgotten.has(o) ? o : undefined;
+    },
+    watches(ref) {
+      return stores.has(`${ref.apiVersion}/${ref.kind}`);
     },
     forget(ref) {
       const o = find(ref);

@@ -268,7 +268,7 @@ test("placement needs validation and dns, then creates its Job → cluster Ready
   expect(await words(c.id, "placement")).toBe("gen2 Applied=True Available=True Health=True");
 });
 
-test("with the watch-fed cache, reconciles read their objects from it; a create and a drift check ask Kubernetes", async () => {
+test("with the watch-fed cache, reconciles read their objects from it; a new object is created without a read, and a drift check asks Kubernetes", async () => {
   const cache = createObjectCache();
   const gets: string[] = [];
   const counted: KubeObjects = { ...kube, get: (ref) => (gets.push(ref.name), kube.get(ref)) };
@@ -280,7 +280,16 @@ test("with the watch-fed cache, reconciles read their objects from it; a create 
     const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "hyperfleet", name };
     const cached = () => reconcile({ plan: plans.validation, api: client, kube: counted, cache, now }, c.id);
     expect((await cached()).objects[0].action).toBe("create");
-    expect(gets).toEqual([name]); // absence is never taken from the cache
+    // Regression guard: a GET answering 404 came before every create.
+    expect(gets).toEqual([]);
+    // The cache is not trusted with absence: an object its watch has not shown yet answers the create
+    // with AlreadyExists, and is then read and left alone (no duplicate, no second Job).
+    const blind = createObjectCache();
+    blind.attach("batch/v1", "Job", { get: () => undefined });
+    const again = await reconcile({ plan: plans.validation, api: client, kube: counted, cache: blind, now }, c.id);
+    expect(again.objects.map((o) => o.action)).toEqual(["skip"]);
+    expect(gets).toEqual([name]);
+    expect(jobs(c.id)).toHaveLength(1);
     await until(() => cache.lookup(ref) !== undefined);
     standin.advance(20_000);
     await until(() => (cache.lookup(ref)?.status as { succeeded?: number } | undefined)?.succeeded === 1);

@@ -253,9 +253,15 @@ async function converge(
   // From the watch-fed cache while converging; a Ready resource's event is the drift check that
   // exists to catch out-of-band changes (spec §7), so it asks Kubernetes, as does a cache miss and a
   // second attempt (the first lost a race, possibly to what the cache has not seen yet).
-  const cached = resource.driftCheck || attempt > 1 ? undefined : deps.cache?.lookup(ref);
-  deps.onObjectRead?.(cached ? "cache" : resource.driftCheck ? "drift-check" : "kubernetes");
-  const existing = cached ?? (await deps.kube.get(ref));
+  const fromCache = !resource.driftCheck && attempt === 1;
+  const cached = fromCache ? deps.cache?.lookup(ref) : undefined;
+  // A miss for a kind whose informer is watching: the object is most likely new, so it is created at
+  // once, and AlreadyExists (an object the watch has not delivered yet, or one without our label)
+  // falls back to reading it. Each new object saves a read that answers 404 (client-node's request
+  // pipeline and a thrown ApiException: 30,000 of them in a 10,000-cluster convergence).
+  const made = !cached && fromCache && !dryRun && deps.cache?.watches(ref) ? await createIfAbsent(deps.kube, desired) : undefined;
+  if (!made) deps.onObjectRead?.(cached ? "cache" : resource.driftCheck ? "drift-check" : "kubernetes");
+  const existing = made ? undefined : (cached ?? (await deps.kube.get(ref)));
   const annotated = existing?.metadata?.annotations?.[ANNOTATION_GENERATION];
   const p = planObject({
     generation,
@@ -269,7 +275,8 @@ async function converge(
   trace.push(`${o.id}: ${ref.kind} ${ref.name}: ${p.action} (${p.reason})`);
   let live: KubeObject | undefined = existing;
   if (p.action === "reread") throw new Raced(`${o.id}: ${ref.kind} ${ref.name} is at generation ${annotated}, newer than ${generation}`);
-  if (!dryRun) {
+  if (made) live = made;
+  else if (!dryRun) {
     switch (p.action) {
       case "recreate":
         if (existing) {
@@ -329,6 +336,16 @@ async function converge(
 function afterCreate(resource: Resource, deleted: boolean | "removed"): string | undefined {
   if (deleted === "removed") return `${resource.id} was removed while its objects were created`;
   return deleted ? `${resource.id} was deleted while its objects were created` : undefined;
+}
+
+/** Creates `obj` unless it exists (undefined then: the caller reads it). */
+async function createIfAbsent(kube: KubeObjects, obj: KubeObject): Promise<KubeObject | undefined> {
+  try {
+    return await kube.create(obj);
+  } catch (err) {
+    if (err instanceof KubeError && err.code === 409) return undefined;
+    throw err;
+  }
 }
 
 /** Deterministic names make AlreadyExists the lock: a concurrent creator's object is simply read. */
