@@ -11,8 +11,8 @@ export type KindStore = Pick<KubeInformer, "get">;
  *
  * It only ever says what an object looks like, never that one is absent (an object without our label
  * is invisible to the informer): on a miss for a watched kind the reconcile creates, and AlreadyExists
- * sends it to Kubernetes to read. It answers only for kinds whose informer has listed and is watching. While an informer re-watches or re-lists its store stays
- * readable, as client-go's does: a stale answer is harmless in a level-triggered loop, because the
+ * sends it to Kubernetes to read. It answers only for kinds whose informer has listed and is watching.
+ * While an informer re-watches or re-lists its store stays readable, as client-go's does: a stale answer is harmless in a level-triggered loop, because the
  * change that made it stale arrives as an informer event, which updates the store and then reconciles
  * the resource again. Writes and read-after-write checks always go to Kubernetes.
  */

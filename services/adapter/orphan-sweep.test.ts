@@ -15,6 +15,7 @@ import { createServer, type Adapter } from "./server.js";
 import type { TestStandin } from "../../test/support/start-standin.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { eventually } from "../../test/support/brokers.js";
+import { countingApi } from "../../test/support/counting-api.js";
 import { freePort } from "../../test/support/ports.js";
 import { createNoAuth } from "../shared/auth/index.js";
 
@@ -142,23 +143,6 @@ test("the timer sweeps by itself and stops cleanly", async () => {
   }
 });
 
-/** The API client with its calls counted by method name, and GetCluster replaceable. */
-function countingApi(replace: Record<string, (req: { id: string }, opts?: { signal?: AbortSignal }) => Promise<unknown>> = {}) {
-  const calls: Record<string, number> = {};
-  const clusters = new Proxy(client.clusters, {
-    get: (t, k) => {
-      const f = (t as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[k];
-      if (typeof f !== "function") return f;
-      return (...a: unknown[]) => {
-        calls[String(k)] = (calls[String(k)] ?? 0) + 1;
-        const instead = replace[String(k)];
-        return instead ? instead(...(a as [{ id: string }, { signal?: AbortSignal }])) : f.apply(t, a);
-      };
-    },
-  });
-  return { api: { ...client, clusters } as ApiClient, calls };
-}
-
 test(`a sweep over more than ${BULK_OWNERS} resources lists them in pages and asks only about the ones missing from the list`, async () => {
   const ids: string[] = [];
   for (let i = 0; i < BULK_OWNERS + 10; i++) {
@@ -167,7 +151,7 @@ test(`a sweep over more than ${BULK_OWNERS} resources lists them in pages and as
     ids.push(c.id);
   }
   await deleteAndForce(ids[0]);
-  const { api, calls } = countingApi();
+  const { api, calls } = countingApi(client);
   // Pages of 10, so that the listing takes several.
   const r = await createOrphanSweeper({ plan: plans.validation, api, kube, log: silentLogger(), listPageSize: 10 }).sweep();
   // (Earlier tests may have left orphans of their own: they go too.)
@@ -188,7 +172,7 @@ test("a listing that fails, or whose page token never moves on, is given up: eve
   await deleteAndForce(c.id);
   const stuck = { clusters: [], nextPageToken: "same", totalSize: 0 };
   for (const listClusters of [async () => Promise.reject(new Error("list refused")), async () => stuck]) {
-    const { api, calls } = countingApi({ listClusters });
+    const { api, calls } = countingApi(client, { listClusters });
     const r = await createOrphanSweeper({ plan: plans.validation, api, kube, log: silentLogger() }).sweep();
     expect(r.owners).toBeGreaterThan(BULK_OWNERS);
     expect(calls.getCluster).toBe(r.owners);
@@ -204,7 +188,7 @@ test("stop() cuts a sweep in progress short: its unanswered questions are droppe
   let asked!: () => void;
   const askedOnce = new Promise<void>((r) => (asked = r));
   // An API that never answers GetCluster (until the call is aborted).
-  const { api } = countingApi({
+  const { api } = countingApi(client, {
     getCluster: (_req, opts) => {
       asked();
       return new Promise((_, reject) => opts?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));

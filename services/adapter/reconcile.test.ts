@@ -18,6 +18,7 @@ import type { TestStandin } from "../../test/support/start-standin.js";
 import { startAdapterHarness, type AdapterHarness } from "../../test/support/adapter-harness.js";
 import { conditionWord } from "../../test/support/reports.js";
 import { eventually } from "../../test/support/brokers.js";
+import { countingApi } from "../../test/support/counting-api.js";
 import { Phase } from "../../gen/hyperfleet/v1/resource_status_pb.js";
 import { createNoAuth } from "../shared/auth/index.js";
 
@@ -57,18 +58,9 @@ test("validation: one event → one generation-named Job carrying labels and the
   expect(await words(c.id, "validation")).toBe("gen1 Applied=True Available=False Health=True");
 });
 
-/** The API client with its calls counted by method name. */
-function countingClient() {
-  const calls: Record<string, number> = {};
-  const counted = <T extends object>(service: T): T =>
-    new Proxy(service, { get: (t, k) => (typeof (t as Record<string | symbol, unknown>)[k] === "function" ? (...a: unknown[]) => ((calls[String(k)] = (calls[String(k)] ?? 0) + 1), (t as Record<string | symbol, (...a: unknown[]) => unknown>)[k](...a)) : (t as Record<string | symbol, unknown>)[k]) });
-  const api = { ...client, clusters: counted(client.clusters), nodepools: counted(client.nodepools), statuses: counted(client.statuses) } as ApiClient;
-  return { api, calls };
-}
-
 test("a reconcile that creates its Job makes two API calls: it reads the cluster once and reports once", async () => {
   const c = await newCluster();
-  const { api, calls } = countingClient();
+  const { api, calls } = countingApi(client);
   const r = await reconcile({ plan: plans.validation, api, kube, now }, c.id);
   expect(r.objects.map((o) => o.action)).toEqual(["create"]);
   expect(calls).toEqual({ getCluster: 1, reportStatus: 1 });
@@ -78,7 +70,7 @@ test("a cluster deleted while its Job was being created: the report after the cr
   const c = await newCluster();
   // dns has a row, so the deletion waits for its Finalized too and the cluster stays (deleting).
   await run("dns", c.id);
-  const { api, calls } = countingClient();
+  const { api, calls } = countingApi(client);
   // The deletion lands between the cluster's read and the Job's create, as another replica's would.
   const deletingKube: KubeObjects = { ...kube, create: async (o) => (await client.clusters.deleteCluster({ id: c.id }), kube.create(o)) };
   const r = await reconcile({ plan: plans.validation, api, kube: deletingKube, now }, c.id);
